@@ -1,0 +1,138 @@
+"""MexCulture142 data layer: file naming, pairing images with their GFDMs and fixations,
+reading fixation files and building gaze-fixation density maps (GFDM) from them.
+
+MexCulture142 naming (the file name without extension):
+    image     SSS_XXX_YYY_N_#
+    fixations SSS_XXX_YYY_GazeFix_N_#.txt
+    GFDM      SSS_XXX_YYY_GFDM_N_#.png
+SSS is the architectural style (Colonial, Modern, Prehispanic), which gives the class.
+"""
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+import constants
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One test image and the gaze data that go with it (None where absent)."""
+    name: str
+    image_path: Path
+    gfdm_path: Optional[Path] = None
+    fixation_path: Optional[Path] = None
+
+
+def _split_stem(stem: str) -> Tuple[str, str]:
+    """Split 'SSS_XXX_YYY_N_#' into ('SSS_XXX_YYY', 'N_#')."""
+    parts = stem.rsplit("_", 2)
+    if len(parts) < 3:
+        return stem, ""
+    return parts[0], "_".join(parts[1:])
+
+
+def gfdm_stem(image_name: str) -> str:
+    """Stem of the GFDM file of an image: SSS_XXX_YYY_N_# -> SSS_XXX_YYY_GFDM_N_#."""
+    base, tail = _split_stem(Path(image_name).stem)
+    return f"{base}_GFDM_{tail}" if tail else f"{base}_GFDM"
+
+
+def fixation_stem(image_name: str) -> str:
+    """Stem of the fixation file of an image: SSS_XXX_YYY_N_# -> SSS_XXX_YYY_GazeFix_N_#."""
+    base, tail = _split_stem(Path(image_name).stem)
+    return f"{base}_GazeFix_{tail}" if tail else f"{base}_GazeFix"
+
+
+def list_images(folder) -> List[Path]:
+    """Image files of a folder, sorted by name; other files (.DS_Store, notes) are skipped silently."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a folder")
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in constants.IMAGE_EXTENSIONS)
+
+
+def _index_by_stem(folder, suffixes) -> dict:
+    if folder is None:
+        return {}
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a folder")
+    return {p.stem: p for p in sorted(folder.iterdir())
+            if p.is_file() and p.suffix.lower() in suffixes}
+
+
+def pair_samples(images_folder, gfdm_folder=None, fixations_folder=None) -> List[Sample]:
+    """Pair every image of `images_folder` with its GFDM and fixation file by MexCulture naming.
+
+    Images without a GFDM (and without fixations to build one from) are logged by name and kept
+    with gfdm_path=None, so the caller decides whether to skip them.
+    """
+    gfdms = _index_by_stem(gfdm_folder, constants.IMAGE_EXTENSIONS)
+    fixations = _index_by_stem(fixations_folder, (".txt",))
+    samples, missing = [], []
+    for path in list_images(images_folder):
+        sample = Sample(path.name, path, gfdms.get(gfdm_stem(path.name)),
+                        fixations.get(fixation_stem(path.name)))
+        if gfdm_folder is not None and sample.gfdm_path is None:
+            missing.append(path.name)
+        samples.append(sample)
+    if missing:
+        log.warning("no GFDM for %d image(s): %s", len(missing), ", ".join(missing))
+    return samples
+
+
+def read_fixations(path) -> np.ndarray:
+    """Fixations of a file as an (N, 2) float array of (x, y) = (column, row) in image pixels.
+
+    The file holds whitespace-separated rows; the first two columns are x and y, further
+    columns (duration, subject) are ignored. Lines starting with '#' are comments.
+    """
+    path = Path(path)
+    try:
+        rows = np.loadtxt(path, ndmin=2, comments="#", dtype=np.float64)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a fixation file ({err})") from err
+    if rows.size == 0:
+        return np.zeros((0, 2))
+    if rows.shape[1] < 2:
+        raise ValueError(f"{path}: a fixation row needs at least two columns (x y)")
+    if not np.all(np.isfinite(rows[:, :2])):
+        raise ValueError(f"{path}: fixation coordinates must be finite numbers")
+    return rows[:, :2].copy()
+
+
+def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE) -> np.ndarray:
+    """Gaze-fixation density map (Wooding 2002): one isotropic Gaussian of standard deviation
+    `sigma` pixels per fixation, summed and divided by the maximum.
+
+    fixations: (N, 2) array of (x, y) pixel coordinates; fixations outside the image are ignored.
+    shape: (H, W) of the map. Returns float32 (H, W) in [0, 1] (all zeros without fixations).
+    The Gaussian is separable, so the sum is the product of an (H, N) and an (N, W) matrix.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    pts = np.asarray(fixations, dtype=np.float64).reshape(-1, 2)
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
+    pts = pts[inside]
+    if len(pts) == 0:
+        return np.zeros((h, w), np.float32)
+    gx = np.exp(-((np.arange(w)[None, :] - pts[:, :1]) ** 2) / (2.0 * sigma ** 2))  # (N, W)
+    gy = np.exp(-((np.arange(h)[None, :] - pts[:, 1:]) ** 2) / (2.0 * sigma ** 2))  # (N, H)
+    density = gy.T @ gx
+    return (density / density.max()).astype(np.float32)
+
+
+def fixation_map(fixations, shape) -> np.ndarray:
+    """Binary (H, W) map with 1 at each (rounded) fixation inside the image."""
+    h, w = int(shape[0]), int(shape[1])
+    out = np.zeros((h, w), np.float32)
+    pts = np.rint(np.asarray(fixations, dtype=np.float64).reshape(-1, 2)).astype(int)
+    keep = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+    out[pts[keep, 1], pts[keep, 0]] = 1.0
+    return out

@@ -1,0 +1,247 @@
+"""Saliency-map metrics: against human gaze and against the model itself.
+
+Gaze metrics follow the MIT/Tuebingen saliency benchmark as described by Bylinskii, Judd, Oliva,
+Torralba, Durand, "What do different evaluation metrics tell us about saliency models?", IEEE TPAMI
+2019: PCC (their CC), SIM, NSS, KLD and AUC-Judd. The saliency map is resized to the ground
+truth's shape when they differ (bilinear). Maps are numpy arrays; each metric returns a float.
+
+Causal metrics follow Petsiuk, Das, Saenko, "RISE: Randomized Input Sampling for Explanation of
+Black-box Models", BMVC 2018: pixels in decreasing-saliency order (ties in raster order), `step`
+pixels per step, n = ceil(HW / step) steps and n + 1 scores (softmax probability of the class).
+Deletion replaces pixels with a baseline (0); insertion starts from a Gaussian-blurred copy (sigma 5,
+11 x 11 kernel) and copies the original pixels in. AUC is the trapezoid rule on x in [0, 1].
+All perturbed images are assembled vectorised and scored in large compiled batches.
+"""
+import logging
+import math
+
+import cv2
+import numpy as np
+
+import constants
+import utils
+
+log = logging.getLogger(__name__)
+EPS = np.finfo(np.float64).eps  # the benchmark's MATLAB eps
+
+
+# --------------------------------------------------------------------------- gaze metrics
+def _finite(name, array) -> np.ndarray:
+    arr = np.asarray(array, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D map, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or inf")
+    return arr
+
+
+def _pair(gt, sal):
+    gt = _finite("ground truth", gt)
+    sal = _finite("saliency map", sal)
+    return gt, utils.resize_map(sal, gt.shape).astype(np.float64)
+
+
+def _zscore(name, arr):
+    std = arr.std()
+    if std == 0:
+        log.warning("%s is constant: it carries no information, the metric is 0", name)
+        return None
+    return (arr - arr.mean()) / std
+
+
+def calculate_pcc(gt, sal) -> float:
+    """Pearson correlation coefficient (the benchmark's CC) of two maps after z-scoring.
+    A constant map gives 0.0 with a warning."""
+    gt, sal = _pair(gt, sal)
+    zg, zs = _zscore("ground truth", gt), _zscore("saliency map", sal)
+    if zg is None or zs is None:
+        return 0.0
+    return float(np.mean(zg * zs))
+
+
+def _distribution(name, arr):
+    lo, hi = arr.min(), arr.max()
+    if hi == lo:
+        log.warning("%s is constant: treated as a uniform distribution", name)
+        return np.full(arr.shape, 1.0 / arr.size)
+    scaled = (arr - lo) / (hi - lo)
+    return scaled / scaled.sum()
+
+
+def calculate_sim(gt, sal) -> float:
+    """Similarity (histogram intersection): min-max scale each map to [0, 1], divide each by its sum,
+    SIM = sum(min(P, Q)). A constant map counts as uniform (with a warning)."""
+    gt, sal = _pair(gt, sal)
+    return float(np.minimum(_distribution("ground truth", gt),
+                            _distribution("saliency map", sal)).sum())
+
+
+def calculate_kld(gt, sal) -> float:
+    """KL divergence of the saliency distribution Q from the gaze distribution P (benchmark form):
+    sum P * log(eps + P / (Q + eps)) with P, Q each divided by its sum. Lower is better."""
+    gt, sal = _pair(gt, sal)
+    if gt.min() < 0 or sal.min() < 0:
+        raise ValueError("KLD needs non-negative maps")
+    if gt.sum() == 0:
+        raise ValueError("ground truth is all zeros: KLD is undefined")
+    p = gt / gt.sum()
+    q = sal / sal.sum() if sal.sum() > 0 else np.full(sal.shape, 1.0 / sal.size)
+    return float(np.sum(p * np.log(EPS + p / (q + EPS))))
+
+
+def _fixation_map(fixations, sal, shape):
+    """A binary fixation map and the saliency map at its size. `fixations` is either a binary
+    (H, W) map (W > 2) or an (N, 2) array of (x, y) points in a map of `shape` (default:
+    the saliency map's shape)."""
+    import data
+    fix = np.asarray(fixations, dtype=np.float64)
+    if fix.ndim == 2 and fix.shape[1] == 2:
+        fix = data.fixation_map(fix, shape if shape is not None else np.shape(sal))
+    fix = _finite("fixation map", fix) > 0
+    if not fix.any():
+        raise ValueError("no fixation inside the map")
+    sal = utils.resize_map(_finite("saliency map", sal), fix.shape).astype(np.float64)
+    return fix, sal
+
+
+def calculate_nss(fixations, sal, shape=None) -> float:
+    """Normalized Scanpath Saliency: mean of the z-scored saliency map at the fixated pixels.
+    A constant map gives 0.0 with a warning."""
+    fix, sal = _fixation_map(fixations, sal, shape)
+    z = _zscore("saliency map", sal)
+    return 0.0 if z is None else float(z[fix].mean())
+
+
+def calculate_auc_judd(fixations, sal, shape=None) -> float:
+    """AUC-Judd: every saliency value at a fixation is a threshold; the true-positive rate is the
+    fraction of fixations at or above it, the false-positive rate the fraction of the other pixels
+    at or above it; the ROC curve (from (0, 0) to (1, 1)) is integrated with the trapezoid rule."""
+    fix, sal = _fixation_map(fixations, sal, shape)
+    if sal.max() > sal.min():
+        sal = (sal - sal.min()) / (sal.max() - sal.min())
+    at_fix = np.sort(sal[fix])[::-1]
+    n_fix, n_pix = at_fix.size, sal.size
+    if n_pix == n_fix:
+        raise ValueError("every pixel is fixated: AUC-Judd is undefined")
+    all_sorted = np.sort(sal.ravel())
+    tp = np.zeros(n_fix + 2)
+    fp = np.zeros(n_fix + 2)
+    tp[-1] = fp[-1] = 1.0
+    for i, thresh in enumerate(at_fix, start=1):
+        above = n_pix - np.searchsorted(all_sorted, thresh, side="left")
+        tp[i] = i / n_fix
+        fp[i] = (above - i) / (n_pix - n_fix)
+    return float(np.trapezoid(tp, fp))
+
+
+# --------------------------------------------------------------------------- causal metrics
+def calculate_auc(scores) -> float:
+    """Area under a curve of n + 1 equally spaced scores on x in [0, 1] (trapezoid rule)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1 or len(s) < 2:
+        raise ValueError("a curve needs at least two scores")
+    return float((s.sum() - s[0] / 2 - s[-1] / 2) / (len(s) - 1))
+
+
+def predict_scores(model, img_array, batch_size=constants.BATCH_SIZE) -> np.ndarray:
+    """Class probabilities of one image (C,) or a stack of images (N, C)."""
+    img = np.asarray(img_array, np.float32)
+    single = img.ndim == 3
+    probs = utils.predict_batched(model, img[None] if single else img, batch_size)
+    return probs[0] if single else probs
+
+
+def pixel_order(saliency) -> np.ndarray:
+    """Rank of every pixel (flattened) in decreasing-saliency order; ties keep raster order."""
+    flat = np.asarray(saliency, np.float64).ravel()
+    order = np.argsort(-flat, kind="stable")
+    rank = np.empty(flat.size, np.int64)
+    rank[order] = np.arange(flat.size)
+    return rank
+
+
+def n_steps(shape, step) -> int:
+    """Number of steps n = ceil(H * W / step) of a curve (it has n + 1 scores)."""
+    if step < 1:
+        raise ValueError("step must be >= 1 pixel")
+    return math.ceil(int(shape[0]) * int(shape[1]) / int(step))
+
+
+def blur(img_array) -> np.ndarray:
+    """The insertion start: Gaussian blur with sigma 5 and an 11 x 11 kernel."""
+    k = constants.BLUR_KSIZE
+    return cv2.GaussianBlur(np.asarray(img_array, np.float32), (k, k), constants.BLUR_SIGMA)
+
+
+def set_n_pixels_deletion(img_array, saliency, n_pixels, baseline=constants.DELETION_BASELINE):
+    """The image with its n_pixels most salient pixels replaced by `baseline`."""
+    img = np.asarray(img_array, np.float32)
+    keep = pixel_order(saliency).reshape(img.shape[:2]) >= n_pixels
+    return np.where(keep[..., None], img, np.float32(baseline))
+
+
+def set_n_pixels_insertion(blurred, img_array, saliency, n_pixels):
+    """The blurred image with the original values of its n_pixels most salient pixels copied in."""
+    img = np.asarray(img_array, np.float32)
+    insert = pixel_order(saliency).reshape(img.shape[:2]) < n_pixels
+    return np.where(insert[..., None], img, np.asarray(blurred, np.float32))
+
+
+def _curve_jobs(img, saliency, kind, step, baseline):
+    """(rank, start image, source image) of one curve: a pixel of rank r is taken from the source
+    once r < k * step at step k."""
+    sal = utils.resize_map(_finite("saliency map", saliency), img.shape[:2])
+    rank = pixel_order(sal).reshape(img.shape[:2])
+    if kind == "deletion":
+        return rank, img, np.full_like(img, baseline)
+    if kind == "insertion":
+        return rank, blur(img), img
+    raise ValueError(f"unknown curve kind '{kind}'")
+
+
+def causal_curves(model, img_array, saliency_maps, class_index, step=constants.STEP,
+                  kinds=("insertion", "deletion"), baseline=constants.DELETION_BASELINE,
+                  batch_size=constants.BATCH_SIZE, chunk_batches=4):
+    """Insertion and/or deletion curves of several saliency maps of the same image, scored together.
+
+    saliency_maps: a dict name -> (H, W) map (resized to the image when needed).
+    Returns {name: {kind: (scores (n + 1,), auc)}}. Images are built chunk by chunk (memory stays
+    bounded) and every chunk goes through one compiled batched model call.
+    """
+    img = np.asarray(img_array, np.float32)
+    n = n_steps(img.shape[:2], step)
+    pixels = np.minimum(np.arange(n + 1) * int(step), img.shape[0] * img.shape[1])
+    curves = [(name, kind) + _curve_jobs(img, sal, kind, step, baseline)
+              for name, sal in saliency_maps.items() for kind in kinds]
+    jobs = [(c, k) for c in range(len(curves)) for k in range(n + 1)]
+    scores = np.empty(len(jobs), np.float64)
+    chunk = batch_size * chunk_batches
+    for start in range(0, len(jobs), chunk):
+        part = jobs[start:start + chunk]
+        ranks = np.stack([curves[c][2] for c, _ in part])
+        take = ranks < pixels[[k for _, k in part]][:, None, None]
+        first = np.stack([curves[c][3] for c, _ in part])
+        second = np.stack([curves[c][4] for c, _ in part])
+        images = np.where(take[..., None], second, first)
+        scores[start:start + len(part)] = utils.class_scores(model, images, class_index, batch_size)
+    scores = scores.reshape(len(curves), n + 1)
+    out = {}
+    for (name, kind, *_), curve in zip(curves, scores):
+        out.setdefault(name, {})[kind] = (curve, calculate_auc(curve))
+    return out
+
+
+def deletion(model, img_array, saliency, class_index, step=constants.STEP,
+             baseline=constants.DELETION_BASELINE, batch_size=constants.BATCH_SIZE):
+    """Deletion curve and AUC (lower is better): (scores (n + 1,), auc)."""
+    res = causal_curves(model, img_array, {"map": saliency}, class_index, step, ("deletion",),
+                        baseline, batch_size)
+    return res["map"]["deletion"]
+
+
+def insertion(model, img_array, saliency, class_index, step=constants.STEP,
+              batch_size=constants.BATCH_SIZE):
+    """Insertion curve and AUC (higher is better): (scores (n + 1,), auc)."""
+    res = causal_curves(model, img_array, {"map": saliency}, class_index, step, ("insertion",),
+                        batch_size=batch_size)
+    return res["map"]["insertion"]

@@ -1,0 +1,124 @@
+"""Result tables: per image x method rows (CSV, appended as each image finishes), per method
+mean ± std (Markdown and CSV), paired Wilcoxon signed-rank comparisons between methods."""
+import csv
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+
+INFO_COLUMNS = ["image", "method", "true_class", "target_class", "predicted_class", "confidence",
+                "seconds"]
+METRICS = ["PCC", "SIM", "KLD", "NSS", "AUC_Judd", "Insertion", "Deletion"]
+COLUMNS = INFO_COLUMNS + METRICS
+
+
+def append_rows(path, rows) -> None:
+    """Append result rows (dicts) to a CSV, writing the header when the file is new."""
+    path = Path(path)
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+        f.flush()
+
+
+def read_rows(path) -> list:
+    """Rows of a results CSV (metric values as floats, NaN where empty); [] when absent."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key in METRICS + ["confidence", "seconds"]:
+            value = row.get(key, "")
+            row[key] = float(value) if value not in ("", None) else math.nan
+    return rows
+
+
+def _values(rows, method, metric):
+    return np.array([r[metric] for r in rows if r["method"] == method], dtype=np.float64)
+
+
+def summarise(rows, methods) -> list:
+    """One dict per method: n images, mean and std (ddof=1) of each metric, mean seconds."""
+    out = []
+    for method in methods:
+        n = sum(1 for r in rows if r["method"] == method)
+        if n == 0:
+            continue
+        entry = {"method": method, "n": n, "seconds": float(np.nanmean(_values(rows, method, "seconds")))}
+        for metric in METRICS:
+            v = _values(rows, method, metric)
+            v = v[np.isfinite(v)]
+            entry[metric] = (float(v.mean()) if v.size else math.nan,
+                             float(v.std(ddof=1)) if v.size > 1 else math.nan)
+        out.append(entry)
+    return out
+
+
+def wilcoxon_comparisons(rows, methods) -> list:
+    """Paired two-sided Wilcoxon signed-rank tests between every two methods on every metric,
+    over the images that have both. Returns dicts (metric, a, b, n, median difference a - b, p)."""
+    from scipy.stats import wilcoxon
+    out = []
+    for metric in METRICS:
+        for a, b in itertools.combinations(methods, 2):
+            va = {r["image"]: r[metric] for r in rows if r["method"] == a and np.isfinite(r[metric])}
+            vb = {r["image"]: r[metric] for r in rows if r["method"] == b and np.isfinite(r[metric])}
+            common = sorted(set(va) & set(vb))
+            if not common:
+                continue
+            diff = np.array([va[i] - vb[i] for i in common])
+            p = math.nan
+            if np.any(diff != 0):
+                p = float(wilcoxon(diff).pvalue)
+            out.append({"metric": metric, "a": a, "b": b, "n": len(common),
+                        "median_diff": float(np.median(diff)), "p": p})
+    return out
+
+
+def _fmt(mean_std):
+    mean, std = mean_std
+    if not math.isfinite(mean):
+        return "–"
+    return f"{mean:.4f} ± {std:.4f}" if math.isfinite(std) else f"{mean:.4f}"
+
+
+def summary_markdown(summary, comparisons=()) -> str:
+    """The report's table (one row per method, one column per metric) and the comparisons."""
+    metrics = [m for m in METRICS if any(math.isfinite(s[m][0]) for s in summary)]
+    lines = ["| Method | n | " + " | ".join(metrics) + " | s/image |",
+             "|---|---|" + "---|" * len(metrics) + "---|"]
+    for s in summary:
+        lines.append(f"| {s['method']} | {s['n']} | " + " | ".join(_fmt(s[m]) for m in metrics)
+                     + f" | {s['seconds']:.2f} |")
+    lines.append("")
+    lines.append("mean ± std (ddof=1) over images; KLD: lower is better; Deletion: lower is better.")
+    if comparisons:
+        lines += ["", "Paired Wilcoxon signed-rank tests (two-sided):", "",
+                  "| Metric | A | B | n | median(A - B) | p |", "|---|---|---|---|---|---|"]
+        for c in comparisons:
+            p = f"{c['p']:.4g}" if math.isfinite(c["p"]) else "– (all equal)"
+            lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {c['n']} | {c['median_diff']:+.4f} | {p} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary_csv(path, summary) -> None:
+    """Per method: n, then mean and std of each metric, then seconds per image."""
+    with Path(path).open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["method", "n"] + [f"{m}_{k}" for m in METRICS for k in ("mean", "std")]
+                        + ["seconds_per_image"])
+        for s in summary:
+            writer.writerow([s["method"], s["n"]] + [v for m in METRICS for v in s[m]] + [s["seconds"]])
+
+
+def write_comparisons_csv(path, comparisons) -> None:
+    with Path(path).open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["metric", "a", "b", "n", "median_diff", "p"])
+        writer.writeheader()
+        writer.writerows(comparisons)

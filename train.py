@@ -1,0 +1,213 @@
+"""Transfer learning of a ResNet on a MexCulture-layout folder of images.
+
+The class of each image comes from its file-name prefix (utils.get_image_index). Preprocessing
+(ResNet's preprocess_input) is a registered layer inside the saved model, so the model takes raw
+RGB pixels in [0, 255]. A new softmax head is trained on a frozen backbone first; `--fine_tune_epochs`
+then unfreezes the backbone at a lower learning rate. A backbone trained from scratch (`--weights
+none`) is trainable from the start.
+
+    # ResNet50 with ImageNet weights (Keras cache, or downloaded when online)
+    python train.py --train_dir MexCulture142/images_train --val_dir MexCulture142/images_val
+    # the bundled demo model
+    python make_demo.py --split train --n_per_class 200 --no_gaze
+    python train.py --train_dir demo_data/images_train --val_dir demo_data/images_test \
+        --backbone tiny --weights none --epochs 12 --output models/demo_resnet.keras
+"""
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+
+import constants
+import data
+import utils
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- backbones
+def _residual_block(x, filters, stride, name):
+    """Basic ResNet block: two 3x3 conv + BN, identity or 1x1-projection shortcut, ReLU."""
+    from keras import layers
+    shortcut = x
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = layers.Activation("relu", name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    y = layers.Add(name=f"{name}_add")([y, shortcut])
+    return layers.Activation("relu", name=f"{name}_out")(y)
+
+
+def tiny_resnet(x):
+    """A small residual network (about 80 k parameters) for CPU-sized demos: 224 -> 7x7x64."""
+    from keras import layers
+    x = layers.Conv2D(16, 7, strides=4, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.Activation("relu", name="stem_relu")(x)
+    for i, (filters, stride) in enumerate([(16, 2), (32, 2), (64, 2)]):
+        x = _residual_block(x, filters, stride, f"block{i + 1}")
+    return x
+
+
+def resnet50(x, weights):
+    """Keras ResNet50 without its top, called on tensor x (its layers inlined into x's graph)."""
+    import keras
+    return keras.applications.ResNet50(include_top=False, weights=weights, input_tensor=x).output
+
+
+def _resolve_weights(weights):
+    if weights in (None, "none", "None"):
+        return None
+    if weights == "imagenet" or Path(weights).is_file():
+        return weights
+    raise SystemExit(f"--weights {weights}: neither 'imagenet', 'none' nor an existing weights file")
+
+
+def build_model(num_classes, backbone="resnet50", weights="imagenet", input_size=constants.INPUT_SIZE,
+                nested=True, dropout=0.2):
+    """Input (raw RGB) -> ResNetPreprocess -> backbone -> global average pool -> softmax head.
+
+    nested=True wraps the backbone as one Functional layer (the usual transfer-learning layout);
+    nested=False puts its layers directly in the model. Both work with every explainer.
+    """
+    import keras
+    from keras import layers
+    import model_layers
+
+    weights = _resolve_weights(weights)
+    if backbone == "tiny" and weights is not None:
+        raise SystemExit("the tiny backbone has no pretrained weights: use --weights none")
+    inputs = keras.Input(shape=tuple(input_size) + (3,), name="image")
+    x = model_layers.ResNetPreprocess(name="preprocess")(inputs)
+
+    def features(t):
+        if backbone == "tiny":
+            return tiny_resnet(t)
+        try:
+            return resnet50(t, weights)
+        except Exception as err:
+            raise SystemExit(
+                f"could not get the ResNet50 weights '{weights}' ({type(err).__name__}: {err}). "
+                "Offline, put resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 in ~/.keras/models, "
+                "pass a local weights file with --weights PATH, or train from scratch with --weights none."
+            ) from err
+
+    if nested:
+        bb_in = keras.Input(shape=tuple(x.shape[1:]))
+        backbone_model = keras.Model(bb_in, features(bb_in), name=f"{backbone}_backbone")
+        x = backbone_model(x)
+    else:
+        x = features(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=f"{backbone}_mexculture")
+
+
+def backbone_layers(model):
+    """Layers between the preprocessing and the head (the part frozen in the first phase)."""
+    return [l for l in model.layers if l.name not in ("image", "preprocess", "avg_pool", "dropout", "predictions")]
+
+
+# --------------------------------------------------------------------------- data
+def load_folder(folder, input_size=constants.INPUT_SIZE):
+    """All images of a MexCulture-layout folder as (x float32 [0,255], y int class index)."""
+    paths = data.list_images(folder)
+    if not paths:
+        raise SystemExit(f"{folder}: no images found")
+    x = np.stack([utils.load_image(p, input_size) for p in paths])
+    y = np.array([utils.get_image_index(p.name) for p in paths])
+    return x, y
+
+
+def _augment(seed):
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 1),
+        layers.RandomZoom(0.15, fill_mode="reflect", seed=seed + 2),
+        layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 3),
+    ], name="augment")
+
+
+def _dataset(x, y, batch_size, seed, augment):
+    import tensorflow as tf
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if augment:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        aug = _augment(seed)
+        ds = ds.map(lambda a, b: (aug(a, training=True), b))
+    return ds.prefetch(2)
+
+
+def accuracy(model, x, y, batch_size=constants.BATCH_SIZE) -> float:
+    """Top-1 accuracy of a model on images x with labels y."""
+    pred = utils.predict_batched(model, x, batch_size).argmax(axis=1)
+    return float(np.mean(pred == np.asarray(y)))
+
+
+def train(args):
+    import keras
+    keras.utils.set_random_seed(args.seed)
+    x, y = load_folder(args.train_dir)
+    if args.val_dir:
+        xv, yv = load_folder(args.val_dir)
+    else:
+        order = np.random.default_rng(args.seed).permutation(len(x))
+        n_val = max(1, int(len(x) * args.val_fraction))
+        xv, yv, x, y = x[order[:n_val]], y[order[:n_val]], x[order[n_val:]], y[order[n_val:]]
+    num_classes = len(constants.CLASS_NAMES)
+    model = build_model(num_classes, args.backbone, args.weights, nested=not args.inline)
+    pretrained = _resolve_weights(args.weights) is not None
+    train_ds = _dataset(x, y, args.batch_size, args.seed, augment=True)
+    val_ds = _dataset(xv, yv, args.batch_size, args.seed, augment=False)
+
+    def fit(epochs, lr):
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=args.verbose)
+
+    for layer in backbone_layers(model):
+        layer.trainable = not pretrained
+    fit(args.epochs, args.lr)
+    if pretrained and args.fine_tune_epochs > 0:
+        for layer in backbone_layers(model):
+            layer.trainable = True
+        fit(args.fine_tune_epochs, args.lr * 0.01)
+    acc = accuracy(model, xv, yv)
+    print(f"validation accuracy: {acc:.3f} ({len(yv)} images)")
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(out))
+    print(f"saved {out}")
+    return acc
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Transfer-learn a ResNet on a MexCulture-layout folder.")
+    p.add_argument("--train_dir", required=True, help="folder of training images (SSS_XXX_YYY_N_#.png)")
+    p.add_argument("--val_dir", help="folder of validation images (default: hold out --val_fraction)")
+    p.add_argument("--val_fraction", type=float, default=0.2)
+    p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
+    p.add_argument("--weights", default="imagenet", help="imagenet, none, or a local weights file")
+    p.add_argument("--inline", action="store_true", help="inline the backbone layers (default: nested)")
+    p.add_argument("--epochs", type=int, default=10, help="epochs of the first phase")
+    p.add_argument("--fine_tune_epochs", type=int, default=0, help="epochs with the backbone unfrozen")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch_size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=constants.SEED)
+    p.add_argument("--output", default="models/mexculture_resnet.keras")
+    p.add_argument("--verbose", type=int, default=2)
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    train(parse_args())

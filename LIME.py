@@ -39,12 +39,40 @@ def _batched_explainer_class():
             data[0, :] = 1
             image = np.asarray(image, np.float32)
             fudged = np.asarray(fudged_image, np.float32)
+            if hasattr(classifier_fn, "score_patterns"):
+                return data, classifier_fn.score_patterns(data, image, fudged, segments)
             labels = []
             for start in range(0, num_samples, batch_size):
                 keep = data[start:start + batch_size][:, segments].astype(bool)[..., None]
                 labels.append(classifier_fn(np.where(keep, image[None], fudged[None])))
             return data, np.concatenate(labels)
     return Batched
+
+
+class _PatternScorer:
+    """LIME's classifier_fn: plain batches of images, or (fast path) on/off patterns of superpixels
+    turned into images inside one compiled call per batch."""
+
+    def __init__(self, model, batch_size):
+        self.model, self.batch_size = model, int(batch_size)
+
+    def __call__(self, images):
+        return utils.predict_batched(self.model, images, self.batch_size)
+
+    def score_patterns(self, patterns, image, fudged, segments):
+        import tensorflow as tf
+        model = self.model
+
+        def body(rows, image, fudged, segments):
+            keep = tf.gather(rows, segments, axis=1) > 0  # (b, H, W)
+            return model(tf.where(keep[..., None], image[None], fudged[None]), training=False)
+        fn = utils.compiled(model, "lime", body)
+        patterns = np.asarray(patterns, np.int32)
+        image, fudged = utils.to_tensor(image), utils.to_tensor(fudged)
+        segments = utils.to_tensor(segments, "int32")
+        out = [np.asarray(fn(patterns[idx], image, fudged, segments))[:real]
+               for _, real, idx in utils.batches(len(patterns), self.batch_size)]
+        return np.concatenate(out)
 
 
 def BatchedLimeExplainer(**kwargs):
@@ -61,8 +89,7 @@ def get_lime_explanation(model, img_array, class_index, num_samples=constants.LI
         segments = segment(img, seed)
     explainer = BatchedLimeExplainer(random_state=seed)
     explanation = explainer.explain_instance(
-        img.astype(np.float64),
-        classifier_fn=lambda batch: utils.predict_batched(model, batch, batch_size),
+        img.astype(np.float64), classifier_fn=_PatternScorer(model, batch_size),
         labels=(class_index,), top_labels=None, num_samples=int(num_samples),
         batch_size=int(batch_size), segmentation_fn=lambda _: segments,
         random_seed=seed)

@@ -51,19 +51,25 @@ class RISE:
                            rng.integers(0, math.ceil(w / s), self.n_masks)], axis=1)
         return grids, shifts
 
-    def generate_masks(self):
-        """Yield the masks in chunks of at most chunk_size: float32 (n, H, W) in [0, 1]."""
+    def _interpolation(self):
+        """Row and column interpolation matrices of the upsampled grids."""
         h, w = self.img_array.shape[:2]
         s = self.mask_size
-        ry = _interpolation_matrix(s, math.ceil(h / s))
-        rx = _interpolation_matrix(s, math.ceil(w / s))
-        rows, cols = np.arange(h), np.arange(w)
+        return _interpolation_matrix(s, math.ceil(h / s)), _interpolation_matrix(s, math.ceil(w / s))
+
+    @staticmethod
+    def _crop(ry, rx, shifts, shape):
+        """Rows (n, H, s) and columns (n, W, s) of the interpolation matrices that the crop of each
+        mask keeps: mask_i = ry_i @ grid_i @ rx_i.T."""
+        return ry[shifts[:, :1] + np.arange(shape[0])[None, :]], rx[shifts[:, 1:] + np.arange(shape[1])[None, :]]
+
+    def generate_masks(self):
+        """Yield the masks in chunks of at most chunk_size: float32 (n, H, W) in [0, 1]."""
+        ry, rx = self._interpolation()
         grids, shifts = self.draw_grids()
         for start in range(0, self.n_masks, self.chunk_size):
+            ry_c, rx_c = self._crop(ry, rx, shifts[start:start + self.chunk_size], self.img_array.shape)
             g = grids[start:start + self.chunk_size]
-            sh = shifts[start:start + self.chunk_size]
-            ry_c = ry[sh[:, :1] + rows[None, :]]  # (n, H, s): rows of the crop
-            rx_c = rx[sh[:, 1:] + cols[None, :]]  # (n, W, s): columns of the crop
             yield np.einsum("nhs,nst,nwt->nhw", ry_c, g, rx_c, optimize=True).astype(np.float32)
 
     def obtain_prediction_scores(self, masks) -> np.ndarray:
@@ -80,13 +86,35 @@ class RISE:
         """Normalise the weighted sum by N * p, then divide by the maximum."""
         return utils.normalise(weighted_sum / (self.n_masks * self.threshold))
 
+    def _fused_scorer(self):
+        """Compiled: upsample and crop a batch of grids, mask the image, score the class, and
+        return (scores, sum of weight * score * mask): no mask leaves the compiled call."""
+        import tensorflow as tf
+        model = self.model
+
+        def body(img, grids, ry_c, rx_c, weights, class_index):
+            rows = tf.matmul(ry_c, grids)  # (n, H, s): grids upsampled along the rows
+            masks = tf.einsum("nht,nwt->nhw", rows, rx_c)
+            probs = model(img[None] * masks[..., None], training=False)
+            scores = tf.gather(probs, class_index, axis=1)
+            # sum_i w_i s_i mask_i as one (H, n*s) x (n*s, W) product: cheaper than reducing masks
+            weighted = tf.einsum("nht,nwt->hw", rows * (scores * weights)[:, None, None], rx_c)
+            return scores, weighted
+        return utils.compiled(model, "rise", body)
+
     def compute_saliency_map(self) -> np.ndarray:
-        """float32 (H, W) map in [0, 1]."""
+        """float32 (H, W) map in [0, 1]. Masks are built, applied and scored batch by batch inside
+        one compiled call, so memory does not grow with n_masks."""
+        fn = self._fused_scorer()
+        ry, rx = self._interpolation()
+        grids, shifts = self.draw_grids()
         total = np.zeros(self.img_array.shape[:2], np.float64)
-        scores = []
-        for masks in self.generate_masks():
-            chunk_scores = self.obtain_prediction_scores(masks)
-            total += self.weight_saliency_maps(chunk_scores, masks)
-            scores.append(chunk_scores)
-        self.scores = np.concatenate(scores)
+        self.scores = np.empty(self.n_masks, np.float64)
+        img, cls = utils.to_tensor(self.img_array), utils.to_tensor(self.class_index, "int32")
+        for start, real, idx in utils.batches(self.n_masks, self.batch_size):
+            ry_c, rx_c = self._crop(ry, rx, shifts[idx], self.img_array.shape)
+            weights = (np.arange(len(idx)) < real).astype(np.float32)
+            scores, weighted = fn(img, grids[idx], ry_c, rx_c, weights, cls)
+            self.scores[start:start + real] = np.asarray(scores)[:real]
+            total += np.asarray(weighted, np.float64)
         return self.calculate_saliency_map(total)

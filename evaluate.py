@@ -187,11 +187,11 @@ def set_n_pixels_insertion(blurred, img_array, saliency, n_pixels):
     return np.where(insert[..., None], img, np.asarray(blurred, np.float32))
 
 
-def _curve_jobs(img, saliency, kind, step, baseline):
-    """(rank, start image, source image) of one curve: a pixel of rank r is taken from the source
-    once r < k * step at step k."""
+def _curve_inputs(img, saliency, kind, baseline):
+    """(rank (H, W), start image, source image) of one curve: at step k the pixels of rank
+    < k * step come from the source, the others from the start."""
     sal = utils.resize_map(_finite("saliency map", saliency), img.shape[:2])
-    rank = pixel_order(sal).reshape(img.shape[:2])
+    rank = pixel_order(sal).reshape(img.shape[:2]).astype(np.int32)
     if kind == "deletion":
         return rank, img, np.full_like(img, baseline)
     if kind == "insertion":
@@ -199,35 +199,45 @@ def _curve_jobs(img, saliency, kind, step, baseline):
     raise ValueError(f"unknown curve kind '{kind}'")
 
 
+def _curve_scorer(model):
+    """Compiled: assemble a batch of perturbed images from (curve, pixel count) pairs and score them."""
+    import tensorflow as tf
+
+    def body(ranks, starts, sources, curve, n_pixels, class_index):
+        take = tf.gather(ranks, curve) < n_pixels[:, None, None]
+        images = tf.where(take[..., None], tf.gather(sources, curve), tf.gather(starts, curve))
+        return tf.gather(model(images, training=False), class_index, axis=1)
+    return utils.compiled(model, "curves", body)
+
+
 def causal_curves(model, img_array, saliency_maps, class_index, step=constants.STEP,
                   kinds=("insertion", "deletion"), baseline=constants.DELETION_BASELINE,
-                  batch_size=constants.BATCH_SIZE, chunk_batches=4):
+                  batch_size=constants.BATCH_SIZE):
     """Insertion and/or deletion curves of several saliency maps of the same image, scored together.
 
     saliency_maps: a dict name -> (H, W) map (resized to the image when needed).
-    Returns {name: {kind: (scores (n + 1,), auc)}}. Images are built chunk by chunk (memory stays
-    bounded) and every chunk goes through one compiled batched model call.
+    Returns {name: {kind: (scores (n + 1,), auc)}}. The (n + 1) images of every curve are built
+    inside one compiled call per batch from the pixel ranks, so a batch mixes curves and only the
+    very last batch is padded.
     """
     img = np.asarray(img_array, np.float32)
     n = n_steps(img.shape[:2], step)
-    pixels = np.minimum(np.arange(n + 1) * int(step), img.shape[0] * img.shape[1])
-    curves = [(name, kind) + _curve_jobs(img, sal, kind, step, baseline)
-              for name, sal in saliency_maps.items() for kind in kinds]
-    jobs = [(c, k) for c in range(len(curves)) for k in range(n + 1)]
-    scores = np.empty(len(jobs), np.float64)
-    chunk = batch_size * chunk_batches
-    for start in range(0, len(jobs), chunk):
-        part = jobs[start:start + chunk]
-        ranks = np.stack([curves[c][2] for c, _ in part])
-        take = ranks < pixels[[k for _, k in part]][:, None, None]
-        first = np.stack([curves[c][3] for c, _ in part])
-        second = np.stack([curves[c][4] for c, _ in part])
-        images = np.where(take[..., None], second, first)
-        scores[start:start + len(part)] = utils.class_scores(model, images, class_index, batch_size)
-    scores = scores.reshape(len(curves), n + 1)
+    pixels = np.minimum(np.arange(n + 1) * int(step), img.shape[0] * img.shape[1]).astype(np.int32)
+    names = [(name, kind) for name in saliency_maps for kind in kinds]
+    parts = [_curve_inputs(img, saliency_maps[name], kind, baseline) for name, kind in names]
+    ranks, starts, sources = (utils.to_tensor(np.stack([p[i] for p in parts]), dt)
+                              for i, dt in enumerate(("int32", "float32", "float32")))
+    cls = utils.to_tensor(class_index, "int32")
+    curve = np.repeat(np.arange(len(names), dtype=np.int32), n + 1)
+    n_pixels = np.tile(pixels, len(names))
+    fn = _curve_scorer(model)
+    scores = np.empty(len(curve), np.float64)
+    for start, real, idx in utils.batches(len(curve), batch_size):
+        out = fn(ranks, starts, sources, curve[idx], n_pixels[idx], cls)
+        scores[start:start + real] = np.asarray(out)[:real]
     out = {}
-    for (name, kind, *_), curve in zip(curves, scores):
-        out.setdefault(name, {})[kind] = (curve, calculate_auc(curve))
+    for (name, kind), row in zip(names, scores.reshape(len(names), n + 1)):
+        out.setdefault(name, {})[kind] = (row, calculate_auc(row))
     return out
 
 

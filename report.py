@@ -90,6 +90,8 @@ def _fmt(mean_std):
 
 def summary_markdown(summary, comparisons=()) -> str:
     """The report's table (one row per method, one column per metric) and the comparisons."""
+    if not summary:
+        return "No image completed: no summary.\n"
     metrics = [m for m in METRICS if any(math.isfinite(s[m][0]) for s in summary)]
     lines = ["| Method | n | " + " | ".join(metrics) + " | s/image |",
              "|---|---|" + "---|" * len(metrics) + "---|"]

@@ -2,6 +2,8 @@
 model loading, the last conv layer, the features-and-logits model, batched compiled scoring,
 and the figure grid."""
 import logging
+import math
+import os
 import weakref
 from pathlib import Path
 
@@ -28,9 +30,11 @@ def normalise(array) -> np.ndarray:
 
 
 def resize_map(saliency, shape) -> np.ndarray:
-    """Resize a 2-D map to (H, W) = shape with bilinear interpolation."""
+    """Resize a 2-D map to (H, W) = shape with bilinear interpolation (float32 stays float32,
+    anything else is computed in float64)."""
     h, w = int(shape[0]), int(shape[1])
-    sal = np.asarray(saliency, dtype=np.float32)
+    sal = np.asarray(saliency)
+    sal = sal.astype(np.float32 if sal.dtype == np.float32 else np.float64, copy=False)
     if sal.shape == (h, w):
         return sal
     return cv2.resize(sal, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -255,32 +259,75 @@ def features_and_logits_model(model, layer_name):
     return cached(model, ("features_logits", layer_name), build)
 
 
-def compiled_call(model, jit_compile=False):
-    """The model's forward pass as a cached tf.function (inference mode)."""
+class _Compiled:
+    """A tf.function compiled with XLA when `jit` (several times faster on CPU for the perturbation
+    builders); if XLA cannot compile it, it falls back to a plain tf.function with a warning."""
+
+    def __init__(self, body, jit):
+        import tensorflow as tf
+        self._body, self.jit = body, jit
+        self._fn = tf.function(body, reduce_retracing=True, jit_compile=jit)
+
+    def __call__(self, *args):
+        try:
+            return self._fn(*args)
+        except Exception as err:  # XLA raises several error types for unsupported ops
+            if not self.jit:
+                raise
+            import tensorflow as tf
+            log.warning("XLA could not compile the model call (%s); using plain tf.function",
+                        type(err).__name__)
+            self.jit = False
+            self._fn = tf.function(self._body, reduce_retracing=True)
+            return self._fn(*args)
+
+
+def compiled(model, key, body, jit=None):
+    """A cached compiled function of `body` for this model. The perturbation builders of RISE,
+    LIME and insertion/deletion assemble their images inside the compiled call (no host copies).
+    jit defaults to constants.JIT_COMPILE (environment variable XAI_JIT=0/1 overrides it)."""
+    if jit is None:
+        jit = os.environ.get("XAI_JIT", "1" if constants.JIT_COMPILE else "0") == "1"
+    return cached(model, ("compiled", key, jit), lambda: _Compiled(body, jit))
+
+
+def compiled_call(model, jit_compile=None):
+    """The model's forward pass (inference mode) as a cached compiled function."""
+    return compiled(model, "call", lambda x: model(x, training=False), jit_compile)
+
+
+def batches(n, batch_size):
+    """(start, real, idx) for equal-size batches over n items: as few batches of at most
+    batch_size as possible, all of the same size (a 225-image curve at 64 runs as 4 x 57, not
+    4 x 64), the last one padded by repeating the last item, so every compiled call has one shape."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    if n < 1:
+        return
+    size = math.ceil(n / math.ceil(n / batch_size))
+    for start in range(0, n, size):
+        real = min(size, n - start)
+        yield start, real, np.minimum(np.arange(start, start + size), n - 1)
+
+
+def to_tensor(array, dtype="float32"):
+    """A tensor made once, so loops over batches do not copy the same array every call."""
     import tensorflow as tf
-
-    def build():
-        return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile,
-                           reduce_retracing=True)
-    return cached(model, ("call", jit_compile), build)
+    return tf.convert_to_tensor(np.asarray(array), dtype=dtype)
 
 
-def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit_compile=False) -> np.ndarray:
-    """Softmax outputs for a stack of images (N, H, W, 3), in batches of `batch_size` through one
-    compiled call. The last batch is padded so every call has the same shape (one trace)."""
+def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit_compile=None) -> np.ndarray:
+    """Softmax outputs for a stack of images (N, H, W, 3), in fixed-size batches through one
+    compiled call."""
     images = np.asarray(images, dtype=np.float32)
-    n = len(images)
-    fn = compiled_call(model, jit_compile)
-    outputs = []
-    for start in range(0, n, batch_size):
-        batch = images[start:start + batch_size]
-        real = len(batch)
-        if real < batch_size and n > batch_size:
-            batch = np.concatenate([batch, np.repeat(batch[-1:], batch_size - real, axis=0)])
-        outputs.append(np.asarray(fn(batch))[:real])
-    if not outputs:
+    if len(images) == 0:
         return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
-    return np.concatenate(outputs).astype(np.float32)
+    fn = compiled_call(model, jit_compile)
+    out = []
+    for start, real, idx in batches(len(images), batch_size):
+        batch = images[start:start + real] if real == len(idx) else images[idx]  # a view when full
+        out.append(np.asarray(fn(batch))[:real])
+    return np.concatenate(out).astype(np.float32)
 
 
 def class_scores(model, images, class_index, batch_size=constants.BATCH_SIZE) -> np.ndarray:

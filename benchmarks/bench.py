@@ -1,0 +1,221 @@
+"""Benchmark: what each explainer and metric costs against the forward-pass limit.
+
+The work of an explanation is model evaluations: RISE needs n_masks forward passes, LIME
+num_samples, insertion/deletion n + 1 each. The limit is the time those passes take through the
+compiled batched model call; this script measures, in one run and per model:
+  - the limit (images/s at --batch_size) and the latency of one single-image call;
+  - per method, seconds per image and the ratio to the limit for the same number of evaluations
+    (Grad-CAM and FEM: in single-image forward-pass times);
+  - insertion, deletion, and all four maps of one image together, the same ratio;
+  - peak memory (RSS) of RISE at 4000 and 8000 masks, in fresh processes;
+  - the `lime` package used the plain way (batch_size=10, model.predict) and model.predict-based
+    RISE scoring, side by side with this project's versions.
+It prints a Markdown table and writes it to --output.
+
+    python benchmarks/bench.py                      # demo model and a random-weight ResNet50
+    python benchmarks/bench.py --models demo --quick  # tiny settings (the smoke test)
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TQDM_DISABLE", "1")  # the plain lime package's per-sample bar
+
+import numpy as np  # noqa: E402
+
+import constants  # noqa: E402
+import data  # noqa: E402
+import utils  # noqa: E402
+
+
+def timed(fn, repeat=1):
+    """Median wall time of fn() over `repeat` runs (after one warm-up run) and its last result."""
+    fn()
+    times, out = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def resnet50_random(input_size=constants.INPUT_SIZE):
+    import train
+    import keras
+    keras.utils.set_random_seed(0)
+    return train.build_model(3, "resnet50", "none", input_size, nested=True)
+
+
+def load(name):
+    if name == "demo":
+        return utils.load_model(constants.DEMO_MODEL)
+    if name == "resnet50":
+        return resnet50_random()
+    return utils.load_model(name)
+
+
+def settings(name, args):
+    """Per-model sizes: full defaults on the demo model, smaller counts on ResNet50 (ratios hold)."""
+    if args.quick:
+        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size)
+    if name == "resnet50":
+        return dict(masks=args.resnet_masks, lime=args.resnet_lime, step=args.resnet_step,
+                    limit_n=2 * args.batch_size)
+    return dict(masks=args.rise_masks, lime=args.lime_samples, step=args.step, limit_n=8 * args.batch_size)
+
+
+def rise_peak_rss(model_arg, n_masks, batch_size):
+    """Peak RSS (MB) of a fresh process that loads the model and runs RISE with n_masks, and its
+    RSS before RISE (after loading and one batched call)."""
+    code = f"""
+import os, resource, sys
+sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'benchmarks')!r})
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, bench, utils
+from RISE import RISE
+
+def peak_mb():
+    # VmHWM is the process's own high-water mark (ru_maxrss keeps the parent's from before exec)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+m = bench.load({model_arg!r})
+img = np.random.default_rng(0).uniform(0, 255, tuple(m.inputs[0].shape[1:])).astype(np.float32)
+RISE(m, img, 0, n_masks={batch_size}, batch_size={batch_size}).compute_saliency_map()
+before = peak_mb()
+RISE(m, img, 0, n_masks={n_masks}, batch_size={batch_size}).compute_saliency_map()
+print(before, peak_mb())
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, peak = map(float, res.stdout.split()[-2:])
+    return before, peak
+
+
+def bench_model(name, args, rows):
+    import evaluate
+    from FEM import FEM
+    from GradCAM import GradCAM
+    from LIME import explain_with_lime, get_lime_explanation, segment
+    from RISE import RISE
+
+    model = load(name)
+    cfg = settings(name, args)
+    shape = tuple(model.inputs[0].shape[1:3])
+    path = data.list_images(constants.DEMO_TEST_IMAGES)[0]
+    img, cls = utils.load_image(path, shape), utils.get_image_index(path.name)
+    bs = args.batch_size
+
+    def add(measure, evals, seconds, ideal, target=""):
+        rows.append((name, measure, evals, seconds, ideal, seconds / ideal if ideal else float("nan"), target))
+
+    import tensorflow as tf
+    call = utils.compiled_call(model)
+    batch = tf.constant(np.random.default_rng(0).uniform(0, 255, (bs,) + shape + (3,)).astype(np.float32))
+    n_calls = max(1, cfg["limit_n"] // bs)
+    t, _ = timed(lambda: [call(batch).numpy() for _ in range(n_calls)], repeat=3)
+    limit = n_calls * bs / t  # images/s of the compiled call on a batch already in memory
+    one = batch[:1]
+    single, _ = timed(lambda: call(one).numpy(), repeat=5)
+    rows.append((name, f"forward-pass limit (batch {bs})", cfg["limit_n"], t, None, None, f"{limit:.1f} img/s"))
+    rows.append((name, "single-image forward pass", 1, single, None, None, ""))
+
+    ideal = lambda evals: evals / limit  # noqa: E731
+    for label, cls_ in (("Grad-CAM", GradCAM), ("FEM", FEM)):
+        t, _ = timed(lambda: cls_(model, "ResNet", img, cls).compute_saliency_map(), repeat=3)
+        add(label + " (vs single forward pass)", 1, t, single, "< 3")
+    t, rise_map = timed(lambda: RISE(model, img, cls, n_masks=cfg["masks"], batch_size=bs).compute_saliency_map())
+    add(f"RISE ({cfg['masks']} masks)", cfg["masks"], t, ideal(cfg["masks"]), "<= 1.15")
+    t_seg, segments = timed(lambda: segment(img, 0))
+    t, _ = timed(lambda: get_lime_explanation(model, img, cls, cfg["lime"], 0, bs, segments=segments))
+    add(f"LIME model part ({cfg['lime']} samples)", cfg["lime"], t, ideal(cfg["lime"]), "<= 1.15")
+    t_all, (_, lime_map) = timed(lambda: explain_with_lime(model, img, cls, cfg["lime"], 0, bs))
+    add("LIME total, with quickshift", cfg["lime"], t_all, ideal(cfg["lime"]))
+
+    n1 = evaluate.n_steps(shape, cfg["step"]) + 1
+    t, _ = timed(lambda: evaluate.insertion(model, img, rise_map, cls, cfg["step"], batch_size=bs))
+    add(f"insertion (step {cfg['step']})", n1, t, ideal(n1), "<= 1.15")
+    t, _ = timed(lambda: evaluate.deletion(model, img, rise_map, cls, cfg["step"], batch_size=bs))
+    add(f"deletion (step {cfg['step']})", n1, t, ideal(n1), "<= 1.15")
+    maps = {"GRADCAM": GradCAM(model, "ResNet", img, cls).compute_saliency_map(),
+            "FEM": FEM(model, "ResNet", img, cls).compute_saliency_map(), "RISE": rise_map, "LIME": lime_map}
+    t, _ = timed(lambda: evaluate.causal_curves(model, img, maps, cls, cfg["step"], batch_size=bs))
+    add("insertion + deletion, 4 maps together", 8 * n1, t, ideal(8 * n1), "<= 1.15")
+
+    if not args.no_reference:
+        from lime import lime_image
+        predict = lambda b: model.predict(np.asarray(b, np.float32), verbose=0)  # noqa: E731
+        t, _ = timed(lambda: lime_image.LimeImageExplainer(random_state=0).explain_instance(
+            img.astype(np.float64), predict, labels=(cls,), top_labels=None, num_samples=cfg["lime"],
+            segmentation_fn=lambda _: segments, random_seed=0))
+        add("reference: lime package, plain (batch 10, model.predict)", cfg["lime"], t, ideal(cfg["lime"]))
+        rise = RISE(model, img, cls, n_masks=cfg["masks"], chunk_size=256)
+
+        def predict_rise():
+            total = 0
+            for masks in rise.generate_masks():
+                scores = model.predict(img[None] * masks[..., None], batch_size=32, verbose=0)[:, cls]
+                total = total + np.tensordot(scores, masks, axes=1)
+            return total
+        t, _ = timed(predict_rise)
+        add("reference: RISE scored with model.predict (batch 32)", cfg["masks"], t, ideal(cfg["masks"]))
+
+    if args.memory:
+        for n in (4000, 8000):
+            before, peak = rise_peak_rss(name, 64 if args.quick else n, bs)
+            rows.append((name, f"RISE peak RSS, {64 if args.quick else n} masks", n, None, None, None,
+                         f"{peak:.0f} MB (before RISE {before:.0f} MB); target < 1500 MB"))
+
+
+def markdown(rows, args):
+    import platform
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    lines = [f"Device: {'GPU ' + str(gpus) if gpus else 'CPU'} ({os.cpu_count()} cores, {platform.processor() or platform.machine()}); "
+             f"batch size {args.batch_size}; TF {tf.__version__}", "",
+             "| model | measure | evaluations | seconds | at the limit (s) | ratio | target / note |",
+             "|---|---|---|---|---|---|---|"]
+    f = lambda v, d=3: "" if v is None else f"{v:.{d}f}"  # noqa: E731
+    for model, measure, evals, secs, ideal, ratio, note in rows:
+        lines.append(f"| {model} | {measure} | {evals} | {f(secs)} | {f(ideal)} | {f(ratio, 2)} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Benchmark the explainers and metrics against the forward-pass limit.")
+    p.add_argument("--models", nargs="+", default=["demo", "resnet50"], help="demo, resnet50 or .keras paths")
+    p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE)
+    p.add_argument("--rise_masks", type=int, default=constants.RISE_N_MASKS)
+    p.add_argument("--lime_samples", type=int, default=constants.LIME_NUM_SAMPLES)
+    p.add_argument("--step", type=int, default=constants.STEP)
+    p.add_argument("--resnet_masks", type=int, default=512)
+    p.add_argument("--resnet_lime", type=int, default=128)
+    p.add_argument("--resnet_step", type=int, default=224 * 8)
+    p.add_argument("--no_reference", action="store_true", help="skip the plain lime / model.predict runs")
+    p.add_argument("--memory", action="store_true", help="measure RISE peak RSS at 4000 and 8000 masks")
+    p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
+    p.add_argument("--output", default=str(ROOT / "benchmarks" / "results.md"))
+    args = p.parse_args(argv)
+    rows = []
+    for name in args.models:
+        bench_model(name, args, rows)
+    text = markdown(rows, args)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text)
+    print(text)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

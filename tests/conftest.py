@@ -1,0 +1,118 @@
+"""Shared fixtures: tiny known-answer models built in the tests (fixed weights)."""
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+SIZE = 128
+CELL = SIZE // 8
+# The region the region model looks at: grid cells rows 2..4 x columns 4..6 of an 8 x 8 grid.
+REGION = (slice(2 * CELL, 5 * CELL), slice(4 * CELL, 7 * CELL))
+
+
+def region_mask(size=SIZE):
+    m = np.zeros((size, size), np.float32)
+    m[REGION] = 1.0
+    return m
+
+
+class CellMask(layers.Layer):
+    """Multiplies (N, 8, 8, C) feature maps by a fixed 0/1 mask of grid cells."""
+
+    def __init__(self, mask, **kwargs):
+        super().__init__(**kwargs)
+        self.mask = np.asarray(mask, np.float32)
+
+    def call(self, x):
+        return x * ops.convert_to_tensor(self.mask[None, :, :, None])
+
+
+class PatchFraction(layers.Layer):
+    """Outputs [p, 1 - p] with p = mean over a patch of the pixel values / 255 (all channels)."""
+
+    def __init__(self, rows, cols, **kwargs):
+        super().__init__(**kwargs)
+        self.rows, self.cols = rows, cols
+
+    def call(self, x):
+        p = ops.mean(x[:, self.rows[0]:self.rows[1], self.cols[0]:self.cols[1], :], axis=(1, 2, 3)) / 255.0
+        p = ops.expand_dims(p, -1)
+        return ops.concatenate([p, 1.0 - p], axis=-1)
+
+
+@pytest.fixture(scope="session")
+def region_model():
+    """Class 0's logit grows with the brightness of REGION only: 2 classes, fixed weights.
+
+    image -> CELL x CELL average pool -> 1x1 conv to 2 channels (brightness, constant) -> ReLU ->
+    cell mask (REGION) -> global average pool -> dense softmax.
+    """
+    inp = keras.Input((SIZE, SIZE, 3))
+    x = layers.AveragePooling2D(CELL)(inp)
+    conv = layers.Conv2D(2, 1, name="features_conv")
+    x = conv(x)
+    conv.set_weights([np.array([[[[1 / 765, 0.0], [1 / 765, 0.0], [1 / 765, 0.0]]]], np.float32),
+                      np.array([0.0, 1.0], np.float32)])
+    x = layers.Activation("relu", name="features")(x)
+    cells = np.zeros((8, 8), np.float32)
+    cells[2:5, 4:7] = 1.0
+    x = CellMask(cells, name="region_only")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    dense = layers.Dense(2, activation="softmax", name="head")
+    out = dense(x)
+    # logit0 = 12 * (mean brightness of REGION in [0, 1] - 0.5), logit1 = 0
+    scale = 12 * 64 / 9
+    dense.set_weights([np.array([[scale, 0.0], [-6.0 * 64 / 9, 0.0]], np.float32), np.zeros(2, np.float32)])
+    return keras.Model(inp, out, name="region_model")
+
+
+@pytest.fixture(scope="session")
+def region_image():
+    """8 x 8-pixel blocks of random dark colours, and a bright, flat REGION."""
+    rng = np.random.default_rng(3)
+    blocks = rng.uniform(0, 140, (SIZE // 8, SIZE // 8, 3))
+    img = np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1).astype(np.float32)
+    img[REGION] = 250.0
+    return img
+
+
+def patch_model(shape, rows, cols):
+    inp = keras.Input(tuple(shape) + (3,))
+    return keras.Model(inp, PatchFraction(rows, cols)(inp), name="patch_model")
+
+
+@pytest.fixture(scope="session")
+def random_cnn():
+    """A random tiny CNN (seeded) with a softmax head."""
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((32, 32, 3))
+    x = layers.Rescaling(1 / 255.0)(inp)
+    x = layers.Conv2D(4, 3, strides=2, activation="relu", name="c1")(x)
+    x = layers.Conv2D(6, 3, strides=2, activation="relu", name="c2")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    out = layers.Dense(3, activation="softmax", name="out")(x)
+    return keras.Model(inp, out)
+
+
+@pytest.fixture(scope="session")
+def demo_model():
+    import constants
+    import utils
+    return utils.load_model(constants.DEMO_MODEL)
+
+
+@pytest.fixture(scope="session")
+def demo_image():
+    import constants
+    import data
+    import utils
+    path = data.list_images(constants.DEMO_TEST_IMAGES)[0]
+    return utils.load_image(path), utils.get_image_index(path.name)

@@ -1,0 +1,18 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import bench  # noqa: E402
+
+
+def test_benchmark_smoke(tmp_path):
+    out = tmp_path / "bench.md"
+    rows = bench.main(["--models", "demo", "--quick", "--memory", "--output", str(out)])
+    text = out.read_text()
+    for measure in ("forward-pass limit", "Grad-CAM", "FEM", "RISE (64 masks)", "LIME model part",
+                    "insertion (step", "deletion (step", "4 maps together", "lime package, plain",
+                    "model.predict", "peak RSS"):
+        assert measure in text, measure
+    ratios = [r[5] for r in rows if r[5] is not None]
+    assert ratios and all(r > 0 for r in ratios)

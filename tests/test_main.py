@@ -1,0 +1,135 @@
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import constants
+import main
+import report
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress"]
+
+
+@pytest.fixture()
+def folders(tmp_path):
+    """Two good demo images, a corrupt one, one without GFDM and one with an unknown class."""
+    imgs, gfdms, fixs = tmp_path / "images", tmp_path / "gfdm", tmp_path / "fix"
+    for d in (imgs, gfdms, fixs):
+        d.mkdir()
+    good = ["Colonial_DemoTest001_Synthetic_N_1", "Prehispanic_DemoTest002_Synthetic_N_1"]
+    for stem in good:
+        shutil.copy(constants.DEMO_TEST_IMAGES / f"{stem}.png", imgs)
+        gstem = stem.replace("_N_1", "_GFDM_N_1")
+        shutil.copy(constants.DEMO_TEST_GFDM / f"{gstem}.png", gfdms)
+        fstem = stem.replace("_N_1", "_GazeFix_N_1")
+        shutil.copy(constants.DEMO_TEST_FIXATIONS / f"{fstem}.txt", fixs)
+    (imgs / "Colonial_Broken_X_N_1.png").write_bytes(b"\x89PNG not really")
+    shutil.copy(constants.DEMO_TEST_GFDM / "Colonial_DemoTest001_Synthetic_GFDM_N_1.png",
+                gfdms / "Colonial_Broken_X_GFDM_N_1.png")
+    shutil.copy(constants.DEMO_TEST_IMAGES / "Modern_DemoTest001_Synthetic_N_1.png",
+                imgs / "Modern_NoGaze_X_N_1.png")
+    shutil.copy(constants.DEMO_TEST_IMAGES / "Modern_DemoTest001_Synthetic_N_1.png",
+                imgs / "Gothic_Cathedral_X_N_1.png")
+    shutil.copy(constants.DEMO_TEST_GFDM / "Modern_DemoTest001_Synthetic_GFDM_N_1.png",
+                gfdms / "Gothic_Cathedral_X_GFDM_N_1.png")
+    (imgs / ".DS_Store").write_bytes(b"junk")
+    return dict(imgs=imgs, gfdms=gfdms, fixs=fixs, out=tmp_path / "out", good=good)
+
+
+def _args(f, *extra):
+    return ["--test_images_folder_path", str(f["imgs"]), "--test_gdfm_folder_path", str(f["gfdms"]),
+            "--fixations_folder_path", str(f["fixs"]), "--output_dir", str(f["out"])] + FAST + list(extra)
+
+
+def test_end_to_end_outputs_and_skipped_images(folders, capsys):
+    summary, errors = main.main(_args(folders))
+    out = folders["out"]
+    rows = report.read_rows(out / "results.csv")
+    assert sorted({r["image"] for r in rows}) == [g + ".png" for g in folders["good"]]
+    assert len(rows) == 2 * 4
+    for r in rows:
+        for metric in report.METRICS:
+            assert np.isfinite(r[metric]), (r["method"], metric)
+        assert -1 <= r["PCC"] <= 1 and 0 <= r["SIM"] <= 1 and 0 <= r["Insertion"] <= 1
+    skipped = dict(errors)
+    assert set(skipped) == {"Colonial_Broken_X_N_1.png", "Modern_NoGaze_X_N_1.png", "Gothic_Cathedral_X_N_1.png"}
+    assert "cannot be read" in skipped["Colonial_Broken_X_N_1.png"]
+    assert "no GFDM" in skipped["Modern_NoGaze_X_N_1.png"]
+    assert "unknown class prefix" in skipped["Gothic_Cathedral_X_N_1.png"]
+    with (out / "errors.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == 3
+    md = (out / "summary.md").read_text()
+    for method in constants.METHODS:
+        assert f"| {method} | 2 |" in md
+    for metric in report.METRICS:
+        assert metric in md
+    with (out / "summary.csv").open() as fh:
+        srows = list(csv.DictReader(fh))
+    assert [r["method"] for r in srows] == list(constants.METHODS)
+    assert all(float(r["PCC_mean"]) == pytest.approx(np.mean([x["PCC"] for x in rows if x["method"] == r["method"]]))
+               for r in srows)
+    with (out / "comparisons.csv").open() as fh:
+        comps = list(csv.DictReader(fh))
+    assert len(comps) == len(report.METRICS) * 6
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["rise_masks"] == 64 and len(manifest["model_sha256"]) == 64
+    assert "keras" in manifest["packages"]
+    assert len(list((out / "maps").glob("*.npy"))) == 8
+    sal = np.load(out / "maps" / f"{folders['good'][0]}_RISE.npy")
+    assert sal.shape == (224, 224) and sal.max() == pytest.approx(1.0)
+    assert len(list((out / "figures").glob("*_grid.png"))) == 2
+    printed = capsys.readouterr().out
+    assert "Colonial_Broken_X_N_1.png" in printed and "| GRADCAM |" in printed
+
+
+def test_resume_does_not_recompute(folders, monkeypatch):
+    main.main(_args(folders, "--explanation_method", "GRADCAM"))
+    before = (folders["out"] / "results.csv").read_text()
+    calls = []
+    real = main.explain
+    monkeypatch.setattr(main, "explain", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
+    assert calls == []
+    assert (folders["out"] / "results.csv").read_text() == before
+    # drop one image's rows: resume recomputes that image only
+    lines = before.splitlines(keepends=True)
+    (folders["out"] / "results.csv").write_text("".join(l for l in lines if folders["good"][1] not in l))
+    main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
+    assert calls == ["GRADCAM"]
+    assert len(report.read_rows(folders["out"] / "results.csv")) == 2
+
+
+def test_singles_and_show_without_display(folders, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    main.main(_args(folders, "--explanation_method", "FEM", "--display_type", "singles", "--show",
+                    "--n_images", "2"))  # the first (sorted) is the corrupt one
+    panels = sorted(p.name for p in (folders["out"] / "figures" / folders["good"][0]).glob("*.png"))
+    assert panels == sorted(f"FEM_{p}.png" for p in main.PANELS)
+
+
+def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main.parse_args(["--explanation_method", "SHAP"])
+    with pytest.raises(SystemExit):
+        main.parse_args(["--test_images_folder_path", str(tmp_path / "missing")])
+    assert "missing: no such folder" in capsys.readouterr().err
+    bad_model = tmp_path / "bad.keras"
+    bad_model.write_bytes(b"not a zip")
+    with pytest.raises(SystemExit, match="bad.keras"):
+        main.main(_args(folders, "--model_path", str(bad_model)))
+
+
+def test_command_line_default_data_and_model(tmp_path):
+    """`python main.py` on the bundled demo data and model (parameters shrunk to keep tests fast)."""
+    res = subprocess.run([sys.executable, "main.py", "--n_images", "3", "--output_dir", str(tmp_path)] + FAST,
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "accuracy: 3/3" in res.stdout
+    rows = report.read_rows(tmp_path / "results.csv")
+    assert len(rows) == 12 and all(np.isfinite(r["NSS"]) for r in rows)  # demo fixations are used

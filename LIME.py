@@ -64,7 +64,7 @@ class _PatternScorer:
         model = self.model
 
         def body(rows, image, fudged, segments):
-            keep = tf.gather(rows, segments, axis=1) > 0  # (b, H, W)
+            keep = tf.gather(tf.cast(rows, tf.bool), segments, axis=1)  # (b, H, W)
             return model(tf.where(keep[..., None], image[None], fudged[None]), training=False)
         fn = utils.compiled(model, "lime", body)
         patterns = np.asarray(patterns, np.int32)

@@ -48,8 +48,8 @@ LIME_NUM_FEATURES = 5  # superpixels kept in LIME's binary mask
 
 # Scoring and metrics.
 BATCH_SIZE = 64
-# Compile the batched model calls with XLA (falls back to plain tf.function when XLA fails).
-JIT_COMPILE = True
+# Compile the batched model calls with XLA ("on" or "off"); falls back to tf.function if XLA fails.
+JIT_COMPILE = "on"
 STEP = 224  # pixels changed per insertion/deletion step
 BLUR_KSIZE = 11
 BLUR_SIGMA = 5.0

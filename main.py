@@ -66,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--gfdm_sigma", type=float, default=constants.GFDM_SIGMA_MEXCULTURE,
                    help="Gaussian sigma (pixels) for GFDMs built from fixations")
     p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE)
+    p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
+                   help="XLA compilation of the batched model calls")
     p.add_argument("--resume", action="store_true", help="skip images already in results.csv")
     p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     args = p.parse_args(argv)
@@ -243,6 +245,7 @@ def write_manifest(args, out_dir, methods, n_images):
 
 
 def run(args):
+    os.environ["XAI_JIT"] = args.jit  # read by utils.use_xla when the compiled calls are built
     out_dir = Path(args.output_dir)
     maps_dir, fig_dir = out_dir / "maps", out_dir / "figures"
     for d in (out_dir, maps_dir, fig_dir):

@@ -157,15 +157,16 @@ def accuracy(model, x, y, batch_size=constants.BATCH_SIZE) -> float:
 def train(args):
     import keras
     keras.utils.set_random_seed(args.seed)
-    x, y = load_folder(args.train_dir)
+    size = (args.image_size, args.image_size)
+    x, y = load_folder(args.train_dir, size)
     if args.val_dir:
-        xv, yv = load_folder(args.val_dir)
+        xv, yv = load_folder(args.val_dir, size)
     else:
         order = np.random.default_rng(args.seed).permutation(len(x))
         n_val = max(1, int(len(x) * args.val_fraction))
         xv, yv, x, y = x[order[:n_val]], y[order[:n_val]], x[order[n_val:]], y[order[n_val:]]
     num_classes = len(constants.CLASS_NAMES)
-    model = build_model(num_classes, args.backbone, args.weights, nested=not args.inline)
+    model = build_model(num_classes, args.backbone, args.weights, size, nested=not args.inline)
     pretrained = _resolve_weights(args.weights) is not None
     train_ds = _dataset(x, y, args.batch_size, args.seed, augment=True)
     val_ds = _dataset(xv, yv, args.batch_size, args.seed, augment=False)
@@ -173,7 +174,7 @@ def train(args):
     def fit(epochs, lr):
         model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=args.verbose)
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=args.verbose, shuffle=False)
 
     for layer in backbone_layers(model):
         layer.trainable = not pretrained
@@ -199,6 +200,7 @@ def parse_args(argv=None):
     p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
     p.add_argument("--weights", default="imagenet", help="imagenet, none, or a local weights file")
     p.add_argument("--inline", action="store_true", help="inline the backbone layers (default: nested)")
+    p.add_argument("--image_size", type=int, default=constants.INPUT_SIZE[0], help="model input (square)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of the first phase")
     p.add_argument("--fine_tune_epochs", type=int, default=0, help="epochs with the backbone unfrozen")
     p.add_argument("--lr", type=float, default=1e-3)

@@ -119,6 +119,7 @@ def bench_model(name, args, rows):
 
     def add(measure, evals, seconds, ideal, target=""):
         rows.append((name, measure, evals, seconds, ideal, seconds / ideal if ideal else float("nan"), target))
+        print(row_text(rows[-1]), flush=True)
 
     import tensorflow as tf
     call = utils.compiled_call(model)
@@ -129,7 +130,9 @@ def bench_model(name, args, rows):
     one = batch[:1]
     single, _ = timed(lambda: call(one).numpy(), repeat=5)
     rows.append((name, f"forward-pass limit (batch {bs})", cfg["limit_n"], t, None, None, f"{limit:.1f} img/s"))
-    rows.append((name, "single-image forward pass", 1, single, None, None, ""))
+    rows.append((name, "single-image forward pass", 1, single, None, None,
+                 f"{model.count_params():,} parameters, XLA {'on' if utils.use_xla(model) else 'off'}"))
+    print("\n".join(row_text(r) for r in rows[-2:]), flush=True)
 
     ideal = lambda evals: evals / limit  # noqa: E731
     for label, cls_ in (("Grad-CAM", GradCAM), ("FEM", FEM)):
@@ -171,11 +174,21 @@ def bench_model(name, args, rows):
         t, _ = timed(predict_rise)
         add("reference: RISE scored with model.predict (batch 32)", cfg["masks"], t, ideal(cfg["masks"]))
 
-    if args.memory:
-        for n in (4000, 8000):
-            before, peak = rise_peak_rss(name, 64 if args.quick else n, bs)
-            rows.append((name, f"RISE peak RSS, {64 if args.quick else n} masks", n, None, None, None,
+    if args.memory and (name == "demo" or args.memory_all):
+        for n in ((64, 128) if args.quick else (4000, 8000)):
+            before, peak = rise_peak_rss(name, n, bs)
+            rows.append((name, f"RISE peak RSS, {n} masks", n, None, None, None,
                          f"{peak:.0f} MB (before RISE {before:.0f} MB); target < 1500 MB"))
+            print(row_text(rows[-1]), flush=True)
+
+
+def _f(value, digits=3):
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def row_text(row):
+    model, measure, evals, secs, ideal, ratio, note = row
+    return f"| {model} | {measure} | {evals} | {_f(secs)} | {_f(ideal)} | {_f(ratio, 2)} | {note} |"
 
 
 def markdown(rows, args):
@@ -186,9 +199,7 @@ def markdown(rows, args):
              f"batch size {args.batch_size}; TF {tf.__version__}", "",
              "| model | measure | evaluations | seconds | at the limit (s) | ratio | target / note |",
              "|---|---|---|---|---|---|---|"]
-    f = lambda v, d=3: "" if v is None else f"{v:.{d}f}"  # noqa: E731
-    for model, measure, evals, secs, ideal, ratio, note in rows:
-        lines.append(f"| {model} | {measure} | {evals} | {f(secs)} | {f(ideal)} | {f(ratio, 2)} | {note} |")
+    lines += [row_text(r) for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -203,10 +214,15 @@ def main(argv=None):
     p.add_argument("--resnet_lime", type=int, default=128)
     p.add_argument("--resnet_step", type=int, default=224 * 8)
     p.add_argument("--no_reference", action="store_true", help="skip the plain lime / model.predict runs")
-    p.add_argument("--memory", action="store_true", help="measure RISE peak RSS at 4000 and 8000 masks")
+    p.add_argument("--memory", action="store_true",
+                   help="measure RISE peak RSS at 4000 and 8000 masks (demo model; see --memory_all)")
+    p.add_argument("--memory_all", action="store_true", help="with --memory: for every model (slow on ResNet50)")
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
+    p.add_argument("--jit", default=None, choices=["on", "off"], help="XLA mode (default: on)")
     p.add_argument("--output", default=str(ROOT / "benchmarks" / "results.md"))
     args = p.parse_args(argv)
+    if args.jit:
+        os.environ["XAI_JIT"] = args.jit
     rows = []
     for name in args.models:
         bench_model(name, args, rows)

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+import make_demo
+import train
+import utils
+
+
+def test_train_saves_a_model_that_loads_and_predicts(tmp_path, capsys):
+    make_demo.generate_split(tmp_path, "train", 3, seed=1, with_gaze=False)
+    for inline in (False, True):
+        out = tmp_path / f"m_{inline}.keras"
+        argv = ["--train_dir", str(tmp_path / "images_train"), "--backbone", "tiny", "--weights", "none",
+                "--epochs", "1", "--batch_size", "4", "--image_size", "64", "--output", str(out),
+                "--verbose", "0", "--val_fraction", "0.34"]
+        acc = train.train(train.parse_args(argv + (["--inline"] if inline else [])))
+        assert 0.0 <= acc <= 1.0
+        model = utils.load_model(out)
+        names = [l.name for l in model.layers]
+        assert ("tiny_backbone" in names) != inline  # nested by default, inlined with --inline
+        assert names[1] == "preprocess"  # preprocessing is inside the saved model
+        probs = utils.predict_batched(model, np.full((2, 64, 64, 3), 128, np.float32))
+        assert probs.shape == (2, 3)
+        np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+        assert utils.get_last_layer_name(model) == "block3_out"
+    assert "validation accuracy" in capsys.readouterr().out
+
+
+def test_preprocess_layer_matches_keras_resnet_preprocessing():
+    import keras
+    import model_layers
+    x = np.random.default_rng(0).uniform(0, 255, (2, 5, 5, 3)).astype(np.float32)
+    expected = keras.applications.resnet.preprocess_input(x.copy())
+    np.testing.assert_allclose(model_layers.ResNetPreprocess()(x).numpy(), expected, atol=1e-4)
+
+
+def test_offline_imagenet_weights_fail_with_a_clear_message(monkeypatch):
+    import keras
+
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: no network")
+    monkeypatch.setattr(keras.applications, "ResNet50", offline)
+    with pytest.raises(SystemExit, match="--weights none"):
+        train.build_model(3, "resnet50", "imagenet")
+    with pytest.raises(SystemExit, match="neither 'imagenet'"):
+        train.build_model(3, "resnet50", "/no/such/weights.h5")
+    with pytest.raises(SystemExit, match="tiny backbone"):
+        train.build_model(3, "tiny", "imagenet")

@@ -210,3 +210,14 @@ def test_lime_fallback_for_a_plain_classifier_function(region_model, region_imag
     ours, _ = get_lime_explanation(region_model, region_image, 0, num_samples=50, seed=1,
                                    segments=segments)
     assert dict(plain.local_exp[0]) == pytest.approx(dict(ours.local_exp[0]), abs=1e-6)
+
+
+def test_xla_and_plain_tf_function_agree(region_model, region_image, monkeypatch):
+    monkeypatch.setenv("XAI_JIT", "on")
+    on = RISE(region_model, region_image, 0, n_masks=100, seed=2).compute_saliency_map()
+    monkeypatch.setenv("XAI_JIT", "off")
+    off = RISE(region_model, region_image, 0, n_masks=100, seed=2).compute_saliency_map()
+    np.testing.assert_allclose(on, off, atol=1e-5)
+    monkeypatch.setenv("XAI_JIT", "maybe")
+    with pytest.raises(ValueError, match="on or off"):
+        utils.use_xla()

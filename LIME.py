@@ -6,6 +6,8 @@ num_samples on/off patterns of superpixels, scores them with the model in large 
 weighted linear model. The continuous map gives each superpixel its weight for the class, negatives
 clipped to 0, divided by the maximum; the binary mask keeps the top positive superpixels.
 """
+import functools
+
 import numpy as np
 
 import constants
@@ -21,6 +23,7 @@ def segment(img_array, seed=constants.SEED, kernel_size=constants.LIME_KERNEL_SI
     return quickshift(image, kernel_size=kernel_size, max_dist=max_dist, ratio=ratio, rng=seed)
 
 
+@functools.lru_cache(maxsize=None)
 def _batched_explainer_class():
     from lime import lime_image
 

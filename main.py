@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 import constants  # noqa: E402
 import data  # noqa: E402
+import evaluate  # noqa: E402
 import report  # noqa: E402
 import utils  # noqa: E402
 
@@ -141,8 +142,7 @@ def process_image(sample, model, args, methods, bar=None):
         seconds[method] = time.perf_counter() - start
         if bar is not None:
             bar.update(1)
-    curves = __import__("evaluate").causal_curves(model, img, maps, target, args.step,
-                                                  batch_size=args.batch_size)
+    curves = evaluate.causal_curves(model, img, maps, target, args.step, batch_size=args.batch_size)
     rows = []
     for method in methods:
         rows.append(dict(image=sample.name, method=method,
@@ -156,7 +156,7 @@ def process_image(sample, model, args, methods, bar=None):
 
 
 def gaze_metrics(gfdm, fixations, saliency):
-    import evaluate
+    """PCC, SIM and KLD against the GFDM; NSS and AUC-Judd against the fixations when given."""
     out = dict(PCC=evaluate.calculate_pcc(gfdm, saliency), SIM=evaluate.calculate_sim(gfdm, saliency),
                KLD=evaluate.calculate_kld(gfdm, saliency), NSS="", AUC_Judd="")
     if fixations is not None and len(fixations):

@@ -182,11 +182,12 @@ def save_figures(sample, maps, curves, info, args, fig_dir):
     panels, titles, names = [], [], []
     for method, sal in maps.items():
         ins, dele = curves[method]["insertion"], curves[method]["deletion"]
-        panels += [info["img"].astype(np.uint8), utils.resize_map(info["gfdm"], sal.shape), sal,
-                   representations.represent_heatmap(sal),
-                   representations.represent_heatmap_overlaid(sal, info["img"]),
+        shown = stretch(sal)
+        panels += [info["img"].astype(np.uint8), utils.resize_map(info["gfdm"], sal.shape), shown,
+                   representations.represent_heatmap(shown),
+                   representations.represent_heatmap_overlaid(shown, info["img"]),
                    _curve_plot(ins[0], "insertion"), _curve_plot(dele[0], "deletion")]
-        titles += [f"{method}: input", "GFDM", "saliency", "heatmap", "overlay",
+        titles += [f"{method}: input", "GFDM", f"saliency [{sal.min():.2f}, 1] shown min-max", "heatmap", "overlay",
                    f"Insertion AUC {ins[1]:.3f}", f"Deletion AUC {dele[1]:.3f}"]
         names += [f"{method}_{n}" for n in PANELS]
     headline = (f"{sample.name} | true {_name(utils.get_image_index(sample.name), safe=True)} | "
@@ -201,6 +202,13 @@ def save_figures(sample, maps, curves, info, args, fig_dir):
     for panel, title, name in zip(panels, titles, names):
         utils.grid_layout([panel], [title], single_dir / f"{name}.png", ncols=1, show=args.show,
                           suptitle=headline if name.endswith("_input") else None)
+
+
+def stretch(saliency):
+    """Min-max scaling for display only: maps whose minimum is far above 0 (RISE) would otherwise
+    show as one flat colour. The saved .npy maps and all metrics use the unscaled map."""
+    lo, hi = float(saliency.min()), float(saliency.max())
+    return (saliency - lo) / (hi - lo) if hi > lo else saliency
 
 
 PANELS = ("input", "gfdm", "saliency", "heatmap", "overlay", "insertion", "deletion")

@@ -146,7 +146,7 @@ def process_image(sample, model, args, methods, bar=None):
     rows = []
     for method in methods:
         rows.append(dict(image=sample.name, method=method,
-                         true_class=_name(utils.get_image_index(sample.name), safe=True),
+                         true_class=_true_name(sample.name),
                          target_class=_name(target), predicted_class=_name(predicted),
                          confidence=f"{probs[predicted]:.6f}", seconds=f"{seconds[method]:.4f}",
                          **gaze_metrics(gfdm, fixations, maps[method]),
@@ -165,13 +165,16 @@ def gaze_metrics(gfdm, fixations, saliency):
     return out
 
 
-def _name(index, safe=False):
+def _name(index):
+    return constants.CLASS_NAMES[int(index)]
+
+
+def _true_name(image_name):
+    """Class name from the file-name prefix, or "" when the prefix is unknown (--target predicted)."""
     try:
-        return constants.CLASS_NAMES[int(index)]
-    except (IndexError, ValueError, TypeError):
-        if safe:
-            return ""
-        raise
+        return _name(utils.get_image_index(image_name))
+    except ValueError:
+        return ""
 
 
 # --------------------------------------------------------------------------- figures
@@ -190,7 +193,7 @@ def save_figures(sample, maps, curves, info, args, fig_dir):
         titles += [f"{method}: input", "GFDM", f"saliency [{sal.min():.2f}, 1] shown min-max", "heatmap", "overlay",
                    f"Insertion AUC {ins[1]:.3f}", f"Deletion AUC {dele[1]:.3f}"]
         names += [f"{method}_{n}" for n in PANELS]
-    headline = (f"{sample.name} | true {_name(utils.get_image_index(sample.name), safe=True)} | "
+    headline = (f"{sample.name} | true {_true_name(sample.name)} | "
                 f"predicted {_name(info['predicted'])} ({info['probs'][info['predicted']]:.2f}) | "
                 f"explained {_name(info['target'])}")
     if args.display_type == "grid":

@@ -47,7 +47,7 @@ def test_class_indices():
         utils.get_image_index("Gothic_A_B_N_1.png")
 
 
-@pytest.mark.parametrize("kind", ["rgb", "rgba", "gray", "gray16", "rgb16"])
+@pytest.mark.parametrize("kind", ["rgb", "rgba", "gray", "gray16", "rgb16", "jpeg"])
 def test_load_image_variants(tmp_path, kind):
     h, w = 37, 53  # odd size
     rgb = np.zeros((h, w, 3), np.uint8)
@@ -55,15 +55,16 @@ def test_load_image_variants(tmp_path, kind):
     bgr = rgb[..., ::-1]
     arr = {"rgb": bgr, "rgba": np.dstack([bgr, np.full((h, w), 128, np.uint8)]),
            "gray": np.full((h, w), 100, np.uint8), "gray16": np.full((h, w), 65535, np.uint16),
-           "rgb16": (bgr.astype(np.uint16) * 257)}[kind]
-    path = tmp_path / f"Colonial_X_Y_N_1_{kind}.png"
+           "rgb16": (bgr.astype(np.uint16) * 257), "jpeg": bgr}[kind]
+    path = tmp_path / f"Colonial_X_Y_N_1_{kind}.{'jpg' if kind == 'jpeg' else 'png'}"
     _write(path, arr)
     img = utils.load_image(path, (24, 32))
     assert img.shape == (24, 32, 3) and img.dtype == np.float32
     assert 0 <= img.min() and img.max() <= 255
-    if kind in ("rgb", "rgba", "rgb16"):
-        np.testing.assert_allclose(img[..., 0], 200, atol=0.5)
-        np.testing.assert_allclose(img[..., 1:], 0, atol=0.5)
+    if kind in ("rgb", "rgba", "rgb16", "jpeg"):
+        tol = 4 if kind == "jpeg" else 0.5  # lossy
+        np.testing.assert_allclose(img[..., 0], 200, atol=tol)
+        np.testing.assert_allclose(img[..., 1:], 0, atol=tol)
     elif kind == "gray":
         np.testing.assert_allclose(img, 100, atol=0.5)
     else:

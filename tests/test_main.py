@@ -105,6 +105,14 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     assert len(report.read_rows(folders["out"] / "results.csv")) == 2
 
 
+def test_target_predicted_explains_images_of_unknown_class(folders):
+    main.main(_args(folders, "--explanation_method", "GRADCAM", "--target", "predicted"))
+    rows = report.read_rows(folders["out"] / "results.csv")
+    gothic = [r for r in rows if r["image"] == "Gothic_Cathedral_X_N_1.png"]
+    assert len(gothic) == 1 and gothic[0]["true_class"] == ""
+    assert gothic[0]["target_class"] == gothic[0]["predicted_class"] == "Modern"
+
+
 def test_singles_and_show_without_display(folders, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     main.main(_args(folders, "--explanation_method", "FEM", "--display_type", "singles", "--show",

@@ -11,10 +11,9 @@ import utils
 from cam_base import CamExplainer, upsample
 
 
-def _compiled_gradients(grad_model):
+def _gradients_body(grad_model):
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
     def gradients(images, class_index):
         with tf.GradientTape() as tape:
             activations, logits = grad_model(images, training=False)
@@ -28,7 +27,7 @@ class GradCAM(CamExplainer):
 
     def compute_gradients(self, grad_model, class_index):
         """Activations A (h, w, C) and gradients d(logit_class)/dA (h, w, C) for the image."""
-        fn = utils.cached(grad_model, "gradients", lambda: _compiled_gradients(grad_model))
+        fn = utils.compiled(grad_model, "gradients", _gradients_body(grad_model), jit=False)
         activations, grads = fn(self.img_array[None], np.int32(class_index))
         return np.asarray(activations)[0], np.asarray(grads)[0]
 

@@ -48,11 +48,6 @@ class CamExplainer:
 
     def activations(self) -> np.ndarray:
         """Activations A of the last conv layer for the image: (h, w, channels)."""
-        fn = utils.cached(self.get_model(), "features_call",
-                          lambda: _compiled_features(self.get_model()))
+        features = self.get_model()
+        fn = utils.compiled(features, "features", lambda x: features(x, training=False)[0], jit=False)
         return np.asarray(fn(self.img_array[None]))[0]
-
-
-def _compiled_features(features_model):
-    import tensorflow as tf
-    return tf.function(lambda x: features_model(x, training=False)[0], reduce_retracing=True)

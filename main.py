@@ -129,10 +129,9 @@ def process_image(sample, model, args, methods, bar=None):
     """Explain and score one image with every method; returns (rows, maps, curves, info)."""
     img = utils.load_image(sample.image_path, tuple(model.inputs[0].shape[1:3]))
     gfdm, fixations = load_gaze(sample, args)
-    true_class = utils.get_image_index(sample.name) if args.target == "true" else None
     probs = utils.predict_batched(model, img[None], 1)[0]
     predicted = int(probs.argmax())
-    target = true_class if args.target == "true" else predicted
+    target = utils.get_image_index(sample.name) if args.target == "true" else predicted
     maps, seconds = {}, {}
     for method in methods:
         if bar is not None:
@@ -156,7 +155,9 @@ def process_image(sample, model, args, methods, bar=None):
 
 
 def gaze_metrics(gfdm, fixations, saliency):
-    """PCC, SIM and KLD against the GFDM; NSS and AUC-Judd against the fixations when given."""
+    """PCC, SIM and KLD against the GFDM; NSS and AUC-Judd against the fixations when given.
+    The map is resized to the GFDM's shape once here (the metrics then skip their own resize)."""
+    saliency = utils.resize_map(saliency, gfdm.shape)
     out = dict(PCC=evaluate.calculate_pcc(gfdm, saliency), SIM=evaluate.calculate_sim(gfdm, saliency),
                KLD=evaluate.calculate_kld(gfdm, saliency), NSS="", AUC_Judd="")
     if fixations is not None and len(fixations):

@@ -5,14 +5,17 @@ The image is cut into quickshift superpixels (kernel_size=4, max_dist=200, ratio
 num_samples on/off patterns of superpixels, scores them with the model in large batches, and fits a
 weighted linear model. The continuous map gives each superpixel its weight for the class, negatives
 clipped to 0, divided by the maximum; the binary mask keeps the top positive superpixels.
+The segmentation and the patterns are drawn on the host (numpy, seeded from (seed, image name));
+the perturbed images are assembled from the patterns inside one compiled call per batch.
 """
 import functools
 
 import numpy as np
 
+import backend
 import constants
-import utils
-from cam_base import check_class_index, check_image
+import explainers
+from explainers import Param, at_least, check_class_indices, check_image
 
 
 def segment(img_array, seed=constants.SEED, kernel_size=constants.LIME_KERNEL_SIZE,
@@ -52,64 +55,99 @@ def _batched_explainer_class():
     return Batched
 
 
-class _PatternScorer:
-    """LIME's classifier_fn: plain batches of images, or (fast path) on/off patterns of superpixels
-    turned into images inside one compiled call per batch."""
-
-    def __init__(self, model, batch_size):
-        self.model, self.batch_size = model, int(batch_size)
-
-    def __call__(self, images):
-        return utils.predict_batched(self.model, images, self.batch_size)
-
-    def score_patterns(self, patterns, image, fudged, segments):
-        import tensorflow as tf
-        model = self.model
-
-        def body(rows, image, fudged, segments):
-            keep = tf.gather(tf.cast(rows, tf.bool), segments, axis=1)  # (b, H, W)
-            return model(tf.where(keep[..., None], image[None], fudged[None]), training=False)
-        fn = utils.compiled(model, "lime", body)
-        patterns = np.asarray(patterns, np.int32)
-        image, fudged = utils.to_tensor(image), utils.to_tensor(fudged)
-        segments = utils.to_tensor(segments, "int32")
-        out = [np.asarray(fn(patterns[idx], image, fudged, segments))[:real]
-               for _, real, idx in utils.batches(len(patterns), self.batch_size)]
-        return np.concatenate(out)
-
-
-def BatchedLimeExplainer(**kwargs):
+def make_lime_explainer(**kwargs):
     """A lime_image.LimeImageExplainer with a vectorised, batched neighbourhood (see above)."""
     return _batched_explainer_class()(**kwargs)
 
 
+
+class _PatternScorer:
+    """LIME's classifier_fn: plain batches of images, or (fast path) on/off patterns of superpixels
+    turned into images inside one compiled call per batch."""
+
+    def __init__(self, explainer):
+        self.explainer = explainer
+
+    def __call__(self, images):
+        import utils
+        return utils.predict_batched(self.explainer.model, images, self.explainer.batch_size)
+
+    def score_patterns(self, patterns, image, fudged, segments):
+        patterns = np.asarray(patterns, np.int32)
+        image, fudged = backend.to_tensor(image), backend.to_tensor(fudged)
+        segments = backend.to_tensor(segments, "int32")
+        return backend.stack_batches(self.explainer._fn, len(patterns), self.explainer.batch_size,
+                                     lambda idx: (patterns[idx], image, fudged, segments))
+
+
+@explainers.register(in_all=True)
+class LIMEExplainer(explainers.Explainer):
+    """LIME for a batch of images (one after the other, each with batched model calls)."""
+    name = "LIME"
+    description = "LIME with quickshift superpixels (Ribeiro et al. 2016)"
+    params = (Param("num_samples", "lime_samples", int, constants.LIME_NUM_SAMPLES,
+                    "LIME: perturbed samples", check=at_least(1)),
+              Param("num_features", "lime_features", int, constants.LIME_NUM_FEATURES,
+                    "LIME: superpixels kept in the binary mask (the map does not depend on it)",
+                    changes_numbers=False, check=at_least(1)))
+
+    def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
+        super().__init__(model, model_name, batch_size, seed, jit, **params)
+        self._fn = backend.Compiled(self._body, model.variables, jit)
+
+    def _body(self, rows, image, fudged, segments):
+        from keras import ops
+        keep = ops.take(ops.cast(rows, "bool"), segments, axis=1)  # (b, H, W)
+        images = ops.where(ops.expand_dims(keep, -1), ops.expand_dims(image, 0), ops.expand_dims(fudged, 0))
+        return self.model(images, training=False)
+
+    def explanation(self, img, class_index, key=None, segments=None):
+        """(lime explanation, segments) of one image; the seed of the segmentation and of the
+        sampling comes from (seed, key)."""
+        seed = explainers.seed_for(self.seed, key)
+        if segments is None:
+            segments = segment(img, seed)
+        lime = make_lime_explainer(random_state=seed)
+        explanation = lime.explain_instance(
+            np.asarray(img, np.float64), classifier_fn=_PatternScorer(self), labels=(int(class_index),),
+            top_labels=None, num_samples=self.num_samples, batch_size=self.batch_size,
+            segmentation_fn=lambda _: segments, random_seed=seed)
+        return explanation, segments
+
+    def mask_and_map(self, img, class_index, key=None):
+        """(binary mask of the top positive superpixels, continuous map), float32 (H, W)."""
+        import utils
+        explanation, segments = self.explanation(img, class_index, key)
+        weights = dict(explanation.local_exp[int(class_index)])
+        lookup = np.zeros(int(segments.max()) + 1, np.float64)
+        for sp, weight in weights.items():
+            lookup[sp] = weight
+        saliency = utils.normalise(lookup[segments])
+        positive = sorted((w, sp) for sp, w in weights.items() if w > 0)[::-1][:self.num_features]
+        mask = np.isin(segments, [sp for _, sp in positive]).astype(np.float32)
+        return mask, saliency
+
+    def _explain(self, images, class_indices, keys):
+        return [self.mask_and_map(img, c, key)[1] for img, c, key in zip(images, class_indices, keys)]
+
+
+def _explainer(model, seed, batch_size, num_samples, num_features=constants.LIME_NUM_FEATURES):
+    return explainers.shared(LIMEExplainer, model, seed=seed, batch_size=batch_size,
+                             num_samples=num_samples, num_features=num_features)
+
+
 def get_lime_explanation(model, img_array, class_index, num_samples=constants.LIME_NUM_SAMPLES,
-                         seed=constants.SEED, batch_size=constants.BATCH_SIZE, segments=None):
+                         seed=constants.SEED, batch_size=constants.BATCH_SIZE, segments=None, key=None):
     """Run LimeImageExplainer on one image; returns (explanation, segments)."""
     img = check_image(img_array)
-    class_index = check_class_index(model, class_index)
-    if segments is None:
-        segments = segment(img, seed)
-    explainer = BatchedLimeExplainer(random_state=seed)
-    explanation = explainer.explain_instance(
-        img.astype(np.float64), classifier_fn=_PatternScorer(model, batch_size),
-        labels=(class_index,), top_labels=None, num_samples=int(num_samples),
-        batch_size=int(batch_size), segmentation_fn=lambda _: segments,
-        random_seed=seed)
-    return explanation, segments
+    class_index = int(check_class_indices(model, [class_index], 1)[0])
+    return _explainer(model, seed, batch_size, num_samples).explanation(img, class_index, key, segments)
 
 
 def explain_with_lime(model, img_array, class_index, num_samples=constants.LIME_NUM_SAMPLES,
                       seed=constants.SEED, batch_size=constants.BATCH_SIZE,
-                      num_features=constants.LIME_NUM_FEATURES):
+                      num_features=constants.LIME_NUM_FEATURES, key=None):
     """(binary mask of the top positive superpixels, continuous saliency map), both float32 (H, W)."""
-    explanation, segments = get_lime_explanation(model, img_array, class_index, num_samples, seed,
-                                                 batch_size)
-    weights = dict(explanation.local_exp[int(class_index)])
-    lookup = np.zeros(int(segments.max()) + 1, np.float64)
-    for sp, weight in weights.items():
-        lookup[sp] = weight
-    saliency = utils.normalise(lookup[segments])
-    positive = sorted((w, sp) for sp, w in weights.items() if w > 0)[::-1][:num_features]
-    mask = np.isin(segments, [sp for _, sp in positive]).astype(np.float32)
-    return mask, saliency
+    img = check_image(img_array)
+    class_index = int(check_class_indices(model, [class_index], 1)[0])
+    return _explainer(model, seed, batch_size, num_samples, num_features).mask_and_map(img, class_index, key)

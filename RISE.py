@@ -5,18 +5,21 @@ N binary s x s grids with P(1) = p; cell = ceil(H / s); each grid is upsampled b
 (s + 1) * cell and cropped to H x W at a random shift in [0, cell) per mask. Each masked image
 (image * mask) is scored by the softmax probability of the class, and
     map = sum_i score_i * mask_i / (N * p),
-divided by its maximum. Masks are generated and scored in chunks, so peak memory does not grow with
-N: the low-resolution grids and shifts of all masks are drawn first (a few bytes per mask, so the
-masks do not depend on the chunk size), then each chunk is upsampled as one matrix product.
+divided by its maximum. The grids and shifts (a few bytes per mask) are drawn on the host with numpy
+from (seed, image name); the upsampling is a product with interpolation matrices made by OpenCV
+(INTER_LINEAR, half-pixel centres), so a mask is the same on every backend and for every batch size.
+Masks are built, applied and scored batch by batch inside one compiled call, and only the weighted
+sum leaves it: memory does not grow with N.
 """
 import math
 
 import cv2
 import numpy as np
 
+import backend
 import constants
-import utils
-from cam_base import check_class_index, check_image
+import explainers
+from explainers import Param, at_least, check_class_indices, check_image, in_range
 
 
 def _interpolation_matrix(s, cell) -> np.ndarray:
@@ -26,54 +29,117 @@ def _interpolation_matrix(s, cell) -> np.ndarray:
     return cv2.resize(eye, (s, up), interpolation=cv2.INTER_LINEAR)  # rows upsampled, columns kept
 
 
+def draw_grids(rng, n_masks, mask_size, p, shape):
+    """Low-resolution binary grids (N, s, s) and shifts (N, 2) = (dy, dx) from a numpy generator."""
+    s = mask_size
+    grids = (rng.random((n_masks, s, s)) < p).astype(np.float32)
+    shifts = np.stack([rng.integers(0, math.ceil(shape[0] / s), n_masks),
+                       rng.integers(0, math.ceil(shape[1] / s), n_masks)], axis=1)
+    return grids, shifts
+
+
+def interpolation(mask_size, shape):
+    """Row and column interpolation matrices of the upsampled grids of an (H, W) image."""
+    s = mask_size
+    return _interpolation_matrix(s, math.ceil(shape[0] / s)), _interpolation_matrix(s, math.ceil(shape[1] / s))
+
+
+def crop(ry, rx, shifts, shape):
+    """Rows (n, H, s) and columns (n, W, s) of the interpolation matrices that the crop of each
+    mask keeps: mask_i = ry_i @ grid_i @ rx_i.T."""
+    return (ry[shifts[:, :1] + np.arange(shape[0])[None, :]],
+            rx[shifts[:, 1:] + np.arange(shape[1])[None, :]])
+
+
+@explainers.register(in_all=True)
+class RISEExplainer(explainers.Explainer):
+    """RISE for a batch of images; see the module docstring."""
+    name = "RISE"
+    description = "RISE (Petsiuk et al. 2018)"
+    params = (Param("n_masks", "rise_masks", int, constants.RISE_N_MASKS, "RISE: number of masks", check=at_least(1)),
+              Param("mask_size", "rise_grid", int, constants.RISE_MASK_SIZE, "RISE: grid size s", check=at_least(1)),
+              Param("p", "rise_p", float, constants.RISE_P, "RISE: probability that a grid cell is kept",
+                    check=in_range(0, 1)))
+
+    def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
+        super().__init__(model, model_name, batch_size, seed, jit, **params)
+        self._fn = backend.Compiled(self._body, model.variables, jit)
+
+    def _body(self, img, grids, ry_c, rx_c, weights, class_index):
+        """Upsample and crop a batch of grids, mask the image, score the class; returns the scores
+        and sum_i weight_i score_i mask_i: no mask leaves the compiled call."""
+        from keras import ops
+        rows = ops.matmul(ry_c, grids)  # (n, H, s): grids upsampled along the rows
+        masks = ops.einsum("nht,nwt->nhw", rows, rx_c)
+        probs = self.model(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1), training=False)
+        scores = ops.take(probs, class_index, axis=1)
+        # sum_i w_i s_i mask_i as one (H, n*s) x (n*s, W) product: cheaper than reducing masks
+        weighted = ops.einsum("nht,nwt->hw", rows * (scores * weights)[:, None, None], rx_c)
+        return scores, weighted
+
+    def grids(self, shape, key=None):
+        """The grids and shifts of one image (seeded from (seed, key))."""
+        return draw_grids(self.rng(key), self.n_masks, self.mask_size, self.p, shape)
+
+    def explain_one(self, img, class_index, key=None):
+        """(map before normalisation (H, W) float64, scores (N,)) of one image."""
+        shape = img.shape[:2]
+        ry, rx = interpolation(self.mask_size, shape)
+        grids, shifts = self.grids(shape, key)
+        total = np.zeros(shape, np.float64)
+        scores = np.empty(self.n_masks, np.float64)
+        img_t, cls = backend.to_tensor(img), backend.to_tensor(class_index, "int32")
+        for start, real, idx in backend.batches(self.n_masks, self.batch_size):
+            ry_c, rx_c = crop(ry, rx, shifts[idx], shape)
+            weights = (np.arange(len(idx)) < real).astype(np.float32)
+            s, weighted = self._fn(img_t, grids[idx], ry_c, rx_c, weights, cls)
+            scores[start:start + real] = backend.to_numpy(s)[:real]
+            total += backend.to_numpy(weighted).astype(np.float64)
+        return total / (self.n_masks * self.p), scores
+
+    def _explain(self, images, class_indices, keys):
+        return [self.explain_one(img, int(c), key)[0] for img, c, key in zip(images, class_indices, keys)]
+
+
 class RISE:
-    """RISE map of `class_index` for one image; see the module docstring."""
+    """RISE map of `class_index` for one image (the seed's API), a thin wrapper over RISEExplainer:
+    `RISE(model, img_array, class_index, n_masks=4000, mask_size=7, threshold=0.5, seed=0)`.
+    `threshold` is p, the probability that a grid cell is kept. `generate_masks`,
+    `obtain_prediction_scores` and `weight_saliency_maps` are the plain numpy reference of the
+    fused computation (tests compare the two)."""
 
     def __init__(self, model, img_array, class_index, n_masks=constants.RISE_N_MASKS,
                  mask_size=constants.RISE_MASK_SIZE, threshold=constants.RISE_P, seed=constants.SEED,
-                 batch_size=constants.BATCH_SIZE, chunk_size=constants.RISE_CHUNK):
+                 batch_size=constants.BATCH_SIZE, chunk_size=constants.RISE_CHUNK, key=None):
         self.model = model
         self.img_array = check_image(img_array)
-        self.class_index = check_class_index(model, class_index)
+        self.class_index = int(check_class_indices(model, [class_index], 1)[0])
         if n_masks < 1 or mask_size < 1 or not 0 < threshold <= 1:
             raise ValueError("RISE needs n_masks >= 1, mask_size >= 1 and 0 < threshold <= 1")
         self.n_masks, self.mask_size, self.threshold = int(n_masks), int(mask_size), float(threshold)
-        self.seed, self.batch_size, self.chunk_size = seed, int(batch_size), int(chunk_size)
-        self.scores = None
+        self.seed, self.batch_size, self.chunk_size, self.key = seed, int(batch_size), int(chunk_size), key
+
+    def _explainer(self):
+        return explainers.shared(RISEExplainer, self.model, batch_size=self.batch_size, seed=self.seed,
+                                 n_masks=self.n_masks, mask_size=self.mask_size, p=self.threshold)
 
     def draw_grids(self):
         """All low-resolution binary grids (N, s, s) and shifts (N, 2) = (dy, dx), from the seed."""
-        h, w = self.img_array.shape[:2]
-        s = self.mask_size
-        rng = np.random.default_rng(self.seed)
-        grids = (rng.random((self.n_masks, s, s)) < self.threshold).astype(np.float32)
-        shifts = np.stack([rng.integers(0, math.ceil(h / s), self.n_masks),
-                           rng.integers(0, math.ceil(w / s), self.n_masks)], axis=1)
-        return grids, shifts
-
-    def _interpolation(self):
-        """Row and column interpolation matrices of the upsampled grids."""
-        h, w = self.img_array.shape[:2]
-        s = self.mask_size
-        return _interpolation_matrix(s, math.ceil(h / s)), _interpolation_matrix(s, math.ceil(w / s))
-
-    @staticmethod
-    def _crop(ry, rx, shifts, shape):
-        """Rows (n, H, s) and columns (n, W, s) of the interpolation matrices that the crop of each
-        mask keeps: mask_i = ry_i @ grid_i @ rx_i.T."""
-        return ry[shifts[:, :1] + np.arange(shape[0])[None, :]], rx[shifts[:, 1:] + np.arange(shape[1])[None, :]]
+        rng = np.random.default_rng(explainers.seed_for(self.seed, self.key))
+        return draw_grids(rng, self.n_masks, self.mask_size, self.threshold, self.img_array.shape)
 
     def generate_masks(self):
         """Yield the masks in chunks of at most chunk_size: float32 (n, H, W) in [0, 1]."""
-        ry, rx = self._interpolation()
+        ry, rx = interpolation(self.mask_size, self.img_array.shape)
         grids, shifts = self.draw_grids()
         for start in range(0, self.n_masks, self.chunk_size):
-            ry_c, rx_c = self._crop(ry, rx, shifts[start:start + self.chunk_size], self.img_array.shape)
+            ry_c, rx_c = crop(ry, rx, shifts[start:start + self.chunk_size], self.img_array.shape)
             g = grids[start:start + self.chunk_size]
             yield np.einsum("nhs,nst,nwt->nhw", ry_c, g, rx_c, optimize=True).astype(np.float32)
 
     def obtain_prediction_scores(self, masks) -> np.ndarray:
         """Softmax probability of the class for each masked image (image * mask): (n,)."""
+        import utils
         masked = self.img_array[None] * masks[..., None]
         return utils.class_scores(self.model, masked, self.class_index, self.batch_size)
 
@@ -84,37 +150,9 @@ class RISE:
 
     def calculate_saliency_map(self, weighted_sum) -> np.ndarray:
         """Normalise the weighted sum by N * p, then divide by the maximum."""
+        import utils
         return utils.normalise(weighted_sum / (self.n_masks * self.threshold))
 
-    def _fused_scorer(self):
-        """Compiled: upsample and crop a batch of grids, mask the image, score the class, and
-        return (scores, sum of weight * score * mask): no mask leaves the compiled call."""
-        import tensorflow as tf
-        model = self.model
-
-        def body(img, grids, ry_c, rx_c, weights, class_index):
-            rows = tf.matmul(ry_c, grids)  # (n, H, s): grids upsampled along the rows
-            masks = tf.einsum("nht,nwt->nhw", rows, rx_c)
-            probs = model(img[None] * masks[..., None], training=False)
-            scores = tf.gather(probs, class_index, axis=1)
-            # sum_i w_i s_i mask_i as one (H, n*s) x (n*s, W) product: cheaper than reducing masks
-            weighted = tf.einsum("nht,nwt->hw", rows * (scores * weights)[:, None, None], rx_c)
-            return scores, weighted
-        return utils.compiled(model, "rise", body)
-
     def compute_saliency_map(self) -> np.ndarray:
-        """float32 (H, W) map in [0, 1]. Masks are built, applied and scored batch by batch inside
-        one compiled call, so memory does not grow with n_masks."""
-        fn = self._fused_scorer()
-        ry, rx = self._interpolation()
-        grids, shifts = self.draw_grids()
-        total = np.zeros(self.img_array.shape[:2], np.float64)
-        self.scores = np.empty(self.n_masks, np.float64)
-        img, cls = utils.to_tensor(self.img_array), utils.to_tensor(self.class_index, "int32")
-        for start, real, idx in utils.batches(self.n_masks, self.batch_size):
-            ry_c, rx_c = self._crop(ry, rx, shifts[idx], self.img_array.shape)
-            weights = (np.arange(len(idx)) < real).astype(np.float32)
-            scores, weighted = fn(img, grids[idx], ry_c, rx_c, weights, cls)
-            self.scores[start:start + real] = np.asarray(scores)[:real]
-            total += np.asarray(weighted, np.float64)
-        return self.calculate_saliency_map(total)
+        """float32 (H, W) map in [0, 1], computed by RISEExplainer (fused, batched)."""
+        return self._explainer().explain(self.img_array[None], [self.class_index], keys=[self.key])[0]

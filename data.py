@@ -36,6 +36,26 @@ def _split_stem(stem: str) -> Tuple[str, str]:
     return parts[0], "_".join(parts[1:])
 
 
+def class_index(name) -> int:
+    """Class index from the file-name prefix SSS (classes sorted by name): Colonial=0, Modern=1,
+    Prehispanic=2. An unknown prefix is a ValueError naming the file."""
+    stem = Path(str(name)).name
+    prefix = stem.split("_", 1)[0].lower()
+    for cls, index in constants.CLASS_PREFIXES.items():
+        if prefix == cls.lower():
+            return index
+    raise ValueError(f"{name}: unknown class prefix '{stem.split('_', 1)[0]}' "
+                     f"(expected one of {', '.join(constants.CLASS_NAMES)})")
+
+
+def class_name(name) -> str:
+    """Class name from the file-name prefix, or "" when the prefix is unknown."""
+    try:
+        return constants.CLASS_NAMES[class_index(name)]
+    except ValueError:
+        return ""
+
+
 def gfdm_stem(image_name: str) -> str:
     """Stem of the GFDM file of an image: SSS_XXX_YYY_N_# -> SSS_XXX_YYY_GFDM_N_#."""
     base, tail = _split_stem(Path(image_name).stem)

@@ -14,10 +14,12 @@ All perturbed images are assembled vectorised and scored in large compiled batch
 """
 import logging
 import math
+import weakref
 
 import cv2
 import numpy as np
 
+import backend
 import constants
 import utils
 
@@ -143,14 +145,6 @@ def calculate_auc(scores) -> float:
     return float((s.sum() - s[0] / 2 - s[-1] / 2) / (len(s) - 1))
 
 
-def predict_scores(model, img_array, batch_size=constants.BATCH_SIZE) -> np.ndarray:
-    """Class probabilities of one image (C,) or a stack of images (N, C)."""
-    img = np.asarray(img_array, np.float32)
-    single = img.ndim == 3
-    probs = utils.predict_batched(model, img[None] if single else img, batch_size)
-    return probs[0] if single else probs
-
-
 def pixel_order(saliency) -> np.ndarray:
     """Rank of every pixel (flattened) in decreasing-saliency order; ties keep raster order."""
     flat = np.asarray(saliency, np.float64).ravel()
@@ -199,20 +193,49 @@ def _curve_inputs(img, saliency, kind, baseline):
     raise ValueError(f"unknown curve kind '{kind}'")
 
 
-def _curve_scorer(model):
-    """Compiled: assemble a batch of perturbed images from (curve, pixel count) pairs and score them."""
-    import tensorflow as tf
+class CurveScorer:
+    """Scores insertion/deletion curves for one model: the perturbed images of a batch are
+    assembled from (curve, pixel count) pairs inside one compiled call (keras.ops, either backend)
+    and scored there. Build it once per model; `causal_curves(..., scorer=...)` reuses it."""
 
-    def body(ranks, starts, sources, curve, n_pixels, class_index):
-        take = tf.gather(ranks, curve) < n_pixels[:, None, None]
-        images = tf.where(take[..., None], tf.gather(sources, curve), tf.gather(starts, curve))
-        return tf.gather(model(images, training=False), class_index, axis=1)
-    return utils.compiled(model, "curves", body)
+    def __init__(self, model, batch_size=constants.BATCH_SIZE, jit=True):
+        self.model, self.batch_size = model, int(batch_size)
+        self._fn = backend.Compiled(self._body, model.variables, jit)
+
+    def _body(self, ranks, starts, sources, curve, n_pixels, class_index):
+        from keras import ops
+        take = ops.take(ranks, curve, axis=0) < ops.reshape(n_pixels, (-1, 1, 1))
+        images = ops.where(ops.expand_dims(take, -1), ops.take(sources, curve, axis=0),
+                           ops.take(starts, curve, axis=0))
+        return ops.take(self.model(images, training=False), class_index, axis=1)
+
+    def __call__(self, ranks, starts, sources, pixels, class_index) -> np.ndarray:
+        """Scores (n_curves, len(pixels)) of the curves given by ranks/starts/sources (stacked)."""
+        n_curves = len(ranks)
+        ranks, starts, sources = (backend.to_tensor(a, dt) for a, dt in
+                                  ((ranks, "int32"), (starts, "float32"), (sources, "float32")))
+        cls = backend.to_tensor(int(class_index), "int32")
+        curve = np.repeat(np.arange(n_curves, dtype=np.int32), len(pixels))
+        n_pixels = np.tile(np.asarray(pixels, np.int32), n_curves)
+        scores = backend.stack_batches(self._fn, len(curve), self.batch_size,
+                                       lambda idx: (ranks, starts, sources, curve[idx], n_pixels[idx], cls))
+        return scores.astype(np.float64).reshape(n_curves, len(pixels))
+
+
+_SCORERS = weakref.WeakKeyDictionary()
+
+
+def curve_scorer(model, batch_size=constants.BATCH_SIZE, jit=True) -> CurveScorer:
+    """The CurveScorer of a model (one per model, batch size and jit setting, held weakly)."""
+    store = _SCORERS.setdefault(model, {})
+    if (batch_size, jit) not in store:
+        store[(batch_size, jit)] = CurveScorer(model, batch_size, jit)
+    return store[(batch_size, jit)]
 
 
 def causal_curves(model, img_array, saliency_maps, class_index, step=constants.STEP,
                   kinds=("insertion", "deletion"), baseline=constants.DELETION_BASELINE,
-                  batch_size=constants.BATCH_SIZE):
+                  batch_size=constants.BATCH_SIZE, scorer=None):
     """Insertion and/or deletion curves of several saliency maps of the same image, scored together.
 
     saliency_maps: a dict name -> (H, W) map (resized to the image when needed).
@@ -224,19 +247,13 @@ def causal_curves(model, img_array, saliency_maps, class_index, step=constants.S
     n = n_steps(img.shape[:2], step)
     pixels = np.minimum(np.arange(n + 1) * int(step), img.shape[0] * img.shape[1]).astype(np.int32)
     names = [(name, kind) for name in saliency_maps for kind in kinds]
+    if not names:
+        return {}
     parts = [_curve_inputs(img, saliency_maps[name], kind, baseline) for name, kind in names]
-    ranks, starts, sources = (utils.to_tensor(np.stack([p[i] for p in parts]), dt)
-                              for i, dt in enumerate(("int32", "float32", "float32")))
-    cls = utils.to_tensor(class_index, "int32")
-    curve = np.repeat(np.arange(len(names), dtype=np.int32), n + 1)
-    n_pixels = np.tile(pixels, len(names))
-    fn = _curve_scorer(model)
-    scores = np.empty(len(curve), np.float64)
-    for start, real, idx in utils.batches(len(curve), batch_size):
-        out = fn(ranks, starts, sources, curve[idx], n_pixels[idx], cls)
-        scores[start:start + real] = np.asarray(out)[:real]
+    scorer = scorer or curve_scorer(model, batch_size)
+    scores = scorer(*(np.stack([p[i] for p in parts]) for i in range(3)), pixels, class_index)
     out = {}
-    for (name, kind), row in zip(names, scores.reshape(len(names), n + 1)):
+    for (name, kind), row in zip(names, scores):
         out.setdefault(name, {})[kind] = (row, calculate_auc(row))
     return out
 

@@ -1,10 +1,12 @@
-"""Explain a MexCulture classifier with Grad-CAM, FEM, RISE and LIME and score every map against
-human gaze (PCC, SIM, KLD, NSS, AUC-Judd) and against the model (Insertion, Deletion AUC).
+"""Explain a MexCulture classifier with the registered saliency methods (Grad-CAM, FEM, RISE, LIME,
+...) and score every map with the registered metrics: against human gaze (PCC, SIM, KLD, NSS,
+AUC-Judd) and against the model (Insertion, Deletion AUC).
 
-    python main.py                       # bundled demo data and model, all four methods
+    python main.py                       # bundled demo data and model, the seed's four methods
     python main.py --test_images_folder_path MexCulture142/images_val \
         --test_gdfm_folder_path MexCulture142/gazefixationsdensitymaps \
-        --model_path models/mexculture_resnet.keras --explanation_method GRADCAM
+        --model_path models/mexculture_resnet.keras --explanation_method GRADCAM,RISE
+    python main.py --backend jax         # the same numbers on Keras' JAX backend
 
 Outputs (under --output_dir): results.csv (one row per image x method, written as each image
 finishes), summary.md / summary.csv (mean ± std per method), comparisons.csv (paired Wilcoxon
@@ -25,17 +27,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+import backend  # noqa: E402
 import constants  # noqa: E402
 import data  # noqa: E402
-import evaluate  # noqa: E402
-import report  # noqa: E402
-import utils  # noqa: E402
 
 log = logging.getLogger("xai_mexculture")
 
+# Parameters of the run (besides the methods' own) that change the numbers: --resume refuses to mix
+# rows computed with different values.
+NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
+                "fixations_folder_path")
+
 
 # --------------------------------------------------------------------------- arguments
-def parse_args(argv=None):
+def _pre_parse_backend(argv):
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--backend", choices=backend.BACKENDS, default=None)
+    known, _ = p.parse_known_args(argv)
+    return known.backend
+
+
+def build_parser():
+    import explainers
     p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--test_images_folder_path", default=str(constants.DEMO_TEST_IMAGES),
@@ -46,40 +59,57 @@ def parse_args(argv=None):
                    help="folder of fixation files (SSS_XXX_YYY_GazeFix_N_#.txt): enables NSS and "
                         "AUC-Judd, and GFDMs are built from fixations where one is missing "
                         "(default: the demo fixations when running on the demo data)")
-    p.add_argument("--explanation_method", default="ALL", type=str.upper,
-                   choices=list(constants.METHODS) + ["ALL"])
+    p.add_argument("--explanation_method", default="ALL",
+                   help=f"one method, a comma-separated list, ALL ({','.join(explainers.default_names())})"
+                        f" or EVERY; registered: {', '.join(explainers.names())}")
     p.add_argument("--model_name", default="ResNet", help="backbone family (ResNet, VGG16, ...)")
     p.add_argument("--model_path", default=str(constants.DEMO_MODEL), help="a .keras classifier")
-    p.add_argument("--layer", default=None, help="conv layer for Grad-CAM/FEM (default: the last one)")
-    p.add_argument("--display_type", default="grid", choices=["grid", "singles"])
+    p.add_argument("--backend", default=None, choices=backend.BACKENDS,
+                   help="Keras backend (default: KERAS_BACKEND if set, else tensorflow)")
+    p.add_argument("--display_type", default="grid", choices=["grid", "singles"],
+                   help="one figure per image, or one per panel")
     p.add_argument("--show", action="store_true", help="also open the figures in windows")
-    p.add_argument("--output_dir", default="outputs")
+    p.add_argument("--output_dir", default="outputs", help="where everything is written")
     p.add_argument("--target", default="true", choices=["true", "predicted"],
                    help="class to explain: from the file name, or the model's prediction")
-    p.add_argument("--seed", type=int, default=constants.SEED)
-    p.add_argument("--n_images", type=int, default=None, help="only the first N images")
-    p.add_argument("--rise_masks", type=int, default=constants.RISE_N_MASKS)
-    p.add_argument("--rise_grid", type=int, default=constants.RISE_MASK_SIZE)
-    p.add_argument("--rise_p", type=float, default=constants.RISE_P)
-    p.add_argument("--lime_samples", type=int, default=constants.LIME_NUM_SAMPLES)
-    p.add_argument("--fem_k", type=float, default=constants.FEM_K)
+    p.add_argument("--seed", type=int, default=constants.SEED,
+                   help="seed of every random draw (combined with each image's name)")
+    p.add_argument("--n_images", type=int, default=None, help="only the first N images (sorted by name)")
     p.add_argument("--step", type=int, default=constants.STEP, help="pixels per insertion/deletion step")
     p.add_argument("--gfdm_sigma", type=float, default=constants.GFDM_SIGMA_MEXCULTURE,
                    help="Gaussian sigma (pixels) for GFDMs built from fixations")
-    p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE)
+    p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE,
+                   help="images per compiled model call (at most)")
     p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
-                   help="XLA compilation of the batched model calls")
+                   help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
     p.add_argument("--resume", action="store_true", help="skip images already in results.csv")
     p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+    group = p.add_argument_group("method parameters (declared by the registered methods)")
+    for param in explainers.all_params():
+        group.add_argument(f"--{param.flag}", dest=param.flag, type=param.type, default=param.default,
+                           help=param.help)
+    return p
+
+
+def parse_args(argv=None):
+    import explainers
+    p = build_parser()
     args = p.parse_args(argv)
+    try:
+        args.methods = explainers.parse_methods(args.explanation_method)
+    except ValueError as err:
+        p.error(str(err))
     if args.fixations_folder_path is None and \
             Path(args.test_images_folder_path).resolve() == constants.DEMO_TEST_IMAGES.resolve():
         args.fixations_folder_path = str(constants.DEMO_TEST_FIXATIONS)
-    for name in ("rise_masks", "rise_grid", "lime_samples", "step", "batch_size"):
+    for name in ("step", "batch_size"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
-    if not 0 < args.rise_p <= 1:
-        p.error("--rise_p must be in (0, 1]")
+    for param in explainers.all_params(args.methods):
+        try:
+            param.validate(getattr(args, param.flag))
+        except ValueError as err:
+            p.error(str(err))
     for flag in ("test_images_folder_path", "test_gdfm_folder_path", "fixations_folder_path"):
         folder = getattr(args, flag)
         if folder is not None and not Path(folder).is_dir():
@@ -89,33 +119,25 @@ def parse_args(argv=None):
     return args
 
 
-def methods_of(args):
-    return list(constants.METHODS) if args.explanation_method == "ALL" else [args.explanation_method]
+def number_parameters(args, methods) -> dict:
+    """Every declared parameter that changes the numbers, with its value in this run."""
+    import explainers
+    out = {flag: getattr(args, flag, None) for flag in NUMBER_FLAGS}
+    for param in explainers.all_params(methods):
+        if param.changes_numbers:
+            out[param.flag] = getattr(args, param.flag)
+    return out
 
 
 # --------------------------------------------------------------------------- one image
-def explain(method, model, args, img, class_index):
-    """The saliency map of one method (float32 (H, W) in [0, 1])."""
-    if method == "GRADCAM":
-        from GradCAM import GradCAM
-        return GradCAM(model, args.model_name, img, class_index, layer_name=args.layer).compute_saliency_map()
-    if method == "FEM":
-        from FEM import FEM
-        return FEM(model, args.model_name, img, class_index, k=args.fem_k,
-                   layer_name=args.layer).compute_saliency_map()
-    if method == "RISE":
-        from RISE import RISE
-        return RISE(model, img, class_index, args.rise_masks, args.rise_grid, args.rise_p, args.seed,
-                    batch_size=args.batch_size).compute_saliency_map()
-    if method == "LIME":
-        from LIME import explain_with_lime
-        return explain_with_lime(model, img, class_index, args.lime_samples, args.seed,
-                                 batch_size=args.batch_size)[1]
-    raise ValueError(f"unknown method {method}")
+def explain(explainer, img, target, name):
+    """The saliency map of one method for one image (float32 (H, W) in [0, 1])."""
+    return explainer.explain(img[None], [target], keys=[name])[0]
 
 
 def load_gaze(sample, args):
     """(GFDM (H, W) in [0, 1], fixations (N, 2) or None) of a sample; errors name the file."""
+    import utils
     fixations = data.read_fixations(sample.fixation_path) if sample.fixation_path else None
     if sample.gfdm_path is not None:
         return utils.load_gfdm(sample.gfdm_path), fixations
@@ -125,110 +147,41 @@ def load_gaze(sample, args):
     raise ValueError(f"{sample.name}: no GFDM (and no fixation file to build one from)")
 
 
-def process_image(sample, model, args, methods, bar=None):
-    """Explain and score one image with every method; returns (rows, maps, curves, info)."""
+def process_image(sample, model, args, explainer_objects, scorer, bar=None):
+    """Explain and score one image with every method; returns (rows, maps, image data, info)."""
+    import metrics
+    import utils
     img = utils.load_image(sample.image_path, tuple(model.inputs[0].shape[1:3]))
     gfdm, fixations = load_gaze(sample, args)
-    probs = utils.predict_batched(model, img[None], 1)[0]
+    probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
-    target = utils.get_image_index(sample.name) if args.target == "true" else predicted
+    target = data.class_index(sample.name) if args.target == "true" else predicted
     maps, seconds = {}, {}
-    for method in methods:
+    for method, explainer in explainer_objects.items():
         if bar is not None:
             bar.set_postfix_str(f"{sample.name} {method}")
         start = time.perf_counter()
-        maps[method] = explain(method, model, args, img, target)
+        maps[method] = explain(explainer, img, target, sample.name)
         seconds[method] = time.perf_counter() - start
         if bar is not None:
             bar.update(1)
-    curves = evaluate.causal_curves(model, img, maps, target, args.step, batch_size=args.batch_size)
-    rows = []
-    for method in methods:
-        rows.append(dict(image=sample.name, method=method,
-                         true_class=_true_name(sample.name),
-                         target_class=_name(target), predicted_class=_name(predicted),
-                         confidence=f"{probs[predicted]:.6f}", seconds=f"{seconds[method]:.4f}",
-                         **gaze_metrics(gfdm, fixations, maps[method]),
-                         Insertion=curves[method]["insertion"][1], Deletion=curves[method]["deletion"][1]))
+    image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step)
+    values = metrics.evaluate_image(image, maps)
+    rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name),
+                 target_class=constants.CLASS_NAMES[target], predicted_class=constants.CLASS_NAMES[predicted],
+                 confidence=f"{probs[predicted]:.6f}", seconds=f"{seconds[method]:.4f}", **values[method])
+             for method in maps]
     info = dict(img=img, gfdm=gfdm, probs=probs, predicted=predicted, target=target)
-    return rows, maps, curves, info
+    return rows, maps, image, values, info
 
 
-def gaze_metrics(gfdm, fixations, saliency):
-    """PCC, SIM and KLD against the GFDM; NSS and AUC-Judd against the fixations when given.
-    The map is resized to the GFDM's shape once here (the metrics then skip their own resize)."""
-    saliency = utils.resize_map(saliency, gfdm.shape)
-    out = dict(PCC=evaluate.calculate_pcc(gfdm, saliency), SIM=evaluate.calculate_sim(gfdm, saliency),
-               KLD=evaluate.calculate_kld(gfdm, saliency), NSS="", AUC_Judd="")
-    if fixations is not None and len(fixations):
-        out["NSS"] = evaluate.calculate_nss(fixations, saliency, shape=gfdm.shape)
-        out["AUC_Judd"] = evaluate.calculate_auc_judd(fixations, saliency, shape=gfdm.shape)
-    return out
-
-
-def _name(index):
-    return constants.CLASS_NAMES[int(index)]
-
-
-def _true_name(image_name):
-    """Class name from the file-name prefix, or "" when the prefix is unknown (--target predicted)."""
-    try:
-        return _name(utils.get_image_index(image_name))
-    except ValueError:
-        return ""
-
-
-# --------------------------------------------------------------------------- figures
-def save_figures(sample, maps, curves, info, args, fig_dir):
-    """`grid`: one PNG per image with a row per method; `singles`: one PNG per panel."""
-    import representations
-    stem = Path(sample.name).stem
-    panels, titles, names = [], [], []
-    for method, sal in maps.items():
-        ins, dele = curves[method]["insertion"], curves[method]["deletion"]
-        shown = stretch(sal)
-        panels += [info["img"].astype(np.uint8), utils.resize_map(info["gfdm"], sal.shape), shown,
-                   representations.represent_heatmap(shown),
-                   representations.represent_heatmap_overlaid(shown, info["img"]),
-                   _curve_plot(ins[0], "insertion"), _curve_plot(dele[0], "deletion")]
-        titles += [f"{method}: input", "GFDM", f"saliency [{sal.min():.2f}, 1] shown min-max", "heatmap", "overlay",
-                   f"Insertion AUC {ins[1]:.3f}", f"Deletion AUC {dele[1]:.3f}"]
-        names += [f"{method}_{n}" for n in PANELS]
-    headline = (f"{sample.name} | true {_true_name(sample.name)} | "
-                f"predicted {_name(info['predicted'])} ({info['probs'][info['predicted']]:.2f}) | "
-                f"explained {_name(info['target'])}")
-    if args.display_type == "grid":
-        utils.grid_layout(panels, titles, fig_dir / f"{stem}_grid.png", ncols=len(PANELS),
-                          show=args.show, suptitle=headline)
-        return
-    single_dir = fig_dir / stem
-    single_dir.mkdir(parents=True, exist_ok=True)
-    for panel, title, name in zip(panels, titles, names):
-        utils.grid_layout([panel], [title], single_dir / f"{name}.png", ncols=1, show=args.show,
-                          suptitle=headline if name.endswith("_input") else None)
-
-
-def stretch(saliency):
-    """Min-max scaling for display only: maps whose minimum is far above 0 (RISE) would otherwise
-    show as one flat colour. The saved .npy maps and all metrics use the unscaled map."""
-    lo, hi = float(saliency.min()), float(saliency.max())
-    return (saliency - lo) / (hi - lo) if hi > lo else saliency
-
-
-PANELS = ("input", "gfdm", "saliency", "heatmap", "overlay", "insertion", "deletion")
-
-
-def _curve_plot(scores, kind):
-    def draw(ax):
-        x = np.linspace(0, 1, len(scores))
-        ax.plot(x, scores, color="tab:green" if kind == "insertion" else "tab:red")
-        ax.fill_between(x, scores, alpha=0.3, color="tab:green" if kind == "insertion" else "tab:red")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel(f"fraction of pixels {'inserted' if kind == 'insertion' else 'deleted'}", fontsize=7)
-        ax.set_ylabel("class probability", fontsize=7)
-        ax.tick_params(labelsize=6)
-    return draw
+def save_figures(sample, maps, image, values, info, args, fig_dir):
+    import figures
+    headline = (f"{sample.name} | true {data.class_name(sample.name)} | "
+                f"predicted {constants.CLASS_NAMES[info['predicted']]} ({info['probs'][info['predicted']]:.2f}) | "
+                f"explained {constants.CLASS_NAMES[info['target']]}")
+    figures.save_image_figures(sample.name, info["img"], info["gfdm"], maps, values, image.curves, headline,
+                               fig_dir, args.display_type, args.show)
 
 
 # --------------------------------------------------------------------------- the run
@@ -240,41 +193,73 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
-def write_manifest(args, out_dir, methods, n_images):
+def write_manifest(args, out_dir, methods, n_images, numbers):
     from importlib import metadata
     versions = {}
-    for pkg in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "opencv-python-headless", "lime",
-                "scikit-image", "matplotlib", "scipy"):
+    for pkg in ("tensorflow", "tensorflow-cpu", "jax", "jaxlib", "keras", "numpy", "opencv-python-headless",
+                "lime", "scikit-image", "matplotlib", "scipy"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
+    params = {k: v for k, v in vars(args).items() if k != "methods"}
     manifest = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    command=" ".join(sys.argv), parameters=vars(args), methods=methods,
-                    n_images=n_images, model_sha256=file_sha256(args.model_path),
+                    command=" ".join(sys.argv), parameters=params, methods=methods, backend=backend.name(),
+                    numbers=numbers, n_images=n_images, model_sha256=numbers["model_sha256"],
                     python=platform.python_version(), platform=platform.platform(), packages=versions)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 
+def check_resume(out_dir, numbers):
+    """--resume only continues a run made with the same number-changing parameters."""
+    path = out_dir / "manifest.json"
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text()).get("numbers", {})
+    except ValueError:
+        raise SystemExit(f"error: {path}: not a readable manifest; cannot resume safely")
+    new = json.loads(json.dumps(numbers, default=str))
+    differ = [f"--{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+              if k in old and old.get(k) != new.get(k)]
+    if differ:
+        raise SystemExit(f"error: --resume in {out_dir}: these parameters differ from the earlier run, "
+                         f"so its rows cannot be mixed with new ones: {'; '.join(differ)}")
+
+
 def run(args):
-    os.environ["XAI_JIT"] = args.jit  # read by utils.use_xla when the compiled calls are built
+    import explainers
+    import report
+    import utils
+    from evaluate import CurveScorer
+    jit = args.jit == "on"
     out_dir = Path(args.output_dir)
     maps_dir, fig_dir = out_dir / "maps", out_dir / "figures"
     for d in (out_dir, maps_dir, fig_dir):
         d.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / "results.csv"
-    if not args.resume and results_path.exists():
+    methods = args.methods
+    numbers = number_parameters(args, methods)
+    numbers["model_sha256"] = file_sha256(args.model_path)
+    if args.resume:
+        check_resume(out_dir, numbers)
+    elif results_path.exists():
         results_path.unlink()
-    methods = methods_of(args)
     try:
         model = utils.load_model(args.model_path)
     except (OSError, ValueError) as err:
         raise SystemExit(f"error: {err}")
+    try:
+        explainer_objects = {m: explainers.build(m, model, args.model_name, args.batch_size, args.seed, jit,
+                                                 vars(args)) for m in methods}
+    except (ValueError, TypeError) as err:
+        raise SystemExit(f"error: {err}")
+    scorer = CurveScorer(model, args.batch_size, jit)
     samples = data.pair_samples(args.test_images_folder_path, args.test_gdfm_folder_path,
                                 args.fixations_folder_path)[:args.n_images]
     if not samples:
         raise SystemExit(f"error: no images in {args.test_images_folder_path}")
-    write_manifest(args, out_dir, methods, len(samples))
+    write_manifest(args, out_dir, methods, len(samples), numbers)
     done = {}
     for row in report.read_rows(results_path):
         done.setdefault(row["image"], set()).add(row["method"])
@@ -288,10 +273,11 @@ def run(args):
         for sample in todo:
             bar_start = bar.n
             try:
-                rows, maps, curves, info = process_image(sample, model, args, methods, bar)
+                rows, maps, image, values, info = process_image(sample, model, args, explainer_objects,
+                                                                scorer, bar)
                 for method, sal in maps.items():
                     np.save(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
-                save_figures(sample, maps, curves, info, args, fig_dir)
+                save_figures(sample, maps, image, values, info, args, fig_dir)
                 report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
             except Exception as err:  # one bad image never stops the batch
                 reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
@@ -341,6 +327,11 @@ def _write_errors(path, errors):
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("jax").setLevel(logging.WARNING)
+    try:
+        backend.select_backend(_pre_parse_backend(argv))
+    except RuntimeError as err:
+        raise SystemExit(f"error: {err}")
     return run(parse_args(argv))
 
 

@@ -9,8 +9,16 @@ import numpy as np
 
 INFO_COLUMNS = ["image", "method", "true_class", "target_class", "predicted_class", "confidence",
                 "seconds"]
-METRICS = ["PCC", "SIM", "KLD", "NSS", "AUC_Judd", "Insertion", "Deletion"]
-COLUMNS = INFO_COLUMNS + METRICS
+
+
+def metric_names() -> list:
+    """The metric columns: every registered metric (metrics.py), in registration order."""
+    import metrics
+    return metrics.names()
+
+
+def columns() -> list:
+    return INFO_COLUMNS + metric_names()
 
 
 def append_rows(path, rows) -> None:
@@ -18,7 +26,7 @@ def append_rows(path, rows) -> None:
     path = Path(path)
     new = not path.exists() or path.stat().st_size == 0
     with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=columns(), extrasaction="ignore")
         if new:
             writer.writeheader()
         writer.writerows(rows)
@@ -32,15 +40,16 @@ def read_rows(path) -> list:
         return []
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
+    numeric = [c for c in (rows[0] if rows else {}) if c not in INFO_COLUMNS] + ["confidence", "seconds"]
     for row in rows:
-        for key in METRICS + ["confidence", "seconds"]:
+        for key in numeric:
             value = row.get(key, "")
             row[key] = float(value) if value not in ("", None) else math.nan
     return rows
 
 
 def _values(rows, method, metric):
-    return np.array([r[metric] for r in rows if r["method"] == method], dtype=np.float64)
+    return np.array([r.get(metric, math.nan) for r in rows if r["method"] == method], dtype=np.float64)
 
 
 def summarise(rows, methods) -> list:
@@ -51,7 +60,7 @@ def summarise(rows, methods) -> list:
         if n == 0:
             continue
         entry = {"method": method, "n": n, "seconds": float(np.nanmean(_values(rows, method, "seconds")))}
-        for metric in METRICS:
+        for metric in metric_names():
             v = _values(rows, method, metric)
             v = v[np.isfinite(v)]
             entry[metric] = (float(v.mean()) if v.size else math.nan,
@@ -65,10 +74,10 @@ def wilcoxon_comparisons(rows, methods) -> list:
     over the images that have both. Returns dicts (metric, a, b, n, median difference a - b, p)."""
     from scipy.stats import wilcoxon
     out = []
-    for metric in METRICS:
+    for metric in metric_names():
         for a, b in itertools.combinations(methods, 2):
-            va = {r["image"]: r[metric] for r in rows if r["method"] == a and np.isfinite(r[metric])}
-            vb = {r["image"]: r[metric] for r in rows if r["method"] == b and np.isfinite(r[metric])}
+            va = {r["image"]: r[metric] for r in rows if r["method"] == a and np.isfinite(r.get(metric, math.nan))}
+            vb = {r["image"]: r[metric] for r in rows if r["method"] == b and np.isfinite(r.get(metric, math.nan))}
             common = sorted(set(va) & set(vb))
             if not common:
                 continue
@@ -92,14 +101,17 @@ def summary_markdown(summary, comparisons=()) -> str:
     """The report's table (one row per method, one column per metric) and the comparisons."""
     if not summary:
         return "No image completed: no summary.\n"
-    metrics = [m for m in METRICS if any(math.isfinite(s[m][0]) for s in summary)]
+    metrics = [m for m in metric_names() if any(math.isfinite(s[m][0]) for s in summary)]
     lines = ["| Method | n | " + " | ".join(metrics) + " | s/image |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     for s in summary:
         lines.append(f"| {s['method']} | {s['n']} | " + " | ".join(_fmt(s[m]) for m in metrics)
                      + f" | {s['seconds']:.2f} |")
     lines.append("")
-    lines.append("mean ± std (ddof=1) over images; KLD: lower is better; Deletion: lower is better.")
+    import metrics as registry
+    lower = [m for m in registry.lower_is_better() if m in metrics]
+    lines.append("mean ± std (ddof=1) over images; higher is better except "
+                 + (", ".join(lower) if lower else "none") + " (lower is better).")
     if comparisons:
         lines += ["", "Paired Wilcoxon signed-rank tests (two-sided):", "",
                   "| Metric | A | B | n | median(A - B) | p |", "|---|---|---|---|---|---|"]
@@ -113,10 +125,11 @@ def write_summary_csv(path, summary) -> None:
     """Per method: n, then mean and std of each metric, then seconds per image."""
     with Path(path).open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["method", "n"] + [f"{m}_{k}" for m in METRICS for k in ("mean", "std")]
+        names = metric_names()
+        writer.writerow(["method", "n"] + [f"{m}_{k}" for m in names for k in ("mean", "std")]
                         + ["seconds_per_image"])
         for s in summary:
-            writer.writerow([s["method"], s["n"]] + [v for m in METRICS for v in s[m]] + [s["seconds"]])
+            writer.writerow([s["method"], s["n"]] + [v for m in names for v in s[m]] + [s["seconds"]])
 
 
 def write_comparisons_csv(path, comparisons) -> None:

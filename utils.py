@@ -1,16 +1,21 @@
-"""Small shared helpers: normalisation, image and GFDM loading, class index from a file name,
-model loading, the last conv layer, the features-and-logits model, batched compiled scoring,
-and the figure grid."""
+"""Small shared helpers: normalisation, resizing, image and GFDM loading, model loading and the
+plain batched forward pass. The seed's names stay importable from here (get_image_index,
+get_last_layer_name, grid_layout, ...) although their code lives in focused modules: data.py
+(MexCulture naming), model_graph.py (layer search, nested backbones), backend.py (compilation,
+batching), figures.py (figures)."""
 import logging
-import math
-import os
 import weakref
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+import backend
 import constants
+from data import class_index as get_image_index  # noqa: F401  (the seed's name)
+from model_graph import (features_and_logits_model, find_layer, get_last_layer_name,  # noqa: F401
+                         n_classes)
+from backend import batches, to_tensor  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +34,16 @@ def normalise(array) -> np.ndarray:
     return arr / peak if peak > 0 else np.zeros_like(arr)
 
 
+def minmax(array) -> np.ndarray:
+    """(a - min) / (max - min); a constant array is returned unchanged."""
+    arr = np.asarray(array)
+    lo, hi = arr.min(), arr.max()
+    return (arr - lo) / (hi - lo) if hi > lo else arr
+
+
 def resize_map(saliency, shape) -> np.ndarray:
-    """Resize a 2-D map to (H, W) = shape with bilinear interpolation (float32 stays float32,
-    anything else is computed in float64)."""
+    """Resize a 2-D map to (H, W) = shape with bilinear interpolation, half-pixel centres (OpenCV
+    INTER_LINEAR); float32 stays float32, anything else is computed in float64."""
     h, w = int(shape[0]), int(shape[1])
     sal = np.asarray(saliency)
     sal = sal.astype(np.float32 if sal.dtype == np.float32 else np.float64, copy=False)
@@ -40,19 +52,7 @@ def resize_map(saliency, shape) -> np.ndarray:
     return cv2.resize(sal, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-# --------------------------------------------------------------------------- file names and images
-def get_image_index(name) -> int:
-    """Class index from the file-name prefix (classes sorted by name): Colonial=0, Modern=1,
-    Prehispanic=2. An unknown prefix is a ValueError naming the file."""
-    stem = Path(str(name)).name
-    prefix = stem.split("_", 1)[0].lower()
-    for cls, index in constants.CLASS_PREFIXES.items():
-        if prefix == cls.lower():
-            return index
-    raise ValueError(f"{name}: unknown class prefix '{stem.split('_', 1)[0]}' "
-                     f"(expected one of {', '.join(constants.CLASS_NAMES)})")
-
-
+# --------------------------------------------------------------------------- images
 def _read_any(path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
@@ -124,223 +124,25 @@ def load_model(path):
         raise ValueError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from err
 
 
-def _is_graph_model(layer) -> bool:
-    import keras
-    return isinstance(layer, keras.Model) and hasattr(layer, "_nodes_by_depth")
+_FORWARD = weakref.WeakKeyDictionary()
 
 
-def _sublayers(layer):
-    import keras
-    return list(layer.layers) if isinstance(layer, keras.Model) else []
+def forward(model, jit=True):
+    """The model's forward pass (inference mode), compiled once per model and jit setting."""
+    store = _FORWARD.setdefault(model, {})
+    if jit not in store:
+        store[jit] = backend.Compiled(lambda x: model(x, training=False), model.variables, jit)
+    return store[jit]
 
 
-def _output_rank(layer):
-    try:
-        return len(layer.output.shape)
-    except (AttributeError, ValueError):
-        return None
-
-
-# Known last conv layers of common backbones (used when present in the model).
-KNOWN_LAST_LAYERS = {"resnet": "conv5_block3_out", "resnet50": "conv5_block3_out",
-                     "vgg16": "block5_conv3", "vgg19": "block5_conv4"}
-
-
-def get_last_layer_name(model, model_name=None) -> str:
-    """Name of the last layer with a 4-D output (N, h, w, c), searched from the output backwards,
-    inside nested backbones too (a Functional or Sequential model used as a layer)."""
-    known = KNOWN_LAST_LAYERS.get(str(model_name).lower()) if model_name else None
-    if known and find_layer(model, known) is not None:
-        return known
-    for layer in reversed(_sublayers(model)):
-        if _sublayers(layer):
-            try:
-                return get_last_layer_name(layer)
-            except ValueError:
-                pass
-        if _output_rank(layer) == 4 and not _sublayers(layer):
-            return layer.name
-    raise ValueError(f"model '{model.name}' has no layer with a 4-D output (no conv feature maps)")
-
-
-def find_layer(model, name):
-    """The layer called `name`, searched depth first through nested models; None if absent."""
-    for layer in _sublayers(model):
-        if layer.name == name:
-            return layer
-        found = find_layer(layer, name)
-        if found is not None:
-            return found
-    return None
-
-
-def _linear_version(layer):
-    """A callable computing `layer` without its final softmax (pre-softmax scores)."""
-    import keras
-    if isinstance(layer, keras.layers.Softmax):
-        return lambda x, **_: x
-    if isinstance(layer, keras.layers.Activation) and layer.get_config()["activation"] == "softmax":
-        return lambda x, **_: x
-    config = layer.get_config()
-    if config.get("activation") != "softmax":
-        return layer
-    config["activation"] = "linear"
-    clone = layer.__class__.from_config(config)
-
-    def call(x, **_):
-        y = clone(x)
-        clone.set_weights(layer.get_weights())
-        return y
-    return call
-
-
-def _final_layer(model):
-    layer = _sublayers(model)[-1]
-    return _final_layer(layer) if _sublayers(layer) else layer
-
-
-def _run_inlined(model, inputs, hook):
-    """Call `model` on symbolic `inputs` layer by layer, recursing into nested models, with
-    `hook(layer)` giving the callable used for each layer. The result is one flat graph that
-    shares the original layers (and weights)."""
-    if _is_graph_model(model):
-        def op_fn(op):
-            if _sublayers(op):
-                return lambda *args, **kwargs: _run_inlined(op, args[0], hook)
-            return hook(op)
-        return model._run_through_graph(inputs, operation_fn=op_fn)
-    x = inputs  # Sequential
-    for layer in model.layers:
-        x = _run_inlined(layer, x, hook) if _sublayers(layer) else hook(layer)(x)
-    return x
-
-
-_MODEL_CACHE = weakref.WeakKeyDictionary()
-
-
-def cached(model, key, build):
-    store = _MODEL_CACHE.setdefault(model, {})
-    if key not in store:
-        store[key] = build()
-    return store[key]
-
-
-def features_and_logits_model(model, layer_name):
-    """A Keras model image -> [activations of `layer_name`, pre-softmax class scores].
-
-    Works when the backbone is nested as a layer (the classic GradientTape failure on
-    transfer-learned models): nested models are inlined so the activation and the output lie in
-    one graph. The final softmax is removed (Grad-CAM differentiates the pre-softmax score).
-    """
-    def build():
-        import keras
-        target = find_layer(model, layer_name)
-        if target is None:
-            raise ValueError(f"layer '{layer_name}' not found in model '{model.name}'")
-        final = _final_layer(model)
-        captured = []
-
-        def hook(layer):
-            if layer is final:
-                return _linear_version(layer)
-            if layer is target:
-                def record(*args, **kwargs):
-                    out = layer(*args, **kwargs)
-                    captured.append(out)
-                    return out
-                return record
-            return layer
-
-        inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
-        logits = _run_inlined(model, inputs, hook)
-        if isinstance(logits, (list, tuple)):
-            logits = logits[0]
-        return keras.Model(inputs, [captured[0], logits], name=f"{model.name}_features_logits")
-    return cached(model, ("features_logits", layer_name), build)
-
-
-class _Compiled:
-    """A tf.function compiled with XLA when `jit` (several times faster on CPU for the perturbation
-    builders); if XLA cannot compile it, it falls back to a plain tf.function with a warning."""
-
-    def __init__(self, body, jit):
-        import tensorflow as tf
-        self._body, self.jit = body, jit
-        self._fn = tf.function(body, reduce_retracing=True, jit_compile=jit)
-
-    def __call__(self, *args):
-        try:
-            return self._fn(*args)
-        except Exception as err:  # XLA raises several error types for unsupported ops
-            if not self.jit:
-                raise
-            import tensorflow as tf
-            log.warning("XLA could not compile the model call (%s); using plain tf.function",
-                        type(err).__name__)
-            self.jit = False
-            self._fn = tf.function(self._body, reduce_retracing=True)
-            return self._fn(*args)
-
-
-def use_xla(model=None, mode=None) -> bool:
-    """Whether to compile the batched model calls with XLA. mode: "on" or "off" (default: the
-    XAI_JIT environment variable, else constants.JIT_COMPILE). Measured on the 2-core CPU: XLA
-    runs the demo network's perturbation scoring ~1.5x faster than plain tf.function, and ResNet50
-    about 1.1x faster."""
-    mode = str(mode or os.environ.get("XAI_JIT") or constants.JIT_COMPILE).lower()
-    if mode in ("1", "on", "true"):
-        return True
-    if mode in ("0", "off", "false"):
-        return False
-    raise ValueError(f"XLA mode must be on or off, not '{mode}'")
-
-
-def compiled(model, key, body, jit=None):
-    """A cached compiled function of `body` for this model. The perturbation builders of RISE,
-    LIME and insertion/deletion assemble their images inside the compiled call (no host copies).
-    jit: True/False, or None for use_xla(model)."""
-    if jit is None:
-        jit = use_xla(model)
-    return cached(model, ("compiled", key, jit), lambda: _Compiled(body, jit))
-
-
-def compiled_call(model, jit_compile=None):
-    """The model's forward pass (inference mode) as a cached compiled function."""
-    return compiled(model, "call", lambda x: model(x, training=False), jit_compile)
-
-
-def batches(n, batch_size):
-    """(start, real, idx) for equal-size batches over n items: as few batches of at most
-    batch_size as possible, all of the same size (a 225-image curve at 64 runs as 4 x 57, not
-    4 x 64), the last one padded by repeating the last item, so every compiled call has one shape."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
-    if n < 1:
-        return
-    size = math.ceil(n / math.ceil(n / batch_size))
-    for start in range(0, n, size):
-        real = min(size, n - start)
-        yield start, real, np.minimum(np.arange(start, start + size), n - 1)
-
-
-def to_tensor(array, dtype="float32"):
-    """A tensor made once, so loops over batches do not copy the same array every call."""
-    import tensorflow as tf
-    return tf.convert_to_tensor(np.asarray(array), dtype=dtype)
-
-
-def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit_compile=None) -> np.ndarray:
+def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit=True) -> np.ndarray:
     """Softmax outputs for a stack of images (N, H, W, 3), in fixed-size batches through one
     compiled call."""
     images = np.asarray(images, dtype=np.float32)
     if len(images) == 0:
-        return np.zeros((0, int(model.outputs[0].shape[-1])), np.float32)
-    fn = compiled_call(model, jit_compile)
-    out = []
-    for start, real, idx in batches(len(images), batch_size):
-        batch = images[start:start + real] if real == len(idx) else images[idx]  # a view when full
-        out.append(np.asarray(fn(batch))[:real])
-    return np.concatenate(out).astype(np.float32)
+        return np.zeros((0, n_classes(model)), np.float32)
+    return backend.stack_batches(forward(model, jit), len(images), batch_size,
+                                 lambda idx: (images[idx],)).astype(np.float32)
 
 
 def class_scores(model, images, class_index, batch_size=constants.BATCH_SIZE) -> np.ndarray:
@@ -348,41 +150,7 @@ def class_scores(model, images, class_index, batch_size=constants.BATCH_SIZE) ->
     return predict_batched(model, images, batch_size)[:, int(class_index)]
 
 
-# --------------------------------------------------------------------------- figures
-def grid_layout(images, titles, path=None, ncols=4, show=False, cmaps=None, suptitle=None):
-    """Plot images (arrays or callables drawing on an axis) in a grid, save it to `path` and
-    optionally show it. Never fails on a machine with no display."""
-    import matplotlib
-    if not show:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    n = len(images)
-    ncols = max(1, min(ncols, n))
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.2 * nrows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
-        item = images[i]
-        if callable(item):
-            item(ax)
-        else:
-            arr = np.asarray(item)
-            cmap = (cmaps[i] if cmaps else None) or ("gray" if arr.ndim == 2 else None)
-            ax.imshow(arr, cmap=cmap, vmin=0 if arr.ndim == 2 else None,
-                      vmax=1 if arr.ndim == 2 else None)
-            ax.axis("off")
-        ax.set_title(titles[i], fontsize=8)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(str(path), dpi=80)
-    if show:
-        try:
-            plt.show()
-        except Exception as err:  # no display
-            log.warning("cannot show the figure: %s", err)
-    plt.close(fig)
+def grid_layout(*args, **kwargs):
+    """figures.grid_layout (kept importable from here)."""
+    import figures
+    return figures.grid_layout(*args, **kwargs)

@@ -1,0 +1,149 @@
+"""Compilation, gradients and batching on either Keras backend (TensorFlow or JAX).
+
+Everything else writes its tensor code in `keras.ops`; this module is the only place that knows
+which backend runs it:
+  - `Compiled(body, variables, jit)`: body compiled once (tf.function with XLA on TensorFlow, jax.jit
+    on JAX). On JAX the model's variables are passed in as arguments (keras.StatelessScope), so the
+    weights are not baked into the compiled program as constants.
+  - `grad(fn)`: d fn / d (first argument) with an auxiliary output, on either backend (GradientTape
+    or jax.grad). Gradients with respect to an intermediate activation use a zero tensor added to
+    that activation inside the graph (model_graph.probe), differentiated at 0.
+  - `batches`, `stack_batches`: equal-size batches, so a compiled call sees one shape only.
+  - `select_backend(name)`: sets KERAS_BACKEND before Keras is imported (main.py's --backend).
+"""
+import logging
+import math
+import os
+import sys
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+BACKENDS = ("tensorflow", "jax")
+
+
+def select_backend(name=None) -> str:
+    """Make `name` the Keras backend (None: keep KERAS_BACKEND, else Keras' default, tensorflow).
+
+    Must run before Keras is imported; asking for another backend once Keras is loaded is an error
+    (Keras cannot switch backends inside a process)."""
+    if name is not None and name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not '{name}'")
+    if "keras" in sys.modules:
+        import keras
+        current = keras.backend.backend()
+        if name is not None and name != current:
+            raise RuntimeError(f"Keras is already loaded with the {current} backend in this process; "
+                               f"run a new process with --backend {name} (or KERAS_BACKEND={name})")
+        return current
+    if name is not None:
+        os.environ["KERAS_BACKEND"] = name
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def name() -> str:
+    """The Keras backend in use: "tensorflow" or "jax"."""
+    import keras
+    return keras.backend.backend()
+
+
+def _check_supported():
+    if name() not in BACKENDS:
+        raise RuntimeError(f"the Keras backend '{name()}' is not supported (use {' or '.join(BACKENDS)})")
+
+
+class Compiled:
+    """`body(*args)` compiled once. `variables`: the Keras variables body reads (a model's
+    `variables`); on JAX they are passed to the compiled function on every call. `jit`: XLA on
+    TensorFlow (falls back to a plain tf.function, with a warning, when XLA cannot compile the body
+    but the plain function runs), jax.jit on JAX (`jit=False`: the body runs op by op)."""
+
+    def __init__(self, body, variables=(), jit=True):
+        _check_supported()
+        self.body, self.variables, self.jit = body, list(variables), bool(jit)
+        self.backend = name()
+        self._ready = False
+        self._fn = self._build(self.jit)
+
+    def _build(self, jit):
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+            return tf.function(self.body, reduce_retracing=True, jit_compile=jit)
+        import jax
+        import keras
+        variables, body = self.variables, self.body
+
+        def pure(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return body(*args)
+        fn = jax.jit(pure) if jit else pure
+        return lambda *args: fn([v.value for v in variables], *args)
+
+    def __call__(self, *args):
+        if self._ready or not (self.jit and self.backend == "tensorflow"):
+            return self._fn(*args)
+        try:
+            out = self._fn(*args)
+        except Exception as xla_error:  # XLA refuses some ops; a real bug fails without XLA too
+            plain = self._build(False)
+            out = plain(*args)
+            log.warning("XLA could not compile %s (%s); it runs as a plain tf.function",
+                        getattr(self.body, "__qualname__", "the model call"), type(xla_error).__name__)
+            self._fn, self.jit = plain, False
+        self._ready = True
+        return out
+
+
+def grad(fn):
+    """g(x, *args) -> (d fn(x, *args)[0] / dx, fn(x, *args)[1]) for fn returning (scalar, aux)."""
+    _check_supported()
+    if name() == "jax":
+        import jax
+        return jax.grad(fn, has_aux=True)
+    import tensorflow as tf
+
+    def g(x, *args):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value, aux = fn(x, *args)
+        return tape.gradient(value, x), aux
+    return g
+
+
+def to_tensor(array, dtype="float32"):
+    """A backend tensor made once, so loops over batches do not copy the same array every call."""
+    from keras import ops
+    return ops.convert_to_tensor(np.asarray(array), dtype=dtype)
+
+
+def to_numpy(tensor) -> np.ndarray:
+    from keras import ops
+    return np.asarray(ops.convert_to_numpy(tensor))
+
+
+def batches(n, batch_size):
+    """(start, real, idx) for equal-size batches over n items: as few batches of at most
+    batch_size as possible, all of the same size (a 225-image curve at 64 runs as 4 x 57, not
+    4 x 64), the last one padded by repeating the last item, so every compiled call has one shape."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    if n < 1:
+        return
+    size = math.ceil(n / math.ceil(n / batch_size))
+    for start in range(0, n, size):
+        real = min(size, n - start)
+        yield start, real, np.minimum(np.arange(start, start + size), n - 1)
+
+
+def stack_batches(fn, n, batch_size, args_of):
+    """Call `fn(*args_of(idx))` on the equal-size batches of n items and stack the outputs of the
+    real (unpadded) items: a numpy array (n, ...), or a tuple of them when fn returns a tuple."""
+    parts = []
+    for _, real, idx in batches(n, batch_size):
+        out = fn(*args_of(idx))
+        out = out if isinstance(out, (tuple, list)) else (out,)
+        parts.append([to_numpy(o)[:real] for o in out])
+    if not parts:
+        raise ValueError("nothing to compute: no items")
+    stacked = tuple(np.concatenate(column) for column in zip(*parts))
+    return stacked if len(stacked) > 1 else stacked[0]

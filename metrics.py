@@ -1,0 +1,162 @@
+"""The metric registry: every metric with its name (the results column), its direction (higher or
+lower is better) and what it needs (the GFDM, the fixations, the model). The results columns, the
+summary's notes and the figures' curve panels come from here.
+
+A metric computes its values for all the maps of one image at once:
+    compute(image: ImageData, maps: {method: (H, W) map}) -> {method: float}
+so a model metric can score the maps of an image together in large batches. `per_map(fn)` turns a
+function fn(image, saliency) -> float into such a compute. A metric with `curve=True` also leaves
+its curves in `image.curves[metric name][method]` (numpy arrays), which the figures draw.
+
+    import metrics
+    metrics.register(metrics.Metric("MAX", higher_is_better=True, needs=("gfdm",),
+                                    compute=metrics.per_map(lambda image, sal: float(sal.max()))))
+
+The seed's metric functions (evaluate.calculate_pcc, evaluate.insertion, ...) do the arithmetic.
+"""
+import dataclasses
+from typing import Callable, Optional
+
+import numpy as np
+
+import constants
+import evaluate
+import utils
+
+NEEDS = ("gfdm", "fixations", "model")
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    name: str
+    higher_is_better: bool
+    needs: tuple
+    compute: Callable
+    curve: bool = False
+    description: str = ""
+
+    def __post_init__(self):
+        unknown = set(self.needs) - set(NEEDS)
+        if unknown:
+            raise ValueError(f"metric {self.name}: unknown needs {sorted(unknown)} (known: {NEEDS})")
+
+
+@dataclasses.dataclass
+class ImageData:
+    """What the metrics of one image may use. gfdm (h, w) in [0, 1] or None; fixations (N, 2) of
+    (x, y) in GFDM pixels or None; the model and its CurveScorer; `curves` is filled by curve metrics."""
+    name: str
+    img: np.ndarray
+    class_index: int
+    gfdm: Optional[np.ndarray] = None
+    fixations: Optional[np.ndarray] = None
+    model: object = None
+    scorer: object = None
+    step: int = constants.STEP
+    curves: dict = dataclasses.field(default_factory=dict)
+    cache: dict = dataclasses.field(default_factory=dict)
+
+    def has(self, need) -> bool:
+        if need == "gfdm":
+            return self.gfdm is not None
+        if need == "fixations":
+            return self.fixations is not None and len(self.fixations) > 0
+        return self.model is not None
+
+
+_REGISTRY = {}
+
+
+def register(metric: Metric) -> Metric:
+    if metric.name in _REGISTRY and _REGISTRY[metric.name] is not metric:
+        raise ValueError(f"a metric called {metric.name} is registered already")
+    _REGISTRY[metric.name] = metric
+    return metric
+
+
+def unregister(name) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def all_metrics() -> list:
+    """Registered metrics in registration order (the seed's seven first)."""
+    import explainers
+    explainers.discover()  # modules that register metrics
+    return list(_REGISTRY.values())
+
+
+def names() -> list:
+    return [m.name for m in all_metrics()]
+
+
+def get(name) -> Metric:
+    for metric in all_metrics():
+        if metric.name == name:
+            return metric
+    raise ValueError(f"unknown metric '{name}' (known: {', '.join(names())})")
+
+
+def lower_is_better() -> list:
+    return [m.name for m in all_metrics() if not m.higher_is_better]
+
+
+def per_map(fn):
+    """compute() from fn(image, saliency) -> float applied to each map."""
+    return lambda image, maps: {method: fn(image, sal) for method, sal in maps.items()}
+
+
+def evaluate_image(image: ImageData, maps: dict) -> dict:
+    """{method: {metric: value}} for every registered metric whose needs the image meets; the others
+    are left out (empty in results.csv)."""
+    out = {method: {} for method in maps}
+    for metric in all_metrics():
+        if not all(image.has(n) for n in metric.needs):
+            continue
+        for method, value in metric.compute(image, maps).items():
+            out[method][metric.name] = float(value)
+    return out
+
+
+# --------------------------------------------------------------------------- the seed's metrics
+def _at_gfdm(image, sal):
+    """The map at the GFDM's resolution (resized once per image and map)."""
+    key = ("at_gfdm", id(sal))
+    if key not in image.cache:
+        image.cache[key] = utils.resize_map(sal, image.gfdm.shape)
+    return image.cache[key]
+
+
+def _curves(image, maps):
+    """Insertion and deletion curves of all maps of the image, scored together once."""
+    if "causal" not in image.cache:
+        image.cache["causal"] = evaluate.causal_curves(image.model, image.img, maps, image.class_index,
+                                                       image.step, scorer=image.scorer)
+    return image.cache["causal"]
+
+
+def _causal(kind):
+    def compute(image, maps):
+        curves = _curves(image, maps)
+        image.curves[kind.capitalize()] = {m: curves[m][kind][0] for m in maps}
+        return {m: curves[m][kind][1] for m in maps}
+    return compute
+
+
+for _metric in (
+        Metric("PCC", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_pcc(im.gfdm, _at_gfdm(im, s))),
+               description="Pearson correlation with the GFDM"),
+        Metric("SIM", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_sim(im.gfdm, _at_gfdm(im, s))),
+               description="histogram intersection with the GFDM"),
+        Metric("KLD", False, ("gfdm",), per_map(lambda im, s: evaluate.calculate_kld(im.gfdm, _at_gfdm(im, s))),
+               description="KL divergence of the map from the GFDM"),
+        Metric("NSS", True, ("gfdm", "fixations"),
+               per_map(lambda im, s: evaluate.calculate_nss(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
+               description="normalized scanpath saliency at the fixations"),
+        Metric("AUC_Judd", True, ("gfdm", "fixations"),
+               per_map(lambda im, s: evaluate.calculate_auc_judd(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
+               description="AUC-Judd of the fixations"),
+        Metric("Insertion", True, ("model",), _causal("insertion"), curve=True,
+               description="insertion AUC (blurred start)"),
+        Metric("Deletion", False, ("model",), _causal("deletion"), curve=True,
+               description="deletion AUC (black baseline)")):
+    register(_metric)

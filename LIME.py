@@ -91,9 +91,14 @@ class LIMEExplainer(explainers.Explainer):
                     "LIME: superpixels kept in the binary mask (the map does not depend on it)",
                     changes_numbers=False, check=at_least(1)))
 
+    quick_params = {"num_samples": 32}
+
     def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
         super().__init__(model, model_name, batch_size, seed, jit, **params)
         self._fn = backend.Compiled(self._body, model.variables, jit)
+
+    def evaluations_per_image(self):
+        return self.num_samples
 
     def _body(self, rows, image, fudged, segments):
         from keras import ops

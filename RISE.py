@@ -61,9 +61,14 @@ class RISEExplainer(explainers.Explainer):
               Param("p", "rise_p", float, constants.RISE_P, "RISE: probability that a grid cell is kept",
                     check=in_range(0, 1)))
 
+    quick_params = {"n_masks": 64}
+
     def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
         super().__init__(model, model_name, batch_size, seed, jit, **params)
         self._fn = backend.Compiled(self._body, model.variables, jit)
+
+    def evaluations_per_image(self):
+        return self.n_masks
 
     def _body(self, img, grids, ry_c, rx_c, weights, class_index):
         """Upsample and crop a batch of grids, mask the image, score the class; returns the scores

@@ -135,6 +135,14 @@ def batches(n, batch_size):
         yield start, real, np.minimum(np.arange(start, start + size), n - 1)
 
 
+def rows(array, idx):
+    """array[idx] for a batch's indices: a view (no copy) when they are consecutive."""
+    idx = np.asarray(idx)
+    if len(idx) and idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
+        return array[int(idx[0]):int(idx[-1]) + 1]
+    return array[idx]
+
+
 def stack_batches(fn, n, batch_size, args_of):
     """Call `fn(*args_of(idx))` on the equal-size batches of n items and stack the outputs of the
     real (unpadded) items: a numpy array (n, ...), or a tuple of them when fn returns a tuple."""

@@ -56,13 +56,13 @@ class CamExplainer(explainers.Explainer):
     def activations_and_gradients(self, images, class_indices):
         """Activations A (N, h, w, C) and, for gradient methods, d logit_c / dA (N, h, w, C), in
         compiled batches of batch_size images (gradients None otherwise)."""
-        images = backend.to_tensor(images)
+        images = np.asarray(images, np.float32)
         if not self.needs_gradients:
             return backend.stack_batches(self._fn, len(images), self.batch_size,
-                                         lambda idx: (_take(images, idx),)), None
+                                         lambda idx: (backend.rows(images, idx),)), None
         classes = np.asarray(class_indices, np.int32)
         return backend.stack_batches(self._fn, len(classes), self.batch_size,
-                                     lambda idx: (_take(images, idx), backend.to_tensor(classes[idx], "int32")))
+                                     lambda idx: (backend.rows(images, idx), classes[idx]))
 
     def coarse_maps(self, activations, gradients) -> np.ndarray:
         raise NotImplementedError
@@ -72,11 +72,6 @@ class CamExplainer(explainers.Explainer):
         coarse = self.coarse_maps(np.asarray(activations, np.float64),
                                   None if gradients is None else np.asarray(gradients, np.float64))
         return [upsample(c, images.shape[1:3], self.interpolation) for c in coarse]
-
-
-def _take(tensor, idx):
-    from keras import ops
-    return ops.take(tensor, backend.to_tensor(idx, "int32"), axis=0)
 
 
 class PerImage:

@@ -22,7 +22,6 @@ DEMO_TEST_FIXATIONS = DEMO_DIR / "fixations"
 DEMO_MODEL = ROOT / "models" / "demo_resnet.keras"
 DEMO_IMAGE_SIZE = (240, 320)  # (height, width) of generated demo images
 DEMO_SEED = 142
-DEMO_N_TRAIN_PER_CLASS = 200
 DEMO_N_TEST_PER_CLASS = 4
 
 # Gaze fixation density maps (Wooding 2002). One Gaussian per fixation with sigma ~ 2 degrees of
@@ -39,7 +38,7 @@ FEM_K = 2.0
 RISE_N_MASKS = 4000
 RISE_MASK_SIZE = 7
 RISE_P = 0.5
-RISE_CHUNK = 256  # masks generated and scored together; bounds peak memory
+RISE_CHUNK = 256  # masks per chunk of the numpy reference (RISE.generate_masks)
 LIME_NUM_SAMPLES = 1000
 LIME_KERNEL_SIZE = 4
 LIME_MAX_DIST = 200
@@ -48,7 +47,8 @@ LIME_NUM_FEATURES = 5  # superpixels kept in LIME's binary mask
 
 # Scoring and metrics.
 BATCH_SIZE = 64
-# Compile the batched model calls with XLA ("on" or "off"); falls back to tf.function if XLA fails.
+# Compile the batched model calls ("on": XLA on TensorFlow, jax.jit on JAX; "off": plain
+# tf.function / op by op); on TensorFlow, falls back to plain tf.function where XLA cannot compile.
 JIT_COMPILE = "on"
 STEP = 224  # pixels changed per insertion/deletion step
 BLUR_KSIZE = 11
@@ -59,5 +59,4 @@ DELETION_BASELINE = 0.0
 COLORMAP = "jet"
 OVERLAY_ALPHA = 0.5
 
-METHODS = ("GRADCAM", "FEM", "RISE", "LIME")
 SEED = 0

@@ -115,6 +115,7 @@ class Explainer:
     name = ""
     params = ()
     description = ""
+    quick_params = {}  # small settings for smoke tests and `bench.py --quick`
 
     def __init__(self, model, model_name="ResNet", batch_size=constants.BATCH_SIZE, seed=constants.SEED,
                  jit=True, **params):
@@ -149,6 +150,11 @@ class Explainer:
 
     def _explain(self, images, class_indices, keys):
         raise NotImplementedError
+
+    def evaluations_per_image(self):
+        """Model evaluations one image costs (perturbation methods), or None for methods that cost
+        a forward (and backward) pass per image. The benchmark compares with the forward limit."""
+        return None
 
     def numbers_config(self) -> dict:
         """The parameters that change the numbers, by command-line flag."""
@@ -206,17 +212,22 @@ def discover(folder=ROOT) -> None:
             importlib.import_module(path.stem)
 
 
-def names() -> list:
-    """Registered method names as on the command line: the seed's four first, then the others in
-    registration order."""
-    discover()
-    return list(_IN_ALL) + [n for n in _REGISTRY if n not in _IN_ALL]
+def _order(name):
+    module = _REGISTRY[name].__module__
+    return BUILTIN_MODULES.index(module) if module in BUILTIN_MODULES else len(BUILTIN_MODULES)
 
 
 def default_names() -> list:
-    """The methods of `--explanation_method ALL`."""
+    """The methods of `--explanation_method ALL` (the seed's four, in table order)."""
     discover()
-    return list(_IN_ALL)
+    return sorted(_IN_ALL, key=_order)
+
+
+def names() -> list:
+    """Registered method names as on the command line: the seed's four first, then the others in
+    registration order."""
+    first = default_names()
+    return first + [n for n in _REGISTRY if n not in first]
 
 
 def get(name):

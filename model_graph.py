@@ -151,12 +151,11 @@ def activation_shape(model, layer_name) -> tuple:
 
 
 def features_and_logits_model(model, layer_name):
-    """A Keras model image -> [activations of `layer_name`, pre-softmax class scores], built from
-    the same layers (and weights) as `model`, nested backbones inlined."""
-    import keras
-    inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
-    activations, logits = probe(model, layer_name)(inputs)
-    return keras.Model(inputs, [activations, logits], name=f"{model.name}_features_logits")
+    """A callable image batch -> (activations of `layer_name`, pre-softmax class scores), computed
+    with the same layers (and weights) as `model`, nested backbones inlined. (A plain function, not
+    a keras.Model: a rebuilt Functional model would run the final layer with its softmax again.)"""
+    fn = probe(model, layer_name)
+    return lambda images, training=False: fn(images)
 
 
 def n_classes(model) -> int:

@@ -142,7 +142,7 @@ def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit=True) ->
     if len(images) == 0:
         return np.zeros((0, n_classes(model)), np.float32)
     return backend.stack_batches(forward(model, jit), len(images), batch_size,
-                                 lambda idx: (images[idx],)).astype(np.float32)
+                                 lambda idx: (backend.rows(images, idx),)).astype(np.float32)
 
 
 def class_scores(model, images, class_index, batch_size=constants.BATCH_SIZE) -> np.ndarray:

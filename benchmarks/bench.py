@@ -1,19 +1,23 @@
-"""Benchmark: what each explainer and metric costs against the forward-pass limit.
+"""Benchmark: what each registered explainer and metric costs against the forward-pass limit, on
+the Keras backend of your choice.
 
 The work of an explanation is model evaluations: RISE needs n_masks forward passes, LIME
 num_samples, insertion/deletion n + 1 each. The limit is the time those passes take through the
 compiled batched model call; this script measures, in one run and per model:
-  - the limit (images/s at --batch_size) and the latency of one single-image call;
-  - per method, seconds per image and the ratio to the limit for the same number of evaluations
-    (Grad-CAM and FEM: in single-image forward-pass times);
-  - insertion, deletion, and all four maps of one image together, the same ratio;
+  - the limit (images/s at --batch_size), and the forward time of a batch of 12 images;
+  - per registered method: perturbation methods on one image, as a ratio to the limit for the same
+    number of evaluations; gradient/activation methods (Grad-CAM, FEM, ...) on a batch of 12 images,
+    as a ratio to the forward time of those 12 images;
+  - LIME's model part (the segmentation done beforehand);
+  - insertion, deletion, and all maps of one image together, the same ratio;
   - peak memory (RSS) of RISE at 4000 and 8000 masks, in fresh processes;
   - the `lime` package used the plain way (batch_size=10, model.predict) and model.predict-based
     RISE scoring, side by side with this project's versions.
 It prints a Markdown table and writes it to --output.
 
-    python benchmarks/bench.py                      # demo model and a random-weight ResNet50
-    python benchmarks/bench.py --models demo --quick  # tiny settings (the smoke test)
+    python benchmarks/bench.py                                 # TensorFlow; demo model and ResNet50
+    python benchmarks/bench.py --backend jax --models demo     # JAX
+    python benchmarks/bench.py --models demo --quick           # tiny settings (the smoke test)
 """
 import argparse
 import os
@@ -31,9 +35,11 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # the plain lime package's per-sampl
 
 import numpy as np  # noqa: E402
 
+import backend  # noqa: E402
 import constants  # noqa: E402
 import data  # noqa: E402
-import utils  # noqa: E402
+
+N_CAM_IMAGES = 12
 
 
 def timed(fn, repeat=1):
@@ -48,13 +54,14 @@ def timed(fn, repeat=1):
 
 
 def resnet50_random(input_size=constants.INPUT_SIZE):
-    import train
     import keras
+    import train
     keras.utils.set_random_seed(0)
     return train.build_model(3, "resnet50", "none", input_size, nested=True)
 
 
 def load(name):
+    import utils
     if name == "demo":
         return utils.load_model(constants.DEMO_MODEL)
     if name == "resnet50":
@@ -78,9 +85,8 @@ def rise_peak_rss(model_arg, n_masks, batch_size):
     code = f"""
 import os, resource, sys
 sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'benchmarks')!r})
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-import numpy as np, bench, utils
-from RISE import RISE
+import numpy as np, bench
+from RISE import RISEExplainer
 
 def peak_mb():
     # VmHWM is the process's own high-water mark (ru_maxrss keeps the parent's from before exec)
@@ -92,72 +98,89 @@ def peak_mb():
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 m = bench.load({model_arg!r})
-img = np.random.default_rng(0).uniform(0, 255, tuple(m.inputs[0].shape[1:])).astype(np.float32)
-RISE(m, img, 0, n_masks={batch_size}, batch_size={batch_size}).compute_saliency_map()
+img = np.random.default_rng(0).uniform(0, 255, (1,) + tuple(m.inputs[0].shape[1:])).astype(np.float32)
+RISEExplainer(m, n_masks={batch_size}, batch_size={batch_size}).explain(img, [0])
 before = peak_mb()
-RISE(m, img, 0, n_masks={n_masks}, batch_size={batch_size}).compute_saliency_map()
+RISEExplainer(m, n_masks={n_masks}, batch_size={batch_size}).explain(img, [0])
 print(before, peak_mb())
 """
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, KERAS_BACKEND=backend.name()))
     before, peak = map(float, res.stdout.split()[-2:])
     return before, peak
 
 
+def method_params(cls, cfg):
+    """The benchmark's evaluation counts for the methods that have them (the rest: defaults)."""
+    wanted = {"n_masks": cfg["masks"], "num_samples": cfg["lime"]}
+    return {p.name: wanted[p.name] for p in cls.params if p.name in wanted}
+
+
 def bench_model(name, args, rows):
     import evaluate
-    from FEM import FEM
-    from GradCAM import GradCAM
-    from LIME import explain_with_lime, get_lime_explanation, segment
-    from RISE import RISE
+    import explainers
+    import utils
+    from LIME import segment
 
     model = load(name)
     cfg = settings(name, args)
+    jit = args.jit == "on"
     shape = tuple(model.inputs[0].shape[1:3])
-    path = data.list_images(constants.DEMO_TEST_IMAGES)[0]
-    img, cls = utils.load_image(path, shape), utils.get_image_index(path.name)
+    paths = data.list_images(constants.DEMO_TEST_IMAGES)
+    imgs = np.stack([utils.load_image(p, shape) for p in paths[:N_CAM_IMAGES]])
+    classes = np.array([data.class_index(p.name) for p in paths[:N_CAM_IMAGES]])
+    img, cls = imgs[0], int(classes[0])
     bs = args.batch_size
 
     def add(measure, evals, seconds, ideal, target=""):
         rows.append((name, measure, evals, seconds, ideal, seconds / ideal if ideal else float("nan"), target))
         print(row_text(rows[-1]), flush=True)
 
-    import tensorflow as tf
-    call = utils.compiled_call(model)
-    batch = tf.constant(np.random.default_rng(0).uniform(0, 255, (bs,) + shape + (3,)).astype(np.float32))
+    call = utils.forward(model, jit)
+    batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (bs,) + shape + (3,)))
     n_calls = max(1, cfg["limit_n"] // bs)
-    t, _ = timed(lambda: [call(batch).numpy() for _ in range(n_calls)], repeat=3)
+    t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=3)
     limit = n_calls * bs / t  # images/s of the compiled call on a batch already in memory
-    one = batch[:1]
-    single, _ = timed(lambda: call(one).numpy(), repeat=5)
+    twelve = backend.to_tensor(imgs)
+    t12, _ = timed(lambda: backend.to_numpy(call(twelve)), repeat=5)
     rows.append((name, f"forward-pass limit (batch {bs})", cfg["limit_n"], t, None, None, f"{limit:.1f} img/s"))
-    rows.append((name, "single-image forward pass", 1, single, None, None,
-                 f"{model.count_params():,} parameters, XLA {'on' if utils.use_xla(model) else 'off'}"))
+    rows.append((name, f"forward pass of {len(imgs)} images (one batch)", len(imgs), t12, None, None,
+                 f"{model.count_params():,} parameters, jit {'on' if jit else 'off'}"))
     print("\n".join(row_text(r) for r in rows[-2:]), flush=True)
 
     ideal = lambda evals: evals / limit  # noqa: E731
-    for label, cls_ in (("Grad-CAM", GradCAM), ("FEM", FEM)):
-        t, _ = timed(lambda: cls_(model, "ResNet", img, cls).compute_saliency_map(), repeat=3)
-        add(label + " (vs single forward pass)", 1, t, single, "< 3")
-    t, rise_map = timed(lambda: RISE(model, img, cls, n_masks=cfg["masks"], batch_size=bs).compute_saliency_map())
-    add(f"RISE ({cfg['masks']} masks)", cfg["masks"], t, ideal(cfg["masks"]), "<= 1.15")
-    t_seg, segments = timed(lambda: segment(img, 0))
-    t, _ = timed(lambda: get_lime_explanation(model, img, cls, cfg["lime"], 0, bs, segments=segments))
-    add(f"LIME model part ({cfg['lime']} samples)", cfg["lime"], t, ideal(cfg["lime"]), "<= 1.15")
-    t_all, (_, lime_map) = timed(lambda: explain_with_lime(model, img, cls, cfg["lime"], 0, bs))
-    add("LIME total, with quickshift", cfg["lime"], t_all, ideal(cfg["lime"]))
+    maps = {}
+    for method in (args.methods or explainers.default_names()):
+        klass = explainers.get(method)
+        explainer = klass(model, batch_size=bs, jit=jit, **method_params(klass, cfg))
+        evals = explainer.evaluations_per_image()
+        if evals is None:
+            t, out = timed(lambda: explainer.explain(imgs, classes), repeat=3)
+            add(f"{method} on {len(imgs)} images (vs their forward pass)", len(imgs), t, t12, "< 2")
+        else:
+            t, out = timed(lambda: explainer.explain(img[None], [cls]))
+            add(f"{method} ({evals} evaluations)", evals, t, ideal(evals), "<= 1.15" if method == "RISE" else "")
+        maps[method] = out[0]
+        if hasattr(explainer, "explanation"):  # LIME: the model part, segmentation done beforehand
+            segments = segment(img, 0)
+            t, _ = timed(lambda: explainer.explanation(img, cls, segments=segments))
+            add(f"{method} model part ({evals} samples)", evals, t, ideal(evals), "<= 1.15")
 
+    scorer = evaluate.CurveScorer(model, bs, jit)
     n1 = evaluate.n_steps(shape, cfg["step"]) + 1
-    t, _ = timed(lambda: evaluate.insertion(model, img, rise_map, cls, cfg["step"], batch_size=bs))
-    add(f"insertion (step {cfg['step']})", n1, t, ideal(n1), "<= 1.15")
-    t, _ = timed(lambda: evaluate.deletion(model, img, rise_map, cls, cfg["step"], batch_size=bs))
-    add(f"deletion (step {cfg['step']})", n1, t, ideal(n1), "<= 1.15")
-    maps = {"GRADCAM": GradCAM(model, "ResNet", img, cls).compute_saliency_map(),
-            "FEM": FEM(model, "ResNet", img, cls).compute_saliency_map(), "RISE": rise_map, "LIME": lime_map}
-    t, _ = timed(lambda: evaluate.causal_curves(model, img, maps, cls, cfg["step"], batch_size=bs))
-    add("insertion + deletion, 4 maps together", 8 * n1, t, ideal(8 * n1), "<= 1.15")
+    any_map = next(iter(maps.values()))
+    for kind in ("insertion", "deletion"):
+        t, _ = timed(lambda: evaluate.causal_curves(model, img, {"m": any_map}, cls, cfg["step"], (kind,),
+                                                    scorer=scorer))
+        add(f"{kind} (step {cfg['step']})", n1, t, ideal(n1), "<= 1.15")
+    t, _ = timed(lambda: evaluate.causal_curves(model, img, maps, cls, cfg["step"], scorer=scorer))
+    add(f"insertion + deletion, {len(maps)} maps together", 2 * len(maps) * n1, t, ideal(2 * len(maps) * n1),
+        "<= 1.15")
 
     if not args.no_reference:
         from lime import lime_image
+        from RISE import RISE
+        segments = segment(img, 0)
         predict = lambda b: model.predict(np.asarray(b, np.float32), verbose=0)  # noqa: E731
         t, _ = timed(lambda: lime_image.LimeImageExplainer(random_state=0).explain_instance(
             img.astype(np.float64), predict, labels=(cls,), top_labels=None, num_samples=cfg["lime"],
@@ -191,12 +214,27 @@ def row_text(row):
     return f"| {model} | {measure} | {evals} | {_f(secs)} | {_f(ideal)} | {_f(ratio, 2)} | {note} |"
 
 
-def markdown(rows, args):
+def device_line(args):
     import platform
-    import tensorflow as tf
-    gpus = tf.config.list_physical_devices("GPU")
-    lines = [f"Device: {'GPU ' + str(gpus) if gpus else 'CPU'} ({os.cpu_count()} cores, {platform.processor() or platform.machine()}); "
-             f"batch size {args.batch_size}; TF {tf.__version__}", "",
+    import keras
+    be = backend.name()
+    if be == "jax":
+        import jax
+        devices = jax.devices()
+        version = f"JAX {jax.__version__}"
+        device = ", ".join(sorted({getattr(d, "device_kind", d.platform) for d in devices}))
+        accelerated = any(d.platform != "cpu" for d in devices)
+    else:
+        import tensorflow as tf
+        gpus = tf.config.list_physical_devices("GPU")
+        version, device, accelerated = f"TF {tf.__version__}", "GPU" if gpus else "CPU", bool(gpus)
+    cpu = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
+    return (f"Backend: {be} ({version}, Keras {keras.__version__}); device: {device}"
+            f"{'' if accelerated else f' ({cpu})'}; batch size {args.batch_size}; jit {args.jit}")
+
+
+def markdown(rows, args):
+    lines = [device_line(args), "",
              "| model | measure | evaluations | seconds | at the limit (s) | ratio | target / note |",
              "|---|---|---|---|---|---|---|"]
     lines += [row_text(r) for r in rows]
@@ -205,7 +243,10 @@ def markdown(rows, args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Benchmark the explainers and metrics against the forward-pass limit.")
+    p.add_argument("--backend", default=None, choices=backend.BACKENDS,
+                   help="Keras backend (default: KERAS_BACKEND if set, else tensorflow)")
     p.add_argument("--models", nargs="+", default=["demo", "resnet50"], help="demo, resnet50 or .keras paths")
+    p.add_argument("--methods", nargs="+", default=None, help="registered methods (default: the seed's four)")
     p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE)
     p.add_argument("--rise_masks", type=int, default=constants.RISE_N_MASKS)
     p.add_argument("--lime_samples", type=int, default=constants.LIME_NUM_SAMPLES)
@@ -218,17 +259,18 @@ def main(argv=None):
                    help="measure RISE peak RSS at 4000 and 8000 masks (demo model; see --memory_all)")
     p.add_argument("--memory_all", action="store_true", help="with --memory: for every model (slow on ResNet50)")
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
-    p.add_argument("--jit", default=None, choices=["on", "off"], help="XLA mode (default: on)")
-    p.add_argument("--output", default=str(ROOT / "benchmarks" / "results.md"))
+    p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
+                   help="XLA (TensorFlow) / jax.jit (JAX) compilation of the model calls")
+    p.add_argument("--output", default=None, help="Markdown file (default: benchmarks/results_<backend>.md)")
     args = p.parse_args(argv)
-    if args.jit:
-        os.environ["XAI_JIT"] = args.jit
+    backend.select_backend(args.backend)
     rows = []
     for name in args.models:
         bench_model(name, args, rows)
     text = markdown(rows, args)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(text)
+    output = Path(args.output or ROOT / "benchmarks" / f"results_{backend.name()}.md")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
     print(text)
     return rows
 

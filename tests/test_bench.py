@@ -10,9 +10,9 @@ def test_benchmark_smoke(tmp_path):
     out = tmp_path / "bench.md"
     rows = bench.main(["--models", "demo", "--quick", "--memory", "--output", str(out)])
     text = out.read_text()
-    for measure in ("forward-pass limit", "Grad-CAM", "FEM", "RISE (64 masks)", "LIME model part",
-                    "insertion (step", "deletion (step", "4 maps together", "lime package, plain",
-                    "model.predict", "peak RSS"):
+    for measure in ("forward-pass limit", "GRADCAM on 12 images", "FEM on 12 images", "RISE (64 evaluations)",
+                    "LIME model part (32 samples)", "insertion (step", "deletion (step", "4 maps together",
+                    "lime package, plain", "model.predict", "peak RSS", "Backend: tensorflow"):
         assert measure in text, measure
     ratios = [r[5] for r in rows if r[5] is not None]
     assert ratios and all(r > 0 for r in ratios)

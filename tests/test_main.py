@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import constants
+import explainers
+import figures
 import main
 import report
 
@@ -54,7 +56,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     assert sorted({r["image"] for r in rows}) == [g + ".png" for g in folders["good"]]
     assert len(rows) == 2 * 4
     for r in rows:
-        for metric in report.METRICS:
+        for metric in report.metric_names():
             assert np.isfinite(r[metric]), (r["method"], metric)
         assert -1 <= r["PCC"] <= 1 and 0 <= r["SIM"] <= 1 and 0 <= r["Insertion"] <= 1
     skipped = dict(errors)
@@ -65,18 +67,18 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     with (out / "errors.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 3
     md = (out / "summary.md").read_text()
-    for method in constants.METHODS:
+    for method in explainers.default_names():
         assert f"| {method} | 2 |" in md
-    for metric in report.METRICS:
+    for metric in report.metric_names():
         assert metric in md
     with (out / "summary.csv").open() as fh:
         srows = list(csv.DictReader(fh))
-    assert [r["method"] for r in srows] == list(constants.METHODS)
+    assert [r["method"] for r in srows] == list(explainers.default_names())
     assert all(float(r["PCC_mean"]) == pytest.approx(np.mean([x["PCC"] for x in rows if x["method"] == r["method"]]))
                for r in srows)
     with (out / "comparisons.csv").open() as fh:
         comps = list(csv.DictReader(fh))
-    assert len(comps) == len(report.METRICS) * 6
+    assert len(comps) == len(report.metric_names()) * 6
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["rise_masks"] == 64 and len(manifest["model_sha256"]) == 64
     assert "keras" in manifest["packages"]
@@ -93,7 +95,7 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     before = (folders["out"] / "results.csv").read_text()
     calls = []
     real = main.explain
-    monkeypatch.setattr(main, "explain", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(main, "explain", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
     assert calls == []
     assert (folders["out"] / "results.csv").read_text() == before
@@ -118,7 +120,7 @@ def test_singles_and_show_without_display(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "FEM", "--display_type", "singles", "--show",
                     "--n_images", "2"))  # the first (sorted) is the corrupt one
     panels = sorted(p.name for p in (folders["out"] / "figures" / folders["good"][0]).glob("*.png"))
-    assert panels == sorted(f"FEM_{p}.png" for p in main.PANELS)
+    assert panels == sorted(f"FEM_{p}.png" for p in figures.panel_names())
 
 
 def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):

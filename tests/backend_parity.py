@@ -1,0 +1,45 @@
+"""Maps and curves of the seed's four methods on the demo model, for the backend parity test.
+
+    KERAS_BACKEND=jax python tests/backend_parity.py OUT.npz
+computes them on the backend of the process and saves them; tests/test_backend.py compares the
+JAX results with TensorFlow's."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+N_IMAGES = 3
+PARAMS = {"RISE": {"n_masks": 300}, "LIME": {"num_samples": 150}}
+
+
+def compute(batch_size=16):
+    import backend
+    import constants
+    import data
+    import evaluate
+    import explainers
+    import utils
+    model = utils.load_model(constants.DEMO_MODEL)
+    paths = data.list_images(constants.DEMO_TEST_IMAGES)[::4][:N_IMAGES]  # one image per class
+    imgs = np.stack([utils.load_image(p) for p in paths])
+    classes = np.array([data.class_index(p.name) for p in paths])
+    keys = [p.name for p in paths]
+    out = {"backend": np.array(backend.name())}
+    scorer = evaluate.CurveScorer(model, batch_size)
+    for method in explainers.default_names():
+        maps = explainers.get(method)(model, batch_size=batch_size, seed=0, **PARAMS.get(method, {})).explain(
+            imgs, classes, keys)
+        out[f"{method}_maps"] = maps
+        for i, (img, cls) in enumerate(zip(imgs, classes)):
+            curves = evaluate.causal_curves(model, img, {method: maps[i]}, int(cls), step=1000, scorer=scorer)
+            for kind in ("insertion", "deletion"):
+                out[f"{method}_{kind}_{i}"] = curves[method][kind][0]
+    out["probs"] = utils.predict_batched(model, imgs)
+    return out
+
+
+if __name__ == "__main__":
+    np.savez(sys.argv[1], **compute())

@@ -1,0 +1,98 @@
+"""One contract for every registered method: shape, dtype and range of the maps, determinism for a
+seed, nested backbones, and a batch of N equal to N single calls (random draws keyed by image)."""
+import keras
+import numpy as np
+import pytest
+
+import explainers
+import utils
+
+METHODS = explainers.names()
+
+
+def _make(name, model, **kwargs):
+    cls = explainers.get(name)
+    return cls(model, **{**cls.quick_params, **kwargs})
+
+
+def _check_maps(maps, n, shape):
+    assert maps.dtype == np.float32 and maps.shape == (n,) + shape
+    assert np.all(np.isfinite(maps)) and maps.min() >= 0
+    for m in maps:
+        assert m.max() == pytest.approx(1.0) or not m.any()
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(11)
+    blocks = rng.uniform(0, 255, (3, 8, 8, 3))
+    return np.repeat(np.repeat(blocks, 4, axis=1), 4, axis=2).astype(np.float32)  # (3, 32, 32, 3)
+
+
+def test_the_seed_methods_are_registered_in_order():
+    assert explainers.default_names() == ["GRADCAM", "FEM", "RISE", "LIME"]
+    assert METHODS[:4] == ["GRADCAM", "FEM", "RISE", "LIME"]
+    for name in METHODS:
+        assert explainers.get(name.lower()).name == name
+        assert issubclass(explainers.get(name), explainers.Explainer)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_shape_range_and_determinism(name, random_cnn, images):
+    classes = np.array([0, 1, 2])
+    keys = ["a.png", "b.png", "c.png"]
+    first = _make(name, random_cnn, seed=3).explain(images, classes, keys)
+    _check_maps(first, 3, (32, 32))
+    assert any(m.any() for m in first)
+    again = _make(name, random_cnn, seed=3).explain(images, classes, keys)
+    np.testing.assert_allclose(first, again, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_a_batch_equals_single_calls(name, random_cnn, images):
+    explainer = _make(name, random_cnn, batch_size=2, seed=1)
+    classes = np.array([2, 0, 1])
+    keys = ["x.png", "y.png", "z.png"]
+    batch = explainer.explain(images, classes, keys)
+    singles = np.stack([_make(name, random_cnn, batch_size=5, seed=1).explain(images[i:i + 1], classes[i:i + 1],
+                                                                              keys[i:i + 1])[0]
+                        for i in range(3)])
+    np.testing.assert_allclose(batch, singles, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def nested_and_inline():
+    import train
+    keras.utils.set_random_seed(0)
+    nested = train.build_model(3, "tiny", "none", input_size=(64, 64), nested=True)
+    inline = train.build_model(3, "tiny", "none", input_size=(64, 64), nested=False)
+    for layer in inline.layers:
+        if layer.weights:
+            layer.set_weights(utils.find_layer(nested, layer.name).get_weights())
+    return nested, inline
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_nested_backbone_gives_the_inlined_maps(name, nested_and_inline, demo_image):
+    import cv2
+    nested, inline = nested_and_inline
+    img = cv2.resize(demo_image[0], (64, 64))[None]
+    a = _make(name, nested).explain(img, [1], ["k"])
+    b = _make(name, inline).explain(img, [1], ["k"])
+    _check_maps(a, 1, (64, 64))
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_bad_calls_are_clear_errors(random_cnn, images):
+    with pytest.raises(TypeError, match="unknown parameter"):
+        explainers.get("RISE")(random_cnn, n_maks=10)
+    with pytest.raises(ValueError, match="rise_masks"):
+        explainers.get("RISE")(random_cnn, n_masks=0)
+    with pytest.raises(ValueError, match="out of range"):
+        explainers.get("GRADCAM")(random_cnn).explain(images, [0, 1, 3])
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
+        explainers.get("FEM")(random_cnn).explain(images[0], [0])
+    with pytest.raises(ValueError, match="keys"):
+        explainers.get("FEM")(random_cnn).explain(images, [0, 1, 2], keys=["a"])
+    with pytest.raises(ValueError, match="unknown explanation method 'SHAP'.*GRADCAM"):
+        explainers.get("SHAP")

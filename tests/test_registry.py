@@ -1,0 +1,139 @@
+"""The registries: a new method or metric is one module; main.py, the tables and figures pick it up."""
+import csv
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+import constants
+import explainers
+import main
+import metrics
+import report
+from explainers import Param
+
+FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress"]
+
+
+class Brightness(explainers.Explainer):
+    """Toy method: the image's brightness raised to a power."""
+    name = "TOY"
+    params = (Param("power", "toy_power", float, 1.0, "toy: power of the brightness"),)
+
+    def _explain(self, images, class_indices, keys):
+        return [img.mean(axis=-1) ** self.power for img in images]
+
+
+@pytest.fixture()
+def toy():
+    explainers.register(Brightness)
+    yield Brightness
+    explainers.unregister("TOY")
+
+
+@pytest.fixture()
+def demo_folders(tmp_path):
+    imgs, gfdms = tmp_path / "images", tmp_path / "gfdm"
+    imgs.mkdir()
+    gfdms.mkdir()
+    for stem in ("Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest001_Synthetic_N_1"):
+        shutil.copy(constants.DEMO_TEST_IMAGES / f"{stem}.png", imgs)
+        shutil.copy(constants.DEMO_TEST_GFDM / f"{stem.replace('_N_1', '_GFDM_N_1')}.png", gfdms)
+    return ["--test_images_folder_path", str(imgs), "--test_gdfm_folder_path", str(gfdms),
+            "--fixations_folder_path", str(constants.DEMO_TEST_FIXATIONS)] + FAST
+
+
+def test_method_lists():
+    assert explainers.parse_methods("ALL") == ["GRADCAM", "FEM", "RISE", "LIME"]
+    assert explainers.parse_methods("rise, gradcam") == ["RISE", "GRADCAM"]
+    assert explainers.parse_methods("GRADCAM,ALL") == ["GRADCAM", "FEM", "RISE", "LIME"]
+    assert explainers.parse_methods("EVERY")[:4] == ["GRADCAM", "FEM", "RISE", "LIME"]
+    with pytest.raises(ValueError, match="unknown explanation method 'NOPE'"):
+        explainers.parse_methods("GRADCAM,NOPE")
+
+
+def test_register_refuses_bad_names(toy):
+    class Lower(explainers.Explainer):
+        name = "lower"
+    with pytest.raises(ValueError, match="upper case"):
+        explainers.register(Lower)
+
+    class Clash(explainers.Explainer):
+        name = "TOY"
+    with pytest.raises(ValueError, match="registered already"):
+        explainers.register(Clash)
+    with pytest.raises(TypeError, match="not an Explainer"):
+        explainers.register(int)
+
+
+def test_flags_come_from_declared_parameters(toy):
+    text = main.build_parser().format_help()
+    for flag in ("--toy_power", "--rise_masks", "--rise_grid", "--rise_p", "--lime_samples", "--fem_k", "--layer"):
+        assert flag in text, flag
+    args = main.parse_args(["--explanation_method", "TOY", "--toy_power", "2"])
+    assert args.methods == ["TOY"] and args.toy_power == 2.0
+    assert main.number_parameters(args, ["TOY"])["toy_power"] == 2.0
+    assert "rise_masks" not in main.number_parameters(args, ["TOY"])
+    assert "lime_features" not in main.number_parameters(args, ["LIME"])  # declared as not changing numbers
+
+
+def test_a_toy_method_runs_through_main(toy, demo_folders, tmp_path):
+    out = tmp_path / "out"
+    main.main(demo_folders + ["--explanation_method", "GRADCAM,TOY", "--toy_power", "2", "--output_dir", str(out)])
+    rows = report.read_rows(out / "results.csv")
+    assert sorted({r["method"] for r in rows}) == ["GRADCAM", "TOY"] and len(rows) == 4
+    toy_map = np.load(out / "maps" / "Colonial_DemoTest001_Synthetic_N_1_TOY.npy")
+    import utils
+    img = utils.load_image(constants.DEMO_TEST_IMAGES / "Colonial_DemoTest001_Synthetic_N_1.png")
+    expected = img.mean(-1) ** 2
+    np.testing.assert_allclose(toy_map, expected / expected.max(), rtol=1e-5)
+    assert "| TOY | 2 |" in (out / "summary.md").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["numbers"]["toy_power"] == 2.0 and manifest["methods"] == ["GRADCAM", "TOY"]
+    assert (out / "figures" / "Colonial_DemoTest001_Synthetic_N_1_grid.png").exists()
+
+
+def test_discover_imports_a_new_module(tmp_path):
+    (tmp_path / "toy_plugin.py").write_text(
+        "import explainers\n\n\n@explainers.register\nclass Flat(explainers.Explainer):\n"
+        "    name = 'FLAT'\n\n    def _explain(self, images, class_indices, keys):\n"
+        "        return [img[..., 0] * 0 + 1 for img in images]\n")
+    try:
+        explainers.discover(tmp_path)
+        assert "FLAT" in explainers.names() and "FLAT" not in explainers.default_names()
+        assert "FLAT" in explainers.parse_methods("EVERY")
+    finally:
+        explainers.unregister("FLAT")
+        sys.modules.pop("toy_plugin", None)
+        sys.path.remove(str(tmp_path.resolve()))
+
+
+def test_metric_registry_drives_the_columns(demo_folders, tmp_path):
+    assert metrics.names()[:7] == ["PCC", "SIM", "KLD", "NSS", "AUC_Judd", "Insertion", "Deletion"]
+    assert metrics.lower_is_better() == ["KLD", "Deletion"]
+    assert {m.name for m in metrics.all_metrics() if "model" in m.needs} == {"Insertion", "Deletion"}
+    peak = metrics.Metric("GAZE_AT_PEAK", True, ("gfdm",),
+                          metrics.per_map(lambda im, sal: float(
+                              metrics.utils.resize_map(im.gfdm, sal.shape).ravel()[sal.argmax()])))
+    metrics.register(peak)
+    try:
+        out = tmp_path / "out"
+        main.main(demo_folders + ["--explanation_method", "GRADCAM", "--output_dir", str(out)])
+        with (out / "results.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert "GAZE_AT_PEAK" in rows[0] and all(0 <= float(r["GAZE_AT_PEAK"]) <= 1 for r in rows)
+        assert "GAZE_AT_PEAK" in (out / "summary.md").read_text()
+        assert "GAZE_AT_PEAK_mean" in (out / "summary.csv").read_text()
+    finally:
+        metrics.unregister("GAZE_AT_PEAK")
+    with pytest.raises(ValueError, match="unknown needs"):
+        metrics.Metric("BAD", True, ("eyes",), None)
+
+
+def test_metrics_whose_needs_are_missing_are_left_empty(demo_image, demo_model):
+    img, cls = demo_image
+    image = metrics.ImageData("x.png", img, cls, gfdm=np.ones((10, 10), np.float32) * 0.5, fixations=None)
+    values = metrics.evaluate_image(image, {"M": np.eye(224, dtype=np.float32)})
+    assert set(values["M"]) == {"PCC", "SIM", "KLD"}

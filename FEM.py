@@ -8,7 +8,6 @@ image (bicubic, as in the paper's code) and clipped to [0, 1]. FEM is class-agno
 indices are checked and otherwise unused. No backward pass is needed.
 """
 import cv2
-import numpy as np
 
 import constants
 import explainers
@@ -25,16 +24,17 @@ class FEMExplainer(CamExplainer):
     needs_gradients = False
     interpolation = cv2.INTER_CUBIC
 
-    def binary_maps(self, activations) -> np.ndarray:
+    def binary_maps(self, activations):
         """M_k = [A_k > mu_k + K sigma_k] per image and channel: (N, h, w, C) of 0/1."""
-        mean = activations.mean(axis=(1, 2), keepdims=True)
-        std = activations.std(axis=(1, 2), keepdims=True)
-        return (activations > mean + self.k * std).astype(np.float64)
+        from keras import ops
+        mean = ops.mean(activations, axis=(1, 2), keepdims=True)
+        std = ops.std(activations, axis=(1, 2), keepdims=True)
+        return ops.cast(activations > mean + self.k * std, activations.dtype)
 
-    def coarse_maps(self, activations, gradients=None) -> np.ndarray:
+    def coarse_maps(self, activations, gradients=None):
         """sum_k mu_k M_k with mu_k the channel's spatial mean: (N, h, w)."""
-        weights = activations.mean(axis=(1, 2))
-        return np.einsum("nhwc,nc->nhw", self.binary_maps(activations), weights)
+        from keras import ops
+        return ops.einsum("nhwc,nc->nhw", self.binary_maps(activations), ops.mean(activations, axis=(1, 2)))
 
 
 class FEM(PerImage):

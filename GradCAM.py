@@ -6,8 +6,6 @@ last conv feature maps; map = ReLU(sum_k alpha_k A_k), upsampled (bilinear) to t
 by its maximum. The ReLU comes after the channel aggregation, as in the paper. All images of a call
 go through one batched forward and backward pass.
 """
-import numpy as np
-
 import explainers
 from cam_base import CamExplainer, PerImage
 
@@ -19,13 +17,15 @@ class GradCAMExplainer(CamExplainer):
     description = "Grad-CAM (Selvaraju et al. 2017)"
 
     @staticmethod
-    def channel_weights(gradients) -> np.ndarray:
+    def channel_weights(activations, gradients):
         """alpha_k: the gradients averaged over space, (N, C)."""
-        return gradients.mean(axis=(1, 2))
+        from keras import ops
+        return ops.mean(gradients, axis=(1, 2))
 
-    def coarse_maps(self, activations, gradients) -> np.ndarray:
-        weights = self.channel_weights(gradients)
-        return np.maximum(np.einsum("nhwc,nc->nhw", activations, weights), 0.0)
+    def coarse_maps(self, activations, gradients):
+        """ReLU(sum_k alpha_k A_k): (N, h, w)."""
+        from keras import ops
+        return ops.relu(ops.einsum("nhwc,nc->nhw", activations, self.channel_weights(activations, gradients)))
 
 
 class GradCAM(PerImage):

@@ -19,14 +19,13 @@ import numpy as np
 import backend
 import constants
 import explainers
+import utils
 from explainers import Param, at_least, check_class_indices, check_image, in_range
 
 
 def _interpolation_matrix(s, cell) -> np.ndarray:
     """(s + 1) * cell x s matrix R with R @ g = bilinear upsampling of a length-s signal g."""
-    up = (s + 1) * cell
-    eye = np.eye(s, dtype=np.float32)
-    return cv2.resize(eye, (s, up), interpolation=cv2.INTER_LINEAR)  # rows upsampled, columns kept
+    return utils.resize_matrix(s, (s + 1) * cell, cv2.INTER_LINEAR)
 
 
 def draw_grids(rng, n_masks, mask_size, p, shape):
@@ -144,7 +143,6 @@ class RISE:
 
     def obtain_prediction_scores(self, masks) -> np.ndarray:
         """Softmax probability of the class for each masked image (image * mask): (n,)."""
-        import utils
         masked = self.img_array[None] * masks[..., None]
         return utils.class_scores(self.model, masked, self.class_index, self.batch_size)
 
@@ -155,7 +153,6 @@ class RISE:
 
     def calculate_saliency_map(self, weighted_sum) -> np.ndarray:
         """Normalise the weighted sum by N * p, then divide by the maximum."""
-        import utils
         return utils.normalise(weighted_sum / (self.n_masks * self.threshold))
 
     def compute_saliency_map(self) -> np.ndarray:

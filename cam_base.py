@@ -1,7 +1,9 @@
-"""The CAM family (Grad-CAM, FEM, ...): activations of a conv layer, and the gradients of the
-pre-softmax class score with respect to them, for a batch of images in one compiled call; each
-method then only says how it turns them into a coarse map (`coarse_maps`), which is upsampled to the
-image and divided by its maximum.
+"""The CAM family (Grad-CAM, FEM, ...): activations of a conv layer and the gradients of the
+pre-softmax class score with respect to them, for a batch of images, in one compiled call that also
+turns them into maps: each method only says how it makes a coarse map from them (`coarse_maps`, in
+keras.ops); the base class divides it by its maximum, upsamples it to the image (a product with
+interpolation matrices made by OpenCV, so the resize has OpenCV's semantics on every backend),
+clips it to [0, 1] and divides it by its maximum again. Only the (N, H, W) maps leave the call.
 """
 import cv2
 import numpy as np
@@ -10,22 +12,23 @@ import backend
 import explainers
 import model_graph
 import utils
-from explainers import Param, check_class_indices, check_image  # noqa: F401  (re-exported)
+from explainers import Param, check_class_indices, check_image
 
 LAYER = Param("layer_name", "layer", str, None,
               "conv layer used by the CAM methods (default: the last one; also inside a nested backbone)")
 
 
-def upsample(coarse, shape, interpolation=cv2.INTER_LINEAR) -> np.ndarray:
-    """Resize a coarse (h, w) map to the image's (H, W): divide by the maximum, resize, clip to
-    [0, 1] (bicubic overshoots) and divide by the maximum again so the peak is exactly 1."""
-    big = cv2.resize(utils.normalise(coarse), (int(shape[1]), int(shape[0])), interpolation=interpolation)
-    return utils.normalise(np.clip(big, 0.0, 1.0))
+def normalise_maps(maps):
+    """keras.ops: each map (N, a, b) with negatives set to 0, divided by its maximum (zeros stay)."""
+    from keras import ops
+    maps = ops.relu(maps)
+    peak = ops.max(maps, axis=(1, 2), keepdims=True)
+    return ops.where(peak > 0, maps / ops.where(peak > 0, peak, 1.0), 0.0)
 
 
 class CamExplainer(explainers.Explainer):
-    """Base of the CAM methods. Subclasses implement `coarse_maps(activations, gradients)` on numpy
-    arrays (N, h, w, C) -> (N, h, w); `needs_gradients = False` skips the backward pass."""
+    """Base of the CAM methods. Subclasses implement `coarse_maps(activations, gradients)` in
+    keras.ops: (N, h, w, C) tensors -> (N, h, w); `needs_gradients = False` skips the backward pass."""
     params = (LAYER,)
     needs_gradients = True
     interpolation = cv2.INTER_LINEAR
@@ -36,14 +39,13 @@ class CamExplainer(explainers.Explainer):
             self.layer_name = model_graph.get_last_layer_name(model, model_name)
         self._probe = model_graph.probe(model, self.layer_name)
         self._shape = model_graph.activation_shape(model, self.layer_name)
-        self._fn = backend.Compiled(self._gradients_body if self.needs_gradients else self._features_body,
-                                    model.variables, jit)
+        self._fn = backend.Compiled(self._body, model.variables, jit)
 
-    def _features_body(self, images):
-        return self._probe(images)[0]
-
-    def _gradients_body(self, images, class_indices):
+    def activations_and_gradients(self, images, class_indices):
+        """keras.ops: activations A (n, h, w, C) and d logit_c / dA (None without gradients)."""
         from keras import ops
+        if not self.needs_gradients:
+            return self._probe(images)[0], None
 
         def score(delta, images, class_indices):
             activations, logits = self._probe(images, delta)
@@ -53,25 +55,22 @@ class CamExplainer(explainers.Explainer):
         grads, activations = backend.grad(score)(delta, images, class_indices)
         return activations, grads
 
-    def activations_and_gradients(self, images, class_indices):
-        """Activations A (N, h, w, C) and, for gradient methods, d logit_c / dA (N, h, w, C), in
-        compiled batches of batch_size images (gradients None otherwise)."""
-        images = np.asarray(images, np.float32)
-        if not self.needs_gradients:
-            return backend.stack_batches(self._fn, len(images), self.batch_size,
-                                         lambda idx: (backend.rows(images, idx),)), None
-        classes = np.asarray(class_indices, np.int32)
-        return backend.stack_batches(self._fn, len(classes), self.batch_size,
-                                     lambda idx: (backend.rows(images, idx), classes[idx]))
-
-    def coarse_maps(self, activations, gradients) -> np.ndarray:
+    def coarse_maps(self, activations, gradients):
         raise NotImplementedError
 
-    def _explain(self, images, class_indices, keys):
+    def _body(self, images, class_indices, ry, rx):
+        from keras import ops
         activations, gradients = self.activations_and_gradients(images, class_indices)
-        coarse = self.coarse_maps(np.asarray(activations, np.float64),
-                                  None if gradients is None else np.asarray(gradients, np.float64))
-        return [upsample(c, images.shape[1:3], self.interpolation) for c in coarse]
+        coarse = normalise_maps(self.coarse_maps(activations, gradients))
+        up = ops.einsum("Hh,nhw,Ww->nHW", ry, coarse, rx)
+        return normalise_maps(ops.clip(up, 0.0, 1.0))
+
+    def _explain(self, images, class_indices, keys):
+        h, w = self._shape[:2]
+        ry = utils.resize_matrix(h, images.shape[1], self.interpolation)
+        rx = utils.resize_matrix(w, images.shape[2], self.interpolation)
+        return backend.stack_batches(self._fn, len(images), self.batch_size,
+                                     lambda idx: (backend.rows(images, idx), class_indices[idx], ry, rx))
 
 
 class PerImage:

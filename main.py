@@ -23,13 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import backend  # noqa: E402
-import constants  # noqa: E402
-import data  # noqa: E402
+import backend
+import constants
+import data
 
 log = logging.getLogger("xai_mexculture")
 
@@ -325,6 +323,8 @@ def _write_errors(path, errors):
 
 
 def main(argv=None):
+    if "tensorflow" not in sys.modules:  # TensorFlow's C++ start-up chatter, before it is loaded
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("jax").setLevel(logging.WARNING)

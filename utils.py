@@ -52,6 +52,13 @@ def resize_map(saliency, shape) -> np.ndarray:
     return cv2.resize(sal, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def resize_matrix(n_in, n_out, interpolation=cv2.INTER_LINEAR) -> np.ndarray:
+    """(n_out, n_in) float32 matrix R with R @ x = OpenCV's resize of a length-n_in signal x to
+    n_out (OpenCV's resize is separable: a 2-D map m resizes to R_rows @ m @ R_cols.T)."""
+    eye = np.eye(int(n_in), dtype=np.float32)
+    return cv2.resize(eye, (int(n_in), int(n_out)), interpolation=interpolation)
+
+
 # --------------------------------------------------------------------------- images
 def _read_any(path) -> np.ndarray:
     path = Path(path)

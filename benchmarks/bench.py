@@ -13,7 +13,8 @@ compiled batched model call; this script measures, in one run and per model:
   - peak memory (RSS) of RISE at 4000 and 8000 masks, in fresh processes;
   - the `lime` package used the plain way (batch_size=10, model.predict) and model.predict-based
     RISE scoring, side by side with this project's versions.
-It prints a Markdown table and writes it to --output.
+Every time is the best of a few runs after a warm-up run. It prints a Markdown table and writes it
+to --output.
 
     python benchmarks/bench.py                                 # TensorFlow; demo model and ResNet50
     python benchmarks/bench.py --backend jax --models demo     # JAX
@@ -22,7 +23,6 @@ It prints a Markdown table and writes it to --output.
 import argparse
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -42,15 +42,16 @@ import data  # noqa: E402
 N_CAM_IMAGES = 12
 
 
-def timed(fn, repeat=1):
-    """Median wall time of fn() over `repeat` runs (after one warm-up run) and its last result."""
+def timed(fn, repeat=3):
+    """Best wall time of fn() over `repeat` runs (after one warm-up run) and its last result. The
+    best run is the least disturbed by the rest of the machine, for the limit and the methods alike."""
     fn()
     times, out = [], None
     for _ in range(repeat):
         start = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+    return min(times), out
 
 
 def resnet50_random(input_size=constants.INPUT_SIZE):
@@ -139,7 +140,7 @@ def bench_model(name, args, rows):
     call = utils.forward(model, jit)
     batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (bs,) + shape + (3,)))
     n_calls = max(1, cfg["limit_n"] // bs)
-    t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=3)
+    t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=5)
     limit = n_calls * bs / t  # images/s of the compiled call on a batch already in memory
     twelve = backend.to_tensor(imgs)
     t12, _ = timed(lambda: backend.to_numpy(call(twelve)), repeat=5)
@@ -155,7 +156,7 @@ def bench_model(name, args, rows):
         explainer = klass(model, batch_size=bs, jit=jit, **method_params(klass, cfg))
         evals = explainer.evaluations_per_image()
         if evals is None:
-            t, out = timed(lambda: explainer.explain(imgs, classes), repeat=3)
+            t, out = timed(lambda: explainer.explain(imgs, classes), repeat=5)
             add(f"{method} on {len(imgs)} images (vs their forward pass)", len(imgs), t, t12, "< 2")
         else:
             t, out = timed(lambda: explainer.explain(img[None], [cls]))

@@ -137,3 +137,28 @@ def test_metrics_whose_needs_are_missing_are_left_empty(demo_image, demo_model):
     image = metrics.ImageData("x.png", img, cls, gfdm=np.ones((10, 10), np.float32) * 0.5, fixations=None)
     values = metrics.evaluate_image(image, {"M": np.eye(224, dtype=np.float32)})
     assert set(values["M"]) == {"PCC", "SIM", "KLD"}
+
+
+def test_the_readme_example_method_works(tmp_path, demo_image):
+    import re
+    readme = (constants.ROOT / "README.md").read_text()
+    section = readme[readme.index("## Adding a method"):]
+    code = re.search(r"```python\n(# EDGES.py.*?)```", section, re.S).group(1)
+    (tmp_path / "EDGES.py").write_text(code)
+    try:
+        explainers.discover(tmp_path)
+        assert "EDGES" in explainers.names()
+        assert "--edges_sigma" in main.build_parser().format_help()
+        img, cls = demo_image
+        maps = explainers.build("EDGES", _demo_model(), options={"edges_sigma": 2.0}).explain(
+            img[None], [cls], ["x.png"])
+        assert maps.shape == (1, 224, 224) and maps.max() == pytest.approx(1.0) and maps.min() >= 0
+    finally:
+        explainers.unregister("EDGES")
+        sys.modules.pop("EDGES", None)
+        sys.path.remove(str(tmp_path.resolve()))
+
+
+def _demo_model():
+    import utils
+    return utils.load_model(constants.DEMO_MODEL)

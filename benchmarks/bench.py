@@ -5,8 +5,8 @@ The work of an explanation is model evaluations: RISE needs n_masks forward pass
 num_samples, insertion/deletion n + 1 each. The limit is the time those passes take through the
 compiled batched model call; this script measures, in one run and per model:
   - the limit (images/s at --batch_size), and the forward time of a batch of 12 images;
-  - per registered method: perturbation methods on one image, as a ratio to the limit for the same
-    number of evaluations; gradient/activation methods (Grad-CAM, FEM, ...) on a batch of 12 images,
+  - per registered method: perturbation methods on one image, as a ratio to the forward time of the
+    same number of evaluations in the same batches (measured just before the method); gradient/activation methods (Grad-CAM, FEM, ...) on a batch of 12 images,
     as a ratio to the forward time of those 12 images;
   - LIME's model part (the segmentation done beforehand);
   - insertion, deletion, and all maps of one image together, the same ratio;
@@ -149,7 +149,13 @@ def bench_model(name, args, rows):
                  f"{model.count_params():,} parameters, jit {'on' if jit else 'off'}"))
     print("\n".join(row_text(r) for r in rows[-2:]), flush=True)
 
-    ideal = lambda evals: evals / limit  # noqa: E731
+    def ideal(evals):
+        """Forward time of `evals` images in the batches a method uses (equal-size batches of at
+        most batch_size, as backend.batches makes them), on a batch already in memory; measured
+        just before the method it is compared with, so both see the same state of the machine."""
+        sizes = [len(idx) for _, _, idx in backend.batches(evals, bs)]
+        x = backend.to_tensor(np.random.default_rng(1).uniform(0, 255, (sizes[0],) + shape + (3,)))
+        return timed(lambda: [backend.to_numpy(call(x)) for _ in sizes])[0]
     maps = {}
     for method in (args.methods or explainers.default_names()):
         klass = explainers.get(method)
@@ -159,24 +165,27 @@ def bench_model(name, args, rows):
             t, out = timed(lambda: explainer.explain(imgs, classes), repeat=5)
             add(f"{method} on {len(imgs)} images (vs their forward pass)", len(imgs), t, t12, "< 2")
         else:
+            at_limit = ideal(evals)
             t, out = timed(lambda: explainer.explain(img[None], [cls]))
-            add(f"{method} ({evals} evaluations)", evals, t, ideal(evals), "<= 1.15" if method == "RISE" else "")
+            add(f"{method} ({evals} evaluations)", evals, t, at_limit, "<= 1.15" if method == "RISE" else "")
         maps[method] = out[0]
         if hasattr(explainer, "explanation"):  # LIME: the model part, segmentation done beforehand
             segments = segment(img, 0)
+            at_limit = ideal(evals)
             t, _ = timed(lambda: explainer.explanation(img, cls, segments=segments))
-            add(f"{method} model part ({evals} samples)", evals, t, ideal(evals), "<= 1.15")
+            add(f"{method} model part ({evals} samples)", evals, t, at_limit, "<= 1.15")
 
     scorer = evaluate.CurveScorer(model, bs, jit)
     n1 = evaluate.n_steps(shape, cfg["step"]) + 1
     any_map = next(iter(maps.values()))
     for kind in ("insertion", "deletion"):
+        at_limit = ideal(n1)
         t, _ = timed(lambda: evaluate.causal_curves(model, img, {"m": any_map}, cls, cfg["step"], (kind,),
                                                     scorer=scorer))
-        add(f"{kind} (step {cfg['step']})", n1, t, ideal(n1), "<= 1.15")
+        add(f"{kind} (step {cfg['step']})", n1, t, at_limit, "<= 1.15")
+    at_limit = ideal(2 * len(maps) * n1)
     t, _ = timed(lambda: evaluate.causal_curves(model, img, maps, cls, cfg["step"], scorer=scorer))
-    add(f"insertion + deletion, {len(maps)} maps together", 2 * len(maps) * n1, t, ideal(2 * len(maps) * n1),
-        "<= 1.15")
+    add(f"insertion + deletion, {len(maps)} maps together", 2 * len(maps) * n1, t, at_limit, "<= 1.15")
 
     if not args.no_reference:
         from lime import lime_image
@@ -186,7 +195,7 @@ def bench_model(name, args, rows):
         t, _ = timed(lambda: lime_image.LimeImageExplainer(random_state=0).explain_instance(
             img.astype(np.float64), predict, labels=(cls,), top_labels=None, num_samples=cfg["lime"],
             segmentation_fn=lambda _: segments, random_seed=0))
-        add("reference: lime package, plain (batch 10, model.predict)", cfg["lime"], t, ideal(cfg["lime"]))
+        add("reference: lime package, plain (batch 10, model.predict)", cfg["lime"], t, cfg["lime"] / limit)
         rise = RISE(model, img, cls, n_masks=cfg["masks"], chunk_size=256)
 
         def predict_rise():
@@ -196,7 +205,7 @@ def bench_model(name, args, rows):
                 total = total + np.tensordot(scores, masks, axes=1)
             return total
         t, _ = timed(predict_rise)
-        add("reference: RISE scored with model.predict (batch 32)", cfg["masks"], t, ideal(cfg["masks"]))
+        add("reference: RISE scored with model.predict (batch 32)", cfg["masks"], t, cfg["masks"] / limit)
 
     if args.memory and (name == "demo" or args.memory_all):
         for n in ((64, 128) if args.quick else (4000, 8000)):

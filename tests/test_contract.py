@@ -96,3 +96,32 @@ def test_bad_calls_are_clear_errors(random_cnn, images):
         explainers.get("FEM")(random_cnn).explain(images, [0, 1, 2], keys=["a"])
     with pytest.raises(ValueError, match="unknown explanation method 'SHAP'.*GRADCAM"):
         explainers.get("SHAP")
+
+
+def test_the_per_image_calls_give_the_registry_maps(demo_model, demo_image):
+    from FEM import FEM
+    from GradCAM import GradCAM
+    from LIME import explain_with_lime
+    from RISE import RISE
+    img, cls = demo_image
+
+    def registry(name, **params):
+        return explainers.get(name)(demo_model, seed=4, **params).explain(img[None], [cls])[0]
+    np.testing.assert_array_equal(GradCAM(demo_model, "ResNet", img, cls).compute_saliency_map(), registry("GRADCAM"))
+    np.testing.assert_array_equal(FEM(demo_model, "ResNet", img, cls, k=1.5).compute_saliency_map(),
+                                  registry("FEM", k=1.5))
+    np.testing.assert_allclose(RISE(demo_model, img, cls, n_masks=100, seed=4).compute_saliency_map(),
+                               registry("RISE", n_masks=100), atol=1e-6)
+    mask, lime_map = explain_with_lime(demo_model, img, cls, num_samples=50, seed=4)
+    np.testing.assert_allclose(lime_map, registry("LIME", num_samples=50), atol=1e-6)
+    assert set(np.unique(mask)) <= {0.0, 1.0} and mask.sum() > 0
+
+
+def test_random_draws_depend_on_seed_and_image_name_only(random_cnn, images):
+    rise = _make("RISE", random_cnn, seed=2)
+    a = rise.explain(images[:1], [0], ["a.png"])
+    np.testing.assert_allclose(rise.explain(images[:1], [0], ["a.png"]), a, atol=1e-6)
+    assert not np.allclose(rise.explain(images[:1], [0], ["b.png"]), a, atol=1e-3)
+    assert not np.allclose(_make("RISE", random_cnn, seed=3).explain(images[:1], [0], ["a.png"]), a, atol=1e-3)
+    assert explainers.seed_for(2, "a.png") == explainers.seed_for(2, "a.png") != explainers.seed_for(2, "b.png")
+    assert explainers.seed_for(7) == 7

@@ -107,6 +107,19 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     assert len(report.read_rows(folders["out"] / "results.csv")) == 2
 
 
+def test_resume_refuses_changed_numbers(folders):
+    main.main(_args(folders, "--explanation_method", "RISE,LIME"))
+    with pytest.raises(SystemExit, match=r"--rise_masks 64 -> 128"):
+        main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128"))
+    with pytest.raises(SystemExit, match=r"--step 2000 -> 1000"):
+        main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--step", "1000"))
+    before = (folders["out"] / "results.csv").read_text()
+    # --lime_features does not change the numbers, --batch_size neither: resuming is fine
+    main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--lime_features", "3",
+                    "--batch_size", "16"))
+    assert (folders["out"] / "results.csv").read_text() == before
+
+
 def test_target_predicted_explains_images_of_unknown_class(folders):
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--target", "predicted"))
     rows = report.read_rows(folders["out"] / "results.csv")

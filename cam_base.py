@@ -15,7 +15,8 @@ import utils
 from explainers import Param, check_class_indices, check_image
 
 LAYER = Param("layer_name", "layer", str, None,
-              "conv layer used by the CAM methods (default: the last one; also inside a nested backbone)")
+              "conv layer used by the CAM methods, also inside a nested backbone (default: the last "
+              "layer with a 4-D output, or the known one of --model_name)")
 
 
 def normalise_maps(maps):

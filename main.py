@@ -45,10 +45,19 @@ def _pre_parse_backend(argv):
     return known.backend
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default, unless it is None or off (the help text then says what happens)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
     import explainers
     p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument("--test_images_folder_path", default=str(constants.DEMO_TEST_IMAGES),
                    help="folder of test images (SSS_XXX_YYY_N_#.png)")
     p.add_argument("--test_gdfm_folder_path", default=str(constants.DEMO_TEST_GFDM),

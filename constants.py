@@ -8,8 +8,6 @@ ROOT = Path(__file__).resolve().parent
 
 # Classes, sorted by name: the class index of an image comes from its file-name prefix.
 CLASS_NAMES = ("Colonial", "Modern", "Prehispanic")
-# MexCulture142 file-name prefixes (SSS in SSS_XXX_YYY_N_#.png) for each class.
-CLASS_PREFIXES = {"Colonial": 0, "Modern": 1, "Prehispanic": 2}
 
 # Model input (height, width).
 INPUT_SIZE = (224, 224)

@@ -36,22 +36,23 @@ def _split_stem(stem: str) -> Tuple[str, str]:
     return parts[0], "_".join(parts[1:])
 
 
-def class_index(name) -> int:
-    """Class index from the file-name prefix SSS (classes sorted by name): Colonial=0, Modern=1,
-    Prehispanic=2. An unknown prefix is a ValueError naming the file."""
+def class_index(name, class_names=constants.CLASS_NAMES) -> int:
+    """Class index from the file-name prefix SSS: its position in `class_names` (the model's output
+    order; MexCulture's three sorted by name: Colonial=0, Modern=1, Prehispanic=2), case-insensitive.
+    An unknown prefix is a ValueError naming the file."""
     stem = Path(str(name)).name
     prefix = stem.split("_", 1)[0].lower()
-    for cls, index in constants.CLASS_PREFIXES.items():
+    for index, cls in enumerate(class_names):
         if prefix == cls.lower():
             return index
     raise ValueError(f"{name}: unknown class prefix '{stem.split('_', 1)[0]}' "
-                     f"(expected one of {', '.join(constants.CLASS_NAMES)})")
+                     f"(expected one of {', '.join(class_names)})")
 
 
-def class_name(name) -> str:
+def class_name(name, class_names=constants.CLASS_NAMES) -> str:
     """Class name from the file-name prefix, or "" when the prefix is unknown."""
     try:
-        return constants.CLASS_NAMES[class_index(name)]
+        return class_names[class_index(name, class_names)]
     except ValueError:
         return ""
 

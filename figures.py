@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+import safe_io
 import utils
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def grid_layout(images, titles, path=None, ncols=4, show=False, suptitle=None):
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(str(path), dpi=80)
+        with safe_io.replacing(path) as tmp:
+            fig.savefig(str(tmp), dpi=80)
     if show:
         import matplotlib.pyplot as plt
         try:

@@ -8,9 +8,14 @@ AUC-Judd) and against the model (Insertion, Deletion AUC).
         --model_path models/mexculture_resnet.keras --explanation_method GRADCAM,RISE
     python main.py --backend jax         # the same numbers on Keras' JAX backend
 
-Outputs (under --output_dir): results.csv (one row per image x method, written as each image
-finishes), summary.md / summary.csv (mean ± std per method), comparisons.csv (paired Wilcoxon
-tests), maps/*.npy, figures/*.png, errors.csv (skipped images and why), manifest.json.
+Outputs (under --output_dir, default a new outputs/run-YYYYmmdd-HHMMSS): results.csv (one row per
+image x method, written as each image finishes), summary.md / summary.csv (mean ± std per method),
+comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/*.png, errors.csv (skipped images and
+why), manifest.json.
+
+Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
+non-empty output folder, or a problem of the model found before the first image; 3 some images or
+methods skipped (errors.csv); 4 an unexpected internal error (traceback in OUT/crash.log).
 """
 import argparse
 import datetime
@@ -19,6 +24,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,11 +36,19 @@ import constants
 import data
 
 log = logging.getLogger("xai_mexculture")
+EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
+# What --overwrite clears (the tool's own outputs; nothing else in the folder is touched).
+OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "errors.csv", "manifest.json",
+           "crash.log", "maps", "figures")
+
+
+class UsageError(Exception):
+    """A problem found before the first image: bad arguments, folder or model (exit status 2)."""
 
 # Parameters of the run (besides the methods' own) that change the numbers: --resume refuses to mix
 # rows computed with different values.
 NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
-                "fixations_folder_path")
+                "fixations_folder_path", "class_names")
 
 
 # --------------------------------------------------------------------------- arguments
@@ -73,10 +87,20 @@ def build_parser():
     p.add_argument("--model_path", default=str(constants.DEMO_MODEL), help="a .keras classifier")
     p.add_argument("--backend", default=None, choices=backend.BACKENDS,
                    help="Keras backend (default: KERAS_BACKEND if set, else tensorflow)")
-    p.add_argument("--display_type", default="grid", choices=["grid", "singles"],
-                   help="one figure per image, or one per panel")
+    p.add_argument("--trust_model", action="store_true",
+                   help="load a model that Keras' safe mode refuses (runs code stored in the model file)")
+    p.add_argument("--class_names", default=",".join(constants.CLASS_NAMES),
+                   help="the model's classes in its output order, comma-separated; an image's class is its "
+                        "file name's prefix")
+    p.add_argument("--display_type", default="grid", choices=["grid", "singles", "none"],
+                   help="one figure per image, one per panel, or no figures")
     p.add_argument("--show", action="store_true", help="also open the figures in windows")
-    p.add_argument("--output_dir", default="outputs", help="where everything is written")
+    p.add_argument("--output_dir", default=None,
+                   help="where everything is written (default: a new folder outputs/run-YYYYmmdd-HHMMSS, "
+                        "with outputs/latest pointing to it); an existing non-empty folder needs --resume "
+                        "or --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="clear the earlier results, maps and figures of --output_dir first")
     p.add_argument("--target", default="true", choices=["true", "predicted"],
                    help="class to explain: from the file name, or the model's prediction")
     p.add_argument("--seed", type=int, default=constants.SEED,
@@ -89,7 +113,9 @@ def build_parser():
                    help="images per compiled model call (at most)")
     p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
                    help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
-    p.add_argument("--resume", action="store_true", help="skip images already in results.csv")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --output_dir: skip images already in results.csv (refused when "
+                        "a parameter that changes the numbers differs)")
     p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     group = p.add_argument_group("method parameters (declared by the registered methods)")
     for param in explainers.all_params():
@@ -112,6 +138,13 @@ def parse_args(argv=None):
     for name in ("step", "batch_size"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
+    if args.n_images is not None and args.n_images < 1:
+        p.error("--n_images must be >= 1")
+    if args.resume and args.overwrite:
+        p.error("--resume and --overwrite exclude each other")
+    args.class_names = [c.strip() for c in args.class_names.split(",") if c.strip()]
+    if len(args.class_names) < 2 or len(set(c.lower() for c in args.class_names)) != len(args.class_names):
+        p.error("--class_names needs at least two distinct names")
     for param in explainers.all_params(args.methods):
         try:
             param.validate(getattr(args, param.flag))
@@ -121,8 +154,10 @@ def parse_args(argv=None):
         folder = getattr(args, flag)
         if folder is not None and not Path(folder).is_dir():
             p.error(f"--{flag} {folder}: no such folder")
-    if not Path(args.model_path).is_file():
+    if not Path(args.model_path).exists():
         p.error(f"--model_path {args.model_path}: no such file")
+    if args.output_dir is not None and Path(args.output_dir).exists() and not Path(args.output_dir).is_dir():
+        p.error(f"--output_dir {args.output_dir}: is a file, not a folder")
     return args
 
 
@@ -155,14 +190,19 @@ def load_gaze(sample, args):
 
 
 def process_image(sample, model, args, explainer_objects, scorer, bar=None):
-    """Explain and score one image with every method; returns (rows, maps, image data, info)."""
+    """Explain and score one image with every method; returns (rows, maps, image data, values, info)."""
     import metrics
     import utils
-    img = utils.load_image(sample.image_path, tuple(model.inputs[0].shape[1:3]))
+    names = args.class_names
+    original = utils.load_image(sample.image_path, size=None)
+    if min(original.shape[:2]) < args.min_image_side:
+        raise ValueError(f"{sample.name}: the image is {original.shape[1]} x {original.shape[0]} pixels, smaller "
+                         f"than the model's {args.min_image_side} x {args.min_image_side} conv grid")
+    img = utils.load_image(sample.image_path, args.input_size)
     gfdm, fixations = load_gaze(sample, args)
     probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
-    target = data.class_index(sample.name) if args.target == "true" else predicted
+    target = data.class_index(sample.name, names) if args.target == "true" else predicted
     maps, seconds = {}, {}
     for method, explainer in explainer_objects.items():
         if bar is not None:
@@ -174,8 +214,8 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
             bar.update(1)
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step)
     values = metrics.evaluate_image(image, maps)
-    rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name),
-                 target_class=constants.CLASS_NAMES[target], predicted_class=constants.CLASS_NAMES[predicted],
+    rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name, names),
+                 target_class=names[target], predicted_class=names[predicted],
                  confidence=f"{probs[predicted]:.6f}", seconds=f"{seconds[method]:.4f}", **values[method])
              for method in maps]
     info = dict(img=img, gfdm=gfdm, probs=probs, predicted=predicted, target=target)
@@ -184,14 +224,17 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
 
 def save_figures(sample, maps, image, values, info, args, fig_dir):
     import figures
-    headline = (f"{sample.name} | true {data.class_name(sample.name)} | "
-                f"predicted {constants.CLASS_NAMES[info['predicted']]} ({info['probs'][info['predicted']]:.2f}) | "
-                f"explained {constants.CLASS_NAMES[info['target']]}")
+    if args.display_type == "none":
+        return
+    names = args.class_names
+    headline = (f"{sample.name} | true {data.class_name(sample.name, names)} | "
+                f"predicted {names[info['predicted']]} ({info['probs'][info['predicted']]:.2f}) | "
+                f"explained {names[info['target']]}")
     figures.save_image_figures(sample.name, info["img"], info["gfdm"], maps, values, image.curves, headline,
                                fig_dir, args.display_type, args.show)
 
 
-# --------------------------------------------------------------------------- the run
+# --------------------------------------------------------------------------- the output folder
 def file_sha256(path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -200,7 +243,58 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def new_run_folder(root=Path("outputs")) -> Path:
+    """A new folder root/run-YYYYmmdd-HHMMSS (-2, -3, ... when taken), and root/latest pointing to it."""
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    for i in range(1, 1000):
+        folder = root / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            continue
+    latest, tmp = root / "latest", root / f".latest.{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(folder.name)
+    os.replace(tmp, latest)
+    return folder
+
+
+def output_folder(args) -> Path:
+    """The run's folder (created); the default is a new dated folder under outputs/."""
+    if args.output_dir is None:
+        return new_run_folder()
+    out_dir = Path(args.output_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError, PermissionError) as err:
+        raise UsageError(f"--output_dir {out_dir}: cannot be used as a folder ({err.strerror or err})") from None
+    return out_dir
+
+
+def claim_folder(out_dir, args):
+    """With the lock held: a non-empty folder needs --resume or --overwrite; --overwrite clears the
+    tool's own earlier outputs."""
+    import runlock
+    present = sorted(p.name for p in out_dir.iterdir() if p.name != runlock.LOCK_NAME)
+    if not present or args.resume:
+        return
+    if not args.overwrite:
+        raise UsageError(f"--output_dir {out_dir} is not empty ({', '.join(present[:5])}"
+                         f"{', ...' if len(present) > 5 else ''}): add --resume to continue that run, "
+                         f"--overwrite to replace it, or choose another folder")
+    for name in OUTPUTS:
+        path = out_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def write_manifest(args, out_dir, methods, n_images, numbers):
+    import safe_io
     from importlib import metadata
     versions = {}
     for pkg in ("tensorflow", "tensorflow-cpu", "jax", "jaxlib", "keras", "numpy", "opencv-python-headless",
@@ -209,81 +303,115 @@ def write_manifest(args, out_dir, methods, n_images, numbers):
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
-    params = {k: v for k, v in vars(args).items() if k != "methods"}
+    params = {k: v for k, v in vars(args).items() if k not in ("methods", "samples", "input_size", "min_image_side")}
     manifest = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    command=" ".join(sys.argv), parameters=params, methods=methods, backend=backend.name(),
-                    numbers=numbers, n_images=n_images, model_sha256=numbers["model_sha256"],
-                    python=platform.python_version(), platform=platform.platform(), packages=versions)
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+                    command=" ".join(sys.argv), output_dir=str(out_dir), parameters=params, methods=methods,
+                    backend=backend.name(), numbers=numbers, n_images=n_images,
+                    model_sha256=numbers["model_sha256"], python=platform.python_version(),
+                    platform=platform.platform(), packages=versions)
+    safe_io.write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str))
 
 
 def check_resume(out_dir, numbers):
-    """--resume only continues a run made with the same number-changing parameters."""
+    """--resume only continues a run made with the same number-changing parameters (methods may be
+    added: their own parameters are new keys)."""
     path = out_dir / "manifest.json"
     if not path.exists():
         return
     try:
         old = json.loads(path.read_text()).get("numbers", {})
     except ValueError:
-        raise SystemExit(f"error: {path}: not a readable manifest; cannot resume safely")
+        raise UsageError(f"{path}: not a readable manifest; cannot resume safely (use --overwrite)") from None
     new = json.loads(json.dumps(numbers, default=str))
     differ = [f"--{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
               if k in old and old.get(k) != new.get(k)]
     if differ:
-        raise SystemExit(f"error: --resume in {out_dir}: these parameters differ from the earlier run, "
-                         f"so its rows cannot be mixed with new ones: {'; '.join(differ)}")
+        raise UsageError(f"--resume in {out_dir}: these parameters differ from the earlier run, so its rows "
+                         f"cannot be mixed with new ones: {'; '.join(differ)}")
 
 
-def run(args):
-    import explainers
-    import report
+# --------------------------------------------------------------------------- the model, checked once
+def load_checked_model(args):
+    """The model, with its problems found before the first image: unreadable or refused file, a
+    number of classes that does not match --class_names."""
+    import model_graph
     import utils
+    try:
+        model = utils.load_model(args.model_path, trust=args.trust_model)
+    except (OSError, ValueError) as err:
+        raise UsageError(str(err)) from None
+    try:
+        n = model_graph.n_classes(model)
+    except (AttributeError, IndexError, TypeError):
+        raise UsageError(f"{args.model_path}: not a classifier with one output of class probabilities") from None
+    if n != len(args.class_names):
+        raise UsageError(f"{args.model_path}: the model has {n} classes but {len(args.class_names)} class names "
+                         f"are given ({', '.join(args.class_names)}); name the model's classes in its output "
+                         f"order with --class_names")
+    shape = tuple(model.inputs[0].shape[1:3])
+    args.input_size = shape if all(shape) else constants.INPUT_SIZE
+    return model
+
+
+def build_explainers(model, args, errors):
+    """One explainer per method; a method that cannot work with this model (e.g. a CAM method and a
+    model without conv layers) is reported once in `errors` and left out."""
+    import explainers
+    import model_graph
+    built = {}
+    for method in args.methods:
+        try:
+            built[method] = explainers.build(method, model, args.model_name, args.batch_size, args.seed,
+                                             args.jit == "on", vars(args))
+        except (ValueError, TypeError) as err:
+            log.error("%s cannot be used with this model: %s", method, err)
+            errors.append(("(every image)", f"{method} cannot be used with this model: {err}"))
+    try:
+        side = min(model_graph.activation_shape(model, model_graph.get_last_layer_name(model, args.model_name))[:2])
+    except ValueError:
+        side = 1
+    args.min_image_side = side
+    return built
+
+
+# --------------------------------------------------------------------------- the run
+def run(args, out_dir) -> int:
+    """The whole run, with the folder's lock held. Returns the exit status."""
+    import report
+    import safe_io
     from evaluate import CurveScorer
-    jit = args.jit == "on"
-    out_dir = Path(args.output_dir)
-    maps_dir, fig_dir = out_dir / "maps", out_dir / "figures"
-    for d in (out_dir, maps_dir, fig_dir):
-        d.mkdir(parents=True, exist_ok=True)
+    claim_folder(out_dir, args)
+    safe_io.remove_stale_temporaries(out_dir)
     results_path = out_dir / "results.csv"
-    methods = args.methods
-    numbers = number_parameters(args, methods)
+    numbers = number_parameters(args, args.methods)
     numbers["model_sha256"] = file_sha256(args.model_path)
+    numbers["class_names"] = ",".join(args.class_names)
     if args.resume:
         check_resume(out_dir, numbers)
-    elif results_path.exists():
-        results_path.unlink()
-    try:
-        model = utils.load_model(args.model_path)
-    except (OSError, ValueError) as err:
-        raise SystemExit(f"error: {err}")
-    try:
-        explainer_objects = {m: explainers.build(m, model, args.model_name, args.batch_size, args.seed, jit,
-                                                 vars(args)) for m in methods}
-    except (ValueError, TypeError) as err:
-        raise SystemExit(f"error: {err}")
-    scorer = CurveScorer(model, args.batch_size, jit)
-    samples = data.pair_samples(args.test_images_folder_path, args.test_gdfm_folder_path,
-                                args.fixations_folder_path)[:args.n_images]
-    if not samples:
-        raise SystemExit(f"error: no images in {args.test_images_folder_path}")
-    write_manifest(args, out_dir, methods, len(samples), numbers)
+    model = load_checked_model(args)
+    errors = []
+    explainer_objects = build_explainers(model, args, errors)
+    methods = list(explainer_objects)
+    samples = args.samples
+    maps_dir, fig_dir = out_dir / "maps", out_dir / "figures"
+    for d in (maps_dir, fig_dir):
+        d.mkdir(exist_ok=True)
+    write_manifest(args, out_dir, args.methods, len(samples), numbers)
     done = {}
-    for row in report.read_rows(results_path):
+    for row in report.read_rows(results_path, repair=True):
         done.setdefault(row["image"], set()).add(row["method"])
-    todo = [s for s in samples if not set(methods) <= done.get(s.name, set())]
+    todo = [s for s in samples if methods and not set(methods) <= done.get(s.name, set())]
     if args.resume and len(todo) < len(samples):
         log.info("resuming: %d of %d images already done", len(samples) - len(todo), len(samples))
-    errors = []
     from tqdm import tqdm
-    with tqdm(total=len(todo) * len(methods), unit="map", disable=args.no_progress,
-              dynamic_ncols=True) as bar:
+    scorer = CurveScorer(model, args.batch_size, args.jit == "on")
+    with tqdm(total=len(todo) * len(methods), unit="map", disable=args.no_progress, dynamic_ncols=True) as bar:
         for sample in todo:
             bar_start = bar.n
             try:
-                rows, maps, image, values, info = process_image(sample, model, args, explainer_objects,
-                                                                scorer, bar)
+                rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
                 for method, sal in maps.items():
-                    np.save(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
+                    safe_io.save_npy(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
                 save_figures(sample, maps, image, values, info, args, fig_dir)
                 report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
             except Exception as err:  # one bad image never stops the batch
@@ -296,17 +424,23 @@ def run(args):
     summary = report.summarise(rows, methods)
     comparisons = report.wilcoxon_comparisons(rows, methods) if len(methods) > 1 else []
     text = report.summary_markdown(summary, comparisons)
-    (out_dir / "summary.md").write_text(text)
+    safe_io.write_text(out_dir / "summary.md", text)
     report.write_summary_csv(out_dir / "summary.csv", summary)
     report.write_comparisons_csv(out_dir / "comparisons.csv", comparisons)
-    print(_predictions_table(rows, methods))
-    print(text)
+    if rows:
+        print(_predictions_table(rows, methods))
+        print(text)
     if errors:
-        print(f"{len(errors)} image(s) skipped (see {out_dir / 'errors.csv'}):")
+        print(f"{len(errors)} problem(s) (see {out_dir / 'errors.csv'}):")
         for name, reason in errors:
             print(f"  {name}: {reason}")
     print(f"outputs in {out_dir.resolve()}")
-    return summary, errors
+    completed = {r["image"] for r in rows}
+    if not completed:
+        print("error: no image completed (the reasons are above)", file=sys.stderr)
+        return EXIT_NOTHING_DONE
+    all_done = all(set(args.methods) <= {r["method"] for r in rows if r["image"] == s.name} for s in samples)
+    return EXIT_OK if all_done and not errors else EXIT_PARTIAL
 
 
 def _predictions_table(rows, methods):
@@ -316,22 +450,30 @@ def _predictions_table(rows, methods):
             continue
         seen.add(r["image"])
         lines.append(f"{r['image']} | {r['true_class'] or '?'} | {r['predicted_class']} ({r['confidence']:.2f})")
-    correct = sum(1 for r in rows if r["method"] == methods[0] and r["true_class"] == r["predicted_class"])
-    n = sum(1 for r in rows if r["method"] == methods[0])
-    if n:
-        lines.append(f"accuracy: {correct}/{n} = {correct / n:.3f}")
+    first = [r for r in rows if r["method"] == methods[0]] if methods else []
+    correct = sum(1 for r in first if r["true_class"] == r["predicted_class"])
+    if first:
+        lines.append(f"accuracy: {correct}/{len(first)} = {correct / len(first):.3f}")
     return "\n".join(lines) + "\n"
 
 
 def _write_errors(path, errors):
     import csv
-    with Path(path).open("w", newline="") as f:
+    import safe_io
+    with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["image", "reason"])
         writer.writerows(errors)
 
 
-def main(argv=None):
+def _fail(status, message) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (see the module docstring)."""
+    import runlock
     if "tensorflow" not in sys.modules:  # TensorFlow's C++ start-up chatter, before it is loaded
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -340,9 +482,50 @@ def main(argv=None):
     try:
         backend.select_backend(_pre_parse_backend(argv))
     except RuntimeError as err:
-        raise SystemExit(f"error: {err}")
-    return run(parse_args(argv))
+        return _fail(EXIT_USAGE, err)
+    args = parse_args(argv)
+    try:
+        args.samples = data.pair_samples(args.test_images_folder_path, args.test_gdfm_folder_path,
+                                         args.fixations_folder_path)[:args.n_images]
+    except OSError as err:
+        return _fail(EXIT_USAGE, err)
+    if not args.samples:
+        return _fail(EXIT_USAGE, f"no images in {args.test_images_folder_path}")
+    out_dir = None
+    existed = args.output_dir is not None and Path(args.output_dir).exists()
+    try:
+        out_dir = output_folder(args)
+        with runlock.RunLock(out_dir):
+            try:
+                return run(args, out_dir)
+            except UsageError:
+                raise
+            except Exception:  # an unexpected internal error: keep the traceback
+                import traceback
+                crash = out_dir / "crash.log"
+                crash.write_text(traceback.format_exc())
+                print(f"internal error: {traceback.format_exc().strip().splitlines()[-1]}\n"
+                      f"the traceback is in {crash.resolve()}", file=sys.stderr)
+                return EXIT_INTERNAL
+    except (UsageError, runlock.FolderLocked) as err:
+        if not existed:
+            _remove_if_unused(out_dir)
+        return _fail(EXIT_USAGE, err)
+
+
+def _remove_if_unused(folder):
+    """A folder this run created and left holding only its lock file is removed again."""
+    import runlock
+    if folder is None or not folder.is_dir():
+        return
+    entries = list(folder.iterdir())
+    if [p.name for p in entries] == [runlock.LOCK_NAME]:
+        try:
+            entries[0].unlink()
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,14 @@
 """Result tables: per image x method rows (CSV, appended as each image finishes), per method
 mean ± std (Markdown and CSV), paired Wilcoxon signed-rank comparisons between methods."""
 import csv
+import io
 import itertools
 import math
 from pathlib import Path
 
 import numpy as np
+
+import safe_io
 
 INFO_COLUMNS = ["image", "method", "true_class", "target_class", "predicted_class", "confidence",
                 "seconds"]
@@ -22,22 +25,27 @@ def columns() -> list:
 
 
 def append_rows(path, rows) -> None:
-    """Append result rows (dicts) to a CSV, writing the header when the file is new."""
+    """Append result rows (dicts) to a CSV in one write, flushed and fsynced (a crash leaves whole
+    images or a cut last line, which `read_rows(..., repair=True)` drops), with the header when the
+    file is new."""
     path = Path(path)
     new = not path.exists() or path.stat().st_size == 0
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns(), extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-        f.flush()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns(), extrasaction="ignore", lineterminator="\n")
+    if new:
+        writer.writeheader()
+    writer.writerows(rows)
+    safe_io.append_text(path, buffer.getvalue())
 
 
-def read_rows(path) -> list:
-    """Rows of a results CSV (metric values as floats, NaN where empty); [] when absent."""
+def read_rows(path, repair=False) -> list:
+    """Rows of a results CSV (metric values as floats, NaN where empty); [] when absent.
+    repair: first drop a last line cut by a crash."""
     path = Path(path)
     if not path.exists():
         return []
+    if repair:
+        safe_io.drop_partial_line(path)
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     numeric = [c for c in (rows[0] if rows else {}) if c not in INFO_COLUMNS] + ["confidence", "seconds"]
@@ -123,7 +131,7 @@ def summary_markdown(summary, comparisons=()) -> str:
 
 def write_summary_csv(path, summary) -> None:
     """Per method: n, then mean and std of each metric, then seconds per image."""
-    with Path(path).open("w", newline="") as f:
+    with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
         writer = csv.writer(f)
         names = metric_names()
         writer.writerow(["method", "n"] + [f"{m}_{k}" for m in names for k in ("mean", "std")]
@@ -133,7 +141,7 @@ def write_summary_csv(path, summary) -> None:
 
 
 def write_comparisons_csv(path, comparisons) -> None:
-    with Path(path).open("w", newline="") as f:
+    with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["metric", "a", "b", "n", "median_diff", "p"])
         writer.writeheader()
         writer.writerows(comparisons)

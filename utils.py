@@ -117,17 +117,45 @@ def save_png(path, rgb) -> None:
 
 
 # --------------------------------------------------------------------------- models
-def load_model(path):
-    """Load a `.keras` classifier (custom preprocessing layers registered); clear errors."""
+def _what_file(path) -> str:
+    """A few words on what a file that is not a Keras archive seems to be."""
+    head = Path(path).read_bytes()[:512]
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file (a legacy .h5 model: load it with Keras and save it as .keras)"
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8"):
+        return "an image"
+    try:
+        head.decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return "a binary file of another kind"
+
+
+def load_model(path, trust=False):
+    """Load a `.keras` classifier (custom preprocessing layers registered), in Keras' safe mode
+    unless `trust` (which runs Python code stored in the file, e.g. Lambda layers). Clear errors:
+    a missing file, a file that is not a Keras archive (says what it is), a refused unsafe model."""
+    import zipfile
+
     import keras
     import model_layers  # noqa: F401  (registers the custom layers)
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: model file not found")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a Keras archive (a .keras file is a zip archive); it is {_what_file(path)}")
     try:
-        return keras.saving.load_model(str(path), compile=False)
+        return keras.saving.load_model(str(path), compile=False, safe_mode=not trust)
     except Exception as err:  # keras raises many types for a bad file
+        if not trust and "safe_mode" in str(err):
+            raise ValueError(f"{path}: Keras' safe mode refused to load it: it holds Python code (e.g. a "
+                             f"Lambda layer). If you trust the file, add --trust_model (runs code stored in "
+                             f"the model file)") from err
         raise ValueError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from err
 
 

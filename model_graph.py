@@ -42,22 +42,34 @@ def find_layer(model, name):
     return None
 
 
+def _flat_layers(model):
+    """Every layer, nested models recursed into, in the order they were added."""
+    out = []
+    for layer in _sublayers(model):
+        out += _flat_layers(layer) if _sublayers(layer) else [layer]
+    return out
+
+
+def _is_conv(layer) -> bool:
+    return "Conv" in type(layer).__name__  # Conv2D, DepthwiseConv2D, SeparableConv2D, ...
+
+
 def get_last_layer_name(model, model_name=None) -> str:
-    """Name of the last layer with a 4-D output (N, h, w, c), searched from the output backwards,
-    inside nested backbones too (a Functional or Sequential model used as a layer). A known
-    backbone family (`model_name`: ResNet, VGG16, ...) gives its usual layer when present."""
+    """Name of the last layer with a 4-D output (N, h, w, c) that comes after a convolution, inside
+    nested backbones too (a Functional or Sequential model used as a layer). A known backbone family
+    (`model_name`: ResNet, VGG16, ...) gives its usual layer when present. A model without conv
+    layers is a ValueError (the CAM methods cannot work with it)."""
     known = KNOWN_LAST_LAYERS.get(str(model_name).lower()) if model_name else None
     if known and find_layer(model, known) is not None:
         return known
-    for layer in reversed(_sublayers(model)):
-        if _sublayers(layer):
-            try:
-                return get_last_layer_name(layer)
-            except ValueError:
-                pass
-        if _output_rank(layer) == 4 and not _sublayers(layer):
+    layers = _flat_layers(model)
+    first_conv = next((i for i, layer in enumerate(layers) if _is_conv(layer)), None)
+    if first_conv is None:
+        raise ValueError(f"model '{model.name}' has no conv layer (no feature maps for the CAM methods)")
+    for layer in reversed(layers[first_conv:]):
+        if _output_rank(layer) == 4:
             return layer.name
-    raise ValueError(f"model '{model.name}' has no layer with a 4-D output (no conv feature maps)")
+    raise ValueError(f"model '{model.name}' has no layer with a 4-D output after its conv layers")
 
 
 def _final_layer(model):

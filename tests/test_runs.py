@@ -173,6 +173,10 @@ def test_model_problems_are_found_before_the_first_image(small, tmp_path, capsys
     errors = _errors(tmp_path / "o2")
     assert list(errors) == ["(every image)"] and "GRADCAM cannot be used" in errors["(every image)"]
     assert {r["method"] for r in _rows(tmp_path / "o2")} == {"RISE"} and len(_rows(tmp_path / "o2")) == 4
+    args = _args(small, tmp_path / "o3")
+    args[args.index("--model_path") + 1] = str(flat)
+    assert main.main(args) == 1  # GRADCAM alone on a model without conv layers: nothing can be done
+    assert "no conv layer" in _errors(tmp_path / "o3")["(every image)"]
 
 
 def test_clear_messages_for_bad_model_files_and_tiny_images(small, tmp_path, capsys):
@@ -202,9 +206,26 @@ def test_clear_messages_for_bad_model_files_and_tiny_images(small, tmp_path, cap
     assert "4 x 4 pixels, smaller than the model's 8 x 8 conv grid" in errors["Modern_Tiny_X_N_1.png"]
 
 
-def test_every_flag_has_help():
+def test_every_flag_has_help_with_its_default_once():
+    text = main.build_parser().format_help()
     for action in main.build_parser()._actions:
         assert action.help, action.option_strings
+    for block in text.split("\n  -")[1:]:
+        assert block.count("(default") <= 1, block
+
+
+def test_an_empty_image_folder_stops_before_anything_is_written(small, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = _args(small, tmp_path / "out")
+    args[args.index("--test_images_folder_path") + 1] = str(empty)
+    assert main.main(args) == 2
+    assert "no images in" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_readme_is_self_contained():
+    readme = (ROOT / "README.md").read_text()
+    assert "shared/" not in readme and "DESIGN.md" not in readme
 
 
 def _metrics(rows):

@@ -61,6 +61,7 @@ class RISEExplainer(explainers.Explainer):
                     check=in_range(0, 1)))
 
     quick_params = {"n_masks": 64}
+    bench_target = "<= 1.15"
 
     def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
         super().__init__(model, model_name, batch_size, seed, jit, **params)

@@ -31,6 +31,7 @@ class CamExplainer(explainers.Explainer):
     """Base of the CAM methods. Subclasses implement `coarse_maps(activations, gradients)` in
     keras.ops: (N, h, w, C) tensors -> (N, h, w); `needs_gradients = False` skips the backward pass."""
     params = (LAYER,)
+    bench_target = "< 2"
     needs_gradients = True
     interpolation = cv2.INTER_LINEAR
 

@@ -29,7 +29,9 @@ import constants
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent
-BUILTIN_MODULES = ("GradCAM", "FEM", "RISE", "LIME")  # the seed's four, in table order
+# The project's methods, in table order: the seed's four (ALL), then the peers' seven (EVERY adds them).
+BUILTIN_MODULES = ("GradCAM", "FEM", "RISE", "LIME", "Saliency", "IntegratedGradients", "SmoothGrad",
+                   "GradCAMPP", "LayerCAM", "ScoreCAM", "Occlusion")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Explainer:
     params = ()
     description = ""
     quick_params = {}  # small settings for smoke tests and `bench.py --quick`
+    bench_target = ""  # the benchmark's target for the method's ratio, e.g. "<= 1.15"
 
     def __init__(self, model, model_name="ResNet", batch_size=constants.BATCH_SIZE, seed=constants.SEED,
                  jit=True, **params):
@@ -224,10 +227,11 @@ def default_names() -> list:
 
 
 def names() -> list:
-    """Registered method names as on the command line: the seed's four first, then the others in
-    registration order."""
+    """Registered method names as on the command line: the seed's four first, then the project's
+    other methods in table order, then the others in registration order."""
     first = default_names()
-    return first + [n for n in _REGISTRY if n not in first]
+    rest = [n for n in _REGISTRY if n not in first]
+    return first + sorted(rest, key=lambda n: (_order(n), rest.index(n)))
 
 
 def get(name):

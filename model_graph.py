@@ -154,6 +154,17 @@ def probe(model, layer_name):
     return fn
 
 
+def logits_fn(model):
+    """fn(images) -> pre-softmax class scores (N, C): the model with its final softmax removed,
+    nested backbones inlined (for gradients with respect to the input)."""
+    final = _final_layer(model)
+
+    def fn(images):
+        out = _run_inlined(model, images, lambda layer, run: _without_softmax(layer) if layer is final else run)
+        return out[0] if isinstance(out, (list, tuple)) else out
+    return fn
+
+
 def activation_shape(model, layer_name) -> tuple:
     """Shape (h, w, c) of one image's activations at `layer_name` (from a symbolic pass)."""
     import keras

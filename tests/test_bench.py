@@ -14,5 +14,8 @@ def test_benchmark_smoke(tmp_path):
                     "LIME model part (32 samples)", "insertion (step", "deletion (step", "4 maps together",
                     "lime package, plain", "model.predict", "peak RSS", "Backend: tensorflow"):
         assert measure in text, measure
+    import explainers
+    for method in explainers.names():  # every registered method has its row
+        assert f"| demo | {method} " in text, method
     ratios = [r[5] for r in rows if r[5] is not None]
     assert ratios and all(r > 0 for r in ratios)

@@ -1,0 +1,66 @@
+"""SCORECAM (Wang, Wang, Du, Yang, Zhang, Ding, Mardziel, Hu, "Score-CAM: Score-Weighted Visual
+Explanations for Convolutional Neural Networks", CVPR workshops 2020).
+
+Each channel A_k of the conv layer is upsampled bilinearly to the image and min-max scaled to [0, 1]
+(a constant channel gives a zero mask); s_k = pre-softmax score of the class for image * mask_k;
+w = softmax over k of s; map = ReLU(sum_k w_k A_k), upsampled bilinearly, divided by its maximum.
+The masked images (one per channel: 2048 on ResNet50) are built and scored inside one compiled call
+per batch of channels.
+"""
+import cv2
+import numpy as np
+
+import backend
+import explainers
+import model_graph
+import utils
+from cam_base import LAYER
+
+
+@explainers.register
+class ScoreCAMExplainer(explainers.Explainer):
+    name = "SCORECAM"
+    description = "Score-CAM (Wang et al. 2020)"
+    params = (LAYER,)
+    bench_target = "<= 1.15"
+
+    def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
+        super().__init__(model, model_name, batch_size, seed, jit, **params)
+        if self.layer_name is None:
+            self.layer_name = model_graph.get_last_layer_name(model, model_name)
+        probe = model_graph.probe(model, self.layer_name)
+        self._shape = model_graph.activation_shape(model, self.layer_name)
+        self._logits = model_graph.logits_fn(model)
+        self._activations = backend.Compiled(lambda x: probe(x)[0], model.variables, jit)
+        self._scores = backend.Compiled(self._score_body, model.variables, jit)
+
+    def evaluations_per_image(self):
+        return self._shape[-1] + 1
+
+    def _score_body(self, img, channels, ry, rx, class_index):
+        """Pre-softmax score of the class for the image masked by each (upsampled, min-max scaled) channel."""
+        from keras import ops
+        up = ops.einsum("Hh,bhw,Ww->bHW", ry, channels, rx)
+        low = ops.min(up, axis=(1, 2), keepdims=True)
+        span = ops.max(up, axis=(1, 2), keepdims=True) - low
+        masks = ops.where(span > 0, (up - low) / ops.where(span > 0, span, 1.0), 0.0)
+        logits = self._logits(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1))
+        return ops.take(logits, class_index, axis=1)
+
+    def _explain(self, images, class_indices, keys):
+        activations = backend.stack_batches(self._activations, len(images), self.batch_size,
+                                            lambda idx: (backend.rows(images, idx),))
+        h, w, c = self._shape
+        ry = utils.resize_matrix(h, images.shape[1], cv2.INTER_LINEAR)
+        rx = utils.resize_matrix(w, images.shape[2], cv2.INTER_LINEAR)
+        maps = []
+        for img, acts, cls in zip(images, activations, class_indices):
+            channels = np.ascontiguousarray(np.moveaxis(acts, -1, 0))  # (C, h, w)
+            scores = backend.stack_batches(self._scores, c, self.batch_size,
+                                           lambda idx: (img, channels[idx], ry, rx, np.int32(cls)))
+            scores = scores.astype(np.float64)
+            weights = np.exp(scores - scores.max())
+            weights /= weights.sum()
+            cam = np.maximum(np.einsum("hwc,c->hw", acts.astype(np.float64), weights), 0.0)
+            maps.append(ry.astype(np.float64) @ cam @ rx.T.astype(np.float64))
+        return maps

@@ -1,0 +1,34 @@
+"""SMOOTHGRAD (Smilkov, Thorat, Kim, Viegas, Wattenberg, "SmoothGrad: removing noise by adding
+noise", ICML workshop 2017).
+
+n = 50 noisy copies x + e_i of the image, e_i Gaussian with sigma = 0.15 x 255 per pixel and channel
+(drawn on the host with numpy from (seed, image name); not clipped); map = max over the colour channels
+of |mean_i d logit_c / d x (x + e_i)| (the mean of the signed gradients, then the absolute value),
+divided by its maximum.
+"""
+import numpy as np
+
+import explainers
+from explainers import Param, at_least
+from gradient_base import InputGradientExplainer
+
+
+@explainers.register
+class SmoothGradExplainer(InputGradientExplainer):
+    name = "SMOOTHGRAD"
+    description = "SmoothGrad (Smilkov et al. 2017)"
+    params = (Param("n_samples", "smoothgrad_samples", int, 50, "SMOOTHGRAD: noisy copies", check=at_least(1)),
+              Param("noise", "smoothgrad_noise", float, 0.15, "SMOOTHGRAD: noise sigma as a fraction of 255",
+                    check=lambda v: None if v >= 0 else "must be >= 0"))
+    quick_params = {"n_samples": 4}
+
+    def evaluations_per_image(self):
+        return self.n_samples
+
+    def _explain(self, images, class_indices, keys):
+        maps = []
+        for img, cls, key in zip(images, class_indices, keys):
+            noise = self.rng(key).normal(0.0, self.noise * 255.0, (self.n_samples,) + img.shape)
+            grads = self.input_gradients((img[None] + noise).astype(np.float32), cls)
+            maps.append(np.abs(grads.mean(axis=0, dtype=np.float64)).max(axis=-1))
+        return maps

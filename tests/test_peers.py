@@ -1,0 +1,154 @@
+"""The peers' methods against plain Keras/numpy computations and known-answer models."""
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import explainers
+from conftest import REGION, region_mask
+
+
+def _plain_parts(model, img, cls):
+    """Activations of c2, and the gradients of the class logit w.r.t. them and w.r.t. the input."""
+    feats = keras.Model(model.inputs, model.get_layer("c2").output)
+    w, b = model.get_layer("out").get_weights()
+    x = tf.convert_to_tensor(img[None])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        a = feats(x)
+        tape.watch(a)
+        logit = (tf.reduce_mean(a, axis=(1, 2)) @ w + b)[0, cls]
+    return a.numpy()[0], tape.gradient(logit, a).numpy()[0], tape.gradient(logit, x).numpy()[0]
+
+
+def _logit_grad(model, images, cls):
+    feats = keras.Model(model.inputs, model.get_layer("c2").output)
+    w, b = model.get_layer("out").get_weights()
+    x = tf.convert_to_tensor(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = tf.reduce_mean(feats(x), axis=(1, 2)) @ w + b
+        total = tf.reduce_sum(logits[:, cls])
+    return tape.gradient(total, x).numpy()
+
+
+def _upsampled(cam, size=32):
+    big = cv2.resize(cam / cam.max(), (size, size), interpolation=cv2.INTER_LINEAR)
+    return big / big.max()
+
+
+@pytest.fixture(scope="module")
+def img():
+    return np.random.default_rng(21).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+
+
+def _explain(name, model, img, cls, **params):
+    return explainers.get(name)(model, seed=0, **params).explain(img[None], [cls], ["x.png"])[0]
+
+
+def test_all_eleven_are_registered_in_table_order():
+    assert explainers.names()[:11] == ["GRADCAM", "FEM", "RISE", "LIME", "SALIENCY", "INTEGRATED_GRADIENTS",
+                                       "SMOOTHGRAD", "GRADCAMPP", "LAYERCAM", "SCORECAM", "OCCLUSION"]
+    assert explainers.parse_methods("EVERY")[:11] == explainers.names()[:11]
+    assert explainers.parse_methods("ALL") == ["GRADCAM", "FEM", "RISE", "LIME"]
+
+
+def test_saliency_is_the_max_abs_logit_gradient(random_cnn, img):
+    _, _, gx = _plain_parts(random_cnn, img, 1)
+    expected = np.abs(gx).max(-1)
+    np.testing.assert_allclose(_explain("SALIENCY", random_cnn, img, 1), expected / expected.max(), atol=1e-5)
+
+
+def test_smoothgrad_is_the_abs_mean_of_noisy_gradients(random_cnn, img):
+    n = 6
+    noise = np.random.default_rng(explainers.seed_for(0, "x.png")).normal(0, 0.15 * 255, (n, 32, 32, 3))
+    grads = _logit_grad(random_cnn, (img[None] + noise).astype(np.float32), 2)
+    expected = np.abs(grads.mean(0)).max(-1)
+    got = _explain("SMOOTHGRAD", random_cnn, img, 2, n_samples=n)
+    np.testing.assert_allclose(got, expected / expected.max(), atol=1e-5)
+
+
+def test_integrated_gradients_is_complete(demo_model):
+    import constants
+    import data
+    import utils
+    ig = explainers.get("INTEGRATED_GRADIENTS")(demo_model, steps=300)
+    checked = 0
+    for path in data.list_images(constants.DEMO_TEST_IMAGES):
+        img, cls = utils.load_image(path), data.class_index(path.name)
+        p = utils.predict_batched(demo_model, np.stack([img, np.zeros_like(img)]))[:, cls].astype(float)
+        if abs(p[0] - p[1]) <= 0.2:
+            continue
+        total = ig.attributions(img, cls).sum()
+        assert total == pytest.approx(p[0] - p[1], abs=0.05 * abs(p[0] - p[1])), (path.name, total, p)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked >= 1
+
+
+def test_gradcampp_and_layercam_match_plain_numpy(random_cnn, img):
+    a, g, _ = _plain_parts(random_cnn, img, 0)
+    g2, g3 = g ** 2, g ** 3
+    denominator = 2 * g2 + a.sum(axis=(0, 1)) * g3
+    alpha = np.where((g != 0) & (denominator != 0), g2 / np.where(denominator != 0, denominator, 1), 0)
+    weights = (alpha * np.maximum(g, 0)).sum(axis=(0, 1))
+    pp = np.maximum((a * weights).sum(-1), 0)
+    layer = np.maximum((np.maximum(g, 0) * a).sum(-1), 0)
+    assert pp.max() > 0 and layer.max() > 0
+    np.testing.assert_allclose(_explain("GRADCAMPP", random_cnn, img, 0), _upsampled(pp), atol=1e-5)
+    np.testing.assert_allclose(_explain("LAYERCAM", random_cnn, img, 0), _upsampled(layer), atol=1e-5)
+
+
+def test_scorecam_matches_plain_computation(random_cnn, img):
+    feats = keras.Model(random_cnn.inputs, random_cnn.get_layer("c2").output)
+    w, b = random_cnn.get_layer("out").get_weights()
+    a = feats(img[None]).numpy()[0]
+    masks = []
+    for k in range(a.shape[-1]):
+        up = cv2.resize(a[..., k], (32, 32), interpolation=cv2.INTER_LINEAR)
+        masks.append((up - up.min()) / (up.max() - up.min()) if up.max() > up.min() else np.zeros_like(up))
+    masked = img[None] * np.stack(masks)[..., None]
+    scores = (feats(masked).numpy().mean(axis=(1, 2)) @ w + b)[:, 2]
+    weights = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    cam = np.maximum((a * weights).sum(-1), 0)
+    np.testing.assert_allclose(_explain("SCORECAM", random_cnn, img, 2), _upsampled(cam), atol=1e-5)
+
+
+def test_occlusion_matches_a_plain_loop(random_cnn, img):
+    window, stride = 12, 8
+    starts = [0, 8, 16, 20]  # 32 - 12 = 20 is the last position, flush with the edge
+    compared = 0
+    for cls in range(3):
+        p_full = random_cnn(img[None]).numpy()[0, cls]
+        total, count = np.zeros((32, 32)), np.zeros((32, 32))
+        for y in starts:
+            for x in starts:
+                occluded = img.copy()
+                occluded[y:y + window, x:x + window] = 0
+                total[y:y + window, x:x + window] += p_full - random_cnn(occluded[None]).numpy()[0, cls]
+                count[y:y + window, x:x + window] += 1
+        expected = np.maximum(total / count, 0)
+        got = _explain("OCCLUSION", random_cnn, img, cls, window=window, stride=stride)
+        if expected.max() == 0:
+            assert not got.any()
+            continue
+        # the probability differences are small here (a random network), so float32 rounding shows
+        np.testing.assert_allclose(got, expected / expected.max(), atol=1e-4)
+        compared += 1
+    assert compared >= 1
+
+
+@pytest.mark.parametrize("name", ["SALIENCY", "INTEGRATED_GRADIENTS", "SMOOTHGRAD", "GRADCAMPP", "LAYERCAM",
+                                  "SCORECAM", "OCCLUSION"])
+def test_each_finds_the_region_the_model_looks_at(name, region_model, region_image):
+    params = {"SMOOTHGRAD": {"n_samples": 16}, "INTEGRATED_GRADIENTS": {"steps": 16},
+              "OCCLUSION": {"window": 16, "stride": 8}}.get(name, {})
+    sal = _explain(name, region_model, region_image, 0, **params)
+    inside, outside = region_mask() == 1, region_mask() == 0
+    assert sal[inside].mean() > 3 * sal[outside].mean(), name
+    y, x = np.unravel_index(sal.argmax(), sal.shape)
+    grown = cv2.dilate(region_mask(), np.ones((17, 17), np.uint8))  # within a window's reach of the region
+    assert grown[y, x] == 1, (name, y, x)
+    assert REGION  # the region model of conftest

@@ -157,3 +157,47 @@ def fixation_map(fixations, shape) -> np.ndarray:
     keep = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
     out[pts[keep, 1], pts[keep, 0]] = 1.0
     return out
+
+
+def _size_of(path):
+    """(H, W) of an image file from its header (Pillow reads no pixels for this)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        return im.size[1], im.size[0]
+
+
+def fixation_set(fixations_folder, images_folder=None, gfdm_folder=None):
+    """All fixations of a folder, for the shuffled AUC: {image stem: (N, 2) points as fractions of
+    their image's width and height}, and a SHA-256 of the set (file names and contents). An image's
+    size comes from its image file, else its GFDM; a file whose size or content cannot be read is
+    left out with a warning naming it."""
+    import hashlib
+    folder = Path(fixations_folder)
+    images = {p.stem: p for p in list_images(images_folder)} if images_folder else {}
+    gfdms = _index_by_stem(gfdm_folder, constants.IMAGE_EXTENSIONS)
+    out, digest = {}, hashlib.sha256()
+    for path in sorted(folder.glob("*.txt")):
+        base, tail = _split_stem(path.stem.replace("_GazeFix", ""))
+        stem = f"{base}_{tail}" if tail else base
+        source = images.get(stem) or gfdms.get(gfdm_stem(stem))
+        try:
+            if source is None:
+                raise ValueError("no image or GFDM to give its size")
+            h, w = _size_of(source)
+            points = read_fixations(path)
+        except (OSError, ValueError) as err:
+            log.warning("%s: left out of the shuffled-AUC negatives (%s)", path.name, err)
+            continue
+        digest.update(path.name.encode() + path.read_bytes())
+        out[stem] = (points + 0.5) / np.array([w, h], np.float64)
+    return out, digest.hexdigest()
+
+
+def other_fixations(fixations_by_image, image_name, shape) -> np.ndarray:
+    """The fixations of every other image of the set, as (x, y) points in a map of `shape`."""
+    own = Path(image_name).stem
+    parts = [pts for stem, pts in fixations_by_image.items() if stem != own]
+    if not parts:
+        return np.zeros((0, 2))
+    fractions = np.concatenate(parts)
+    return fractions * np.array([shape[1], shape[0]], np.float64) - 0.5

@@ -272,3 +272,121 @@ def insertion(model, img_array, saliency, class_index, step=constants.STEP,
     res = causal_curves(model, img_array, {"map": saliency}, class_index, step, ("insertion",),
                         batch_size=batch_size)
     return res["map"]["insertion"]
+
+
+# --------------------------------------------------------------------------- the peers' metrics
+def calculate_sparseness(saliency) -> float:
+    """Sparseness, the Gini index of the map (Chalasani, Chen, Chowdhury, Wu, Jha, "Concise
+    Explanations of Neural Networks using Adversarial Training", ICML 2020): with |map| flattened and
+    sorted ascending a_1 <= ... <= a_n, G = sum_i (2i - n - 1) a_i / (n sum_i a_i); 0 for an all-zero
+    map, towards 1 for a map concentrated on one pixel. Higher is sparser."""
+    a = np.sort(np.abs(np.asarray(saliency, np.float64)).ravel())
+    n, total = a.size, a.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * a) / (n * total))
+
+
+def _points(points, shape, target):
+    """(x, y) points given in a map of `shape`, as integer pixel indices of a map of `target` shape."""
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    sy, sx = target[0] / shape[0], target[1] / shape[1]
+    cols = np.clip(np.floor((pts[:, 0] + 0.5) * sx), 0, target[1] - 1).astype(int)
+    rows = np.clip(np.floor((pts[:, 1] + 0.5) * sy), 0, target[0] - 1).astype(int)
+    return rows, cols
+
+
+def calculate_sauc(fixations, saliency, other_fixations, shape=None) -> float:
+    """Shuffled AUC (Bylinskii et al. 2019): positives are the map's values at this image's
+    fixations, negatives its values at the fixations of the other images (the centre bias of the
+    data set), all given as (x, y) rows in a map of `shape` (default: the saliency map's shape) and
+    scaled to the map; AUC = P(s_pos > s_neg) + P(s_pos = s_neg) / 2, computed exactly from ranks
+    (the MIT code samples the negatives instead)."""
+    from scipy.stats import rankdata
+    sal = _finite("saliency map", saliency)
+    shape = sal.shape if shape is None else tuple(shape)
+    pos = sal[_points(fixations, shape, sal.shape)]
+    neg = sal[_points(other_fixations, shape, sal.shape)]
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("sAUC needs fixations of this image and of other images")
+    ranks = rankdata(np.concatenate([pos, neg]))  # ties get their mean rank
+    u = ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2
+    return float(u / (pos.size * neg.size))
+
+
+class MuFidelityScorer:
+    """The perturbations of MuFidelity for one model: images with grid cells set to the baseline,
+    built from the cell patterns inside one compiled call per batch and scored there."""
+
+    def __init__(self, model, batch_size=constants.BATCH_SIZE, jit=True):
+        self.model, self.batch_size = model, int(batch_size)
+        self._fn = backend.Compiled(self._body, model.variables, jit)
+
+    def _body(self, img, removed, row_cell, col_cell, baseline, class_index):
+        from keras import ops
+        mask = ops.take(ops.take(removed, row_cell, axis=1), col_cell, axis=2)  # (b, H, W)
+        images = ops.where(ops.expand_dims(mask > 0, -1), ops.expand_dims(baseline, 0), ops.expand_dims(img, 0))
+        return ops.take(self.model(images, training=False), class_index, axis=1)
+
+    def drops(self, img, class_index, removed, baseline=0.0):
+        """p_c(x) - p_c(x with the removed cells set to the baseline), one per pattern (n,)."""
+        img = np.asarray(img, np.float32)
+        h, w = img.shape[:2]
+        g = removed.shape[1]
+        cell_h, cell_w = math.ceil(h / g), math.ceil(w / g)
+        row_cell, col_cell = np.arange(h) // cell_h, np.arange(w) // cell_w
+        base = np.broadcast_to(np.asarray(baseline, np.float32), img.shape).astype(np.float32)
+        full = utils.predict_batched(self.model, img[None], 1)[0, int(class_index)]
+        cls = np.int32(class_index)
+        scores = backend.stack_batches(self._fn, len(removed), self.batch_size,
+                                       lambda idx: (img, removed[idx].astype(np.float32), row_cell, col_cell,
+                                                    base, cls))
+        return float(full) - scores.astype(np.float64)
+
+
+_MUFIDELITY = weakref.WeakKeyDictionary()
+
+
+def mufidelity_scorer(model, batch_size=constants.BATCH_SIZE, jit=True) -> MuFidelityScorer:
+    """The MuFidelityScorer of a model (one per model, batch size and jit setting, held weakly)."""
+    store = _MUFIDELITY.setdefault(model, {})
+    if (batch_size, jit) not in store:
+        store[(batch_size, jit)] = MuFidelityScorer(model, batch_size, jit)
+    return store[(batch_size, jit)]
+
+
+def mufidelity_patterns(grid_size=9, subset_percent=0.2, n_samples=200, seed=0) -> np.ndarray:
+    """The removed cells of each MuFidelity sample: (n_samples, g, g) of 0/1, seeded."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((n_samples, grid_size, grid_size)) < subset_percent).astype(np.float32)
+
+
+def mufidelity_from_drops(saliency, removed, drops) -> float:
+    """Pearson correlation between the saliency mass of the removed cells and the drops."""
+    sal = _finite("saliency map", saliency)
+    h, w = sal.shape
+    g = removed.shape[1]
+    cell_h, cell_w = math.ceil(h / g), math.ceil(w / g)
+    mass = np.zeros((g, g))
+    np.add.at(mass, ((np.arange(h) // cell_h)[:, None], (np.arange(w) // cell_w)[None, :]), sal)
+    attributed = removed.reshape(len(removed), -1) @ mass.ravel()
+    za, zd = _zscore("saliency mass of the removed cells", attributed), _zscore("class probability drop", drops)
+    if za is None or zd is None:
+        return 0.0
+    return float(np.mean(za * zd))
+
+
+def calculate_mufidelity(model, img_array, saliency, class_index, grid_size=9, subset_percent=0.2,
+                         n_samples=200, baseline=0.0, seed=0, batch_size=constants.BATCH_SIZE) -> float:
+    """MuFidelity (Bhatt, Weller, Moura, "Evaluating and Aggregating Feature-based Model
+    Explanations", IJCAI 2020, Definition 3): a grid_size x grid_size grid (cell = ceil(H / g) pixels,
+    edge cells cropped); each of n_samples seeded samples removes every cell (sets it to `baseline`)
+    with probability subset_percent; the Pearson correlation over the samples between the saliency
+    mass of the removed cells and the drop of the class probability (0 with a warning when either is
+    constant). Higher is better. (Xplique's version uses Spearman and other cells: not comparable.)"""
+    img = np.asarray(img_array, np.float32)
+    sal = utils.resize_map(_finite("saliency map", saliency), img.shape[:2])
+    removed = mufidelity_patterns(grid_size, subset_percent, n_samples, seed)
+    drops = mufidelity_scorer(model, batch_size).drops(img, class_index, removed, baseline)
+    return mufidelity_from_drops(sal, removed, drops)

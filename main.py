@@ -113,6 +113,8 @@ def build_parser():
                    help="images per compiled model call (at most)")
     p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
                    help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
+    p.add_argument("--robustness", action="store_true",
+                   help="also compute Max-Sensitivity (10 more explanations per map: slow)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output_dir: skip images already in results.csv (refused when "
                         "a parameter that changes the numbers differs)")
@@ -212,7 +214,12 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
         seconds[method] = time.perf_counter() - start
         if bar is not None:
             bar.update(1)
-    image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step)
+    import explainers
+    other = (data.other_fixations(args.fixation_set, sample.name, gfdm.shape)
+             if getattr(args, "fixation_set", None) else None)
+    image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
+                              seed=explainers.seed_for(args.seed, sample.name), other_fixations=other,
+                              explainers=explainer_objects if args.robustness else None)
     values = metrics.evaluate_image(image, maps)
     rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name, names),
                  target_class=names[target], predicted_class=names[predicted],
@@ -303,7 +310,8 @@ def write_manifest(args, out_dir, methods, n_images, numbers):
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
-    params = {k: v for k, v in vars(args).items() if k not in ("methods", "samples", "input_size", "min_image_side")}
+    params = {k: v for k, v in vars(args).items()
+              if k not in ("methods", "samples", "input_size", "min_image_side", "fixation_set")}
     manifest = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     command=" ".join(sys.argv), output_dir=str(out_dir), parameters=params, methods=methods,
                     backend=backend.name(), numbers=numbers, n_images=n_images,
@@ -386,6 +394,11 @@ def run(args, out_dir) -> int:
     numbers = number_parameters(args, args.methods)
     numbers["model_sha256"] = file_sha256(args.model_path)
     numbers["class_names"] = ",".join(args.class_names)
+    numbers["robustness"] = args.robustness
+    args.fixation_set = None
+    if args.fixations_folder_path:
+        args.fixation_set, numbers["fixation_set_sha256"] = data.fixation_set(
+            args.fixations_folder_path, args.test_images_folder_path, args.test_gdfm_folder_path)
     if args.resume:
         check_resume(out_dir, numbers)
     model = load_checked_model(args)

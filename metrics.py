@@ -23,7 +23,7 @@ import constants
 import evaluate
 import utils
 
-NEEDS = ("gfdm", "fixations", "model")
+NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +44,10 @@ class Metric:
 @dataclasses.dataclass
 class ImageData:
     """What the metrics of one image may use. gfdm (h, w) in [0, 1] or None; fixations (N, 2) of
-    (x, y) in GFDM pixels or None; the model and its CurveScorer; `curves` is filled by curve metrics."""
+    (x, y) in GFDM pixels or None; other_fixations: those of the other images of the data set, in
+    this image's GFDM pixels (sAUC); the model and its CurveScorer; seed: this image's seed (from the
+    run's seed and the image name); explainers {method: explainer} only when the robustness metric
+    runs; `curves` is filled by curve metrics."""
     name: str
     img: np.ndarray
     class_index: int
@@ -53,6 +56,9 @@ class ImageData:
     model: object = None
     scorer: object = None
     step: int = constants.STEP
+    seed: int = 0
+    other_fixations: Optional[np.ndarray] = None
+    explainers: Optional[dict] = None
     curves: dict = dataclasses.field(default_factory=dict)
     cache: dict = dataclasses.field(default_factory=dict)
 
@@ -61,6 +67,10 @@ class ImageData:
             return self.gfdm is not None
         if need == "fixations":
             return self.fixations is not None and len(self.fixations) > 0
+        if need == "other_fixations":
+            return self.other_fixations is not None and len(self.other_fixations) > 0
+        if need == "explainers":
+            return bool(self.explainers)
         return self.model is not None
 
 
@@ -142,6 +152,34 @@ def _causal(kind):
     return compute
 
 
+def _mufidelity(image, maps):
+    """MuFidelity of every map: the perturbed images do not depend on the map, so they are scored
+    once per image."""
+    removed = evaluate.mufidelity_patterns(seed=image.seed)
+    if "mufidelity" not in image.cache:
+        batch_size = image.scorer.batch_size if image.scorer is not None else constants.BATCH_SIZE
+        scorer = evaluate.mufidelity_scorer(image.model, batch_size)
+        image.cache["mufidelity"] = scorer.drops(image.img, image.class_index, removed)
+    return {m: evaluate.mufidelity_from_drops(s, removed, image.cache["mufidelity"]) for m, s in maps.items()}
+
+
+def _max_sensitivity(image, maps, n=10, radius=0.02 * 255):
+    """Max-Sensitivity (Yeh et al., NeurIPS 2019): max over n seeded perturbations delta ~ U(-r, r)
+    per pixel of ||map(x + delta) - map(x)|| / ||map(x)||, re-explained with the same seed."""
+    rng = np.random.default_rng(image.seed)
+    deltas = rng.uniform(-radius, radius, (n,) + image.img.shape).astype(np.float32)
+    out = {}
+    for method, sal in maps.items():
+        norm = float(np.linalg.norm(sal))
+        explainer = image.explainers[method]
+        worst = 0.0
+        for delta in deltas:
+            other = explainer.explain((image.img + delta)[None], [image.class_index], [image.name])[0]
+            worst = max(worst, float(np.linalg.norm(other - sal)) / norm if norm > 0 else 0.0)
+        out[method] = worst
+    return out
+
+
 for _metric in (
         Metric("PCC", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_pcc(im.gfdm, _at_gfdm(im, s))),
                description="Pearson correlation with the GFDM"),
@@ -158,5 +196,15 @@ for _metric in (
         Metric("Insertion", True, ("model",), _causal("insertion"), curve=True,
                description="insertion AUC (blurred start)"),
         Metric("Deletion", False, ("model",), _causal("deletion"), curve=True,
-               description="deletion AUC (black baseline)")):
+               description="deletion AUC (black baseline)"),
+        Metric("sAUC", True, ("gfdm", "fixations", "other_fixations"),
+               per_map(lambda im, s: evaluate.calculate_sauc(im.fixations, _at_gfdm(im, s), im.other_fixations,
+                                                             shape=im.gfdm.shape)),
+               description="shuffled AUC: this image's fixations against the other images' ones"),
+        Metric("MuFidelity", True, ("model",), _mufidelity,
+               description="correlation of removed saliency mass and probability drop (9 x 9 grid)"),
+        Metric("Sparseness", True, (), per_map(lambda im, s: evaluate.calculate_sparseness(s)),
+               description="Gini index of the map"),
+        Metric("MaxSensitivity", False, ("explainers",), _max_sensitivity,
+               description="largest relative change of the map under 10 small input perturbations")):
     register(_metric)

@@ -40,6 +40,9 @@ def compute(batch_size=16):
             curves = evaluate.causal_curves(model, img, {method: maps[i]}, int(cls), step=1000, scorer=scorer)
             for kind in ("insertion", "deletion"):
                 out[f"{method}_{kind}_{i}"] = curves[method][kind][0]
+    removed = evaluate.mufidelity_patterns(n_samples=64, seed=2)
+    for i, (img, cls) in enumerate(zip(imgs, classes)):
+        out[f"mufidelity_drops_{i}"] = evaluate.mufidelity_scorer(model, batch_size).drops(img, int(cls), removed)
     out["probs"] = utils.predict_batched(model, imgs)
     return out
 

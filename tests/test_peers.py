@@ -152,3 +152,62 @@ def test_each_finds_the_region_the_model_looks_at(name, region_model, region_ima
     grown = cv2.dilate(region_mask(), np.ones((17, 17), np.uint8))  # within a window's reach of the region
     assert grown[y, x] == 1, (name, y, x)
     assert REGION  # the region model of conftest
+
+
+# --------------------------------------------------------------------------- the peers' metrics
+def test_sparseness_by_hand():
+    import evaluate
+    assert evaluate.calculate_sparseness(np.array([[0, 0], [0, 1.0]])) == pytest.approx(0.75)
+    assert evaluate.calculate_sparseness(np.ones((5, 5))) == pytest.approx(0.0)
+    assert evaluate.calculate_sparseness(np.zeros((3, 3))) == 0.0
+    # [1, 2, 3]: (2*1-4)*1 + (2*2-4)*2 + (2*3-4)*3 = 4, over 3 * 6
+    assert evaluate.calculate_sparseness(np.array([[3.0, 1.0, 2.0]])) == pytest.approx(4 / 18)
+
+
+def test_sauc_by_hand():
+    import evaluate
+    sal = np.array([[0.0, 0.1, 0.2, 0.3],
+                    [0.4, 0.5, 0.6, 0.7]])
+    fixations = np.array([[3, 1], [1, 0]])         # values 0.7 and 0.1
+    others = np.array([[0, 0], [2, 1], [1, 0]])    # values 0.0, 0.6, 0.1
+    # pairs: 0.7 beats all 3; 0.1 beats 0.0, ties 0.1, loses to 0.6 -> (3 + 1 + 0.5) / 6
+    assert evaluate.calculate_sauc(fixations, sal, others) == pytest.approx(4.5 / 6)
+    # points given in a map twice as large are scaled to the map
+    assert evaluate.calculate_sauc(fixations * 2 + 0.5, sal, others * 2 + 0.5, shape=(4, 8)) == pytest.approx(4.5 / 6)
+    with pytest.raises(ValueError, match="other images"):
+        evaluate.calculate_sauc(fixations, sal, np.zeros((0, 2)))
+
+
+def test_mufidelity_is_one_for_the_exact_attribution():
+    import evaluate
+    from conftest import patch_model
+    model = patch_model((36, 36), (8, 26), (4, 22))
+    img = np.full((36, 36, 3), 255.0, np.float32)
+    exact = np.zeros((36, 36), np.float32)
+    exact[8:26, 4:22] = 1.0  # removing a pixel of the patch lowers p by 1 / 324: mass = drop x 324
+    assert evaluate.calculate_mufidelity(model, img, exact, 0, seed=3) == pytest.approx(1.0, abs=1e-5)
+    # cells are removed independently: mass outside the patch says nothing about the drop
+    assert abs(evaluate.calculate_mufidelity(model, img, 1.0 - exact, 0, seed=3)) < 0.3
+    assert evaluate.calculate_mufidelity(model, img, np.ones((36, 36)), 0, seed=3) < 0.9
+
+
+def test_mufidelity_patterns_and_cells():
+    import evaluate
+    removed = evaluate.mufidelity_patterns(9, 0.2, 2000, seed=1)
+    assert removed.shape == (2000, 9, 9) and removed.mean() == pytest.approx(0.2, abs=0.01)
+    np.testing.assert_array_equal(removed, evaluate.mufidelity_patterns(9, 0.2, 2000, seed=1))
+
+
+def test_max_sensitivity(random_cnn):
+    import metrics
+    from conftest import patch_model
+    img = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    for model, expect_zero in ((patch_model((32, 32), (4, 20), (4, 20)), True), (random_cnn, False)):
+        methods = {"SALIENCY": explainers.get("SALIENCY")(model)}
+        maps = {m: e.explain(img[None], [0], ["x.png"])[0] for m, e in methods.items()}
+        image = metrics.ImageData("x.png", img, 0, explainers=methods, seed=4)
+        value = metrics.get("MaxSensitivity").compute(image, maps)["SALIENCY"]
+        if expect_zero:  # the gradient of a linear model does not depend on the input
+            assert value == pytest.approx(0.0, abs=1e-6)
+        else:  # a ReLU network's gradient does
+            assert value > 1e-3

@@ -111,9 +111,10 @@ def test_discover_imports_a_new_module(tmp_path):
 
 
 def test_metric_registry_drives_the_columns(demo_folders, tmp_path):
-    assert metrics.names()[:7] == ["PCC", "SIM", "KLD", "NSS", "AUC_Judd", "Insertion", "Deletion"]
-    assert metrics.lower_is_better() == ["KLD", "Deletion"]
-    assert {m.name for m in metrics.all_metrics() if "model" in m.needs} == {"Insertion", "Deletion"}
+    assert metrics.names()[:11] == ["PCC", "SIM", "KLD", "NSS", "AUC_Judd", "Insertion", "Deletion", "sAUC",
+                                    "MuFidelity", "Sparseness", "MaxSensitivity"]
+    assert metrics.lower_is_better() == ["KLD", "Deletion", "MaxSensitivity"]
+    assert {m.name for m in metrics.all_metrics() if "model" in m.needs} == {"Insertion", "Deletion", "MuFidelity"}
     peak = metrics.Metric("GAZE_AT_PEAK", True, ("gfdm",),
                           metrics.per_map(lambda im, sal: float(
                               metrics.utils.resize_map(im.gfdm, sal.shape).ravel()[sal.argmax()])))
@@ -136,7 +137,7 @@ def test_metrics_whose_needs_are_missing_are_left_empty(demo_image, demo_model):
     img, cls = demo_image
     image = metrics.ImageData("x.png", img, cls, gfdm=np.ones((10, 10), np.float32) * 0.5, fixations=None)
     values = metrics.evaluate_image(image, {"M": np.eye(224, dtype=np.float32)})
-    assert set(values["M"]) == {"PCC", "SIM", "KLD"}
+    assert set(values["M"]) == {"PCC", "SIM", "KLD", "Sparseness"}
 
 
 def test_the_readme_example_method_works(tmp_path, demo_image):

@@ -2,7 +2,8 @@
 noise", ICML workshop 2017).
 
 n = 50 noisy copies x + e_i of the image, e_i Gaussian with sigma = 0.15 x 255 per pixel and channel
-(drawn on the host with numpy from (seed, image name); not clipped); map = max over the colour channels
+(drawn on the host with numpy from (seed, image name), float32 standard normals times sigma; not
+clipped); map = max over the colour channels
 of |mean_i d logit_c / d x (x + e_i)| (the mean of the signed gradients, then the absolute value),
 divided by its maximum.
 """
@@ -28,7 +29,7 @@ class SmoothGradExplainer(InputGradientExplainer):
     def _explain(self, images, class_indices, keys):
         maps = []
         for img, cls, key in zip(images, class_indices, keys):
-            noise = self.rng(key).normal(0.0, self.noise * 255.0, (self.n_samples,) + img.shape)
-            grads = self.input_gradients((img[None] + noise).astype(np.float32), cls)
+            noise = self.rng(key).standard_normal((self.n_samples,) + img.shape, dtype=np.float32)
+            grads = self.input_gradients(img[None] + np.float32(self.noise * 255.0) * noise, cls)
             maps.append(np.abs(grads.mean(axis=0, dtype=np.float64)).max(axis=-1))
         return maps

@@ -73,11 +73,12 @@ def load(name):
 def settings(name, args):
     """Per-model sizes: full defaults on the demo model, smaller counts on ResNet50 (ratios hold)."""
     if args.quick:
-        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size)
+        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size, mufidelity=32)
     if name == "resnet50":
         return dict(masks=args.resnet_masks, lime=args.resnet_lime, step=args.resnet_step,
-                    limit_n=2 * args.batch_size)
-    return dict(masks=args.rise_masks, lime=args.lime_samples, step=args.step, limit_n=8 * args.batch_size)
+                    limit_n=2 * args.batch_size, mufidelity=64)
+    return dict(masks=args.rise_masks, lime=args.lime_samples, step=args.step, limit_n=8 * args.batch_size,
+                mufidelity=200)
 
 
 def rise_peak_rss(model_arg, n_masks, batch_size):
@@ -137,7 +138,7 @@ def bench_model(name, args, rows):
     bs = args.batch_size
 
     def add(measure, evals, seconds, ideal, target=""):
-        rows.append((name, measure, evals, seconds, ideal, seconds / ideal if ideal else float("nan"), target))
+        rows.append((name, measure, evals, seconds, ideal, seconds / ideal if ideal else None, target))
         print(row_text(rows[-1]), flush=True)
 
     call = utils.forward(model, jit)
@@ -190,6 +191,7 @@ def bench_model(name, args, rows):
     at_limit = ideal(2 * len(seed_maps) * n1)
     t, _ = timed(lambda: evaluate.causal_curves(model, img, seed_maps, cls, cfg["step"], scorer=scorer))
     add(f"insertion + deletion, {len(seed_maps)} maps together", 2 * len(seed_maps) * n1, t, at_limit, "<= 1.15")
+    bench_metrics(model, img, cls, any_map, cfg, jit, bs, ideal, add)
 
     if not args.no_reference:
         from lime import lime_image
@@ -217,6 +219,32 @@ def bench_model(name, args, rows):
             rows.append((name, f"RISE peak RSS, {n} masks", n, None, None, None,
                          f"{peak:.0f} MB (before RISE {before:.0f} MB); target < 1500 MB"))
             print(row_text(rows[-1]), flush=True)
+
+
+def bench_metrics(model, img, cls, sal, cfg, jit, bs, ideal, add):
+    """The other registered metrics on one map: MuFidelity against the limit for its evaluations;
+    the host metrics (sAUC, Sparseness) in seconds; MaxSensitivity as the cost of its 10 explanations
+    of a map (Grad-CAM's)."""
+    import evaluate
+    import explainers
+    import metrics
+    n = cfg["mufidelity"]
+    removed = evaluate.mufidelity_patterns(n_samples=n, seed=0)
+    scorer = evaluate.mufidelity_scorer(model, bs, jit)
+    at_limit = ideal(n + 1)
+    t, _ = timed(lambda: evaluate.mufidelity_from_drops(sal, removed, scorer.drops(img, cls, removed)))
+    add(f"MuFidelity ({n} samples)", n + 1, t, at_limit, "<= 1.15")
+    rng = np.random.default_rng(0)
+    fixations, others = rng.uniform(0, 224, (15, 2)), rng.uniform(0, 224, (3000, 2))
+    t, _ = timed(lambda: evaluate.calculate_sauc(fixations, sal, others))
+    add("sAUC (15 fixations, 3000 negatives)", 0, t, None, "host")
+    t, _ = timed(lambda: evaluate.calculate_sparseness(sal))
+    add("Sparseness", 0, t, None, "host")
+    explainer = explainers.get("GRADCAM")(model, batch_size=bs, jit=jit)
+    gradcam = explainer.explain(img[None], [cls], ["x"])[0]
+    image = metrics.ImageData("x", img, cls, model=model, explainers={"GRADCAM": explainer})
+    t, _ = timed(lambda: metrics.get("MaxSensitivity").compute(image, {"GRADCAM": gradcam}))
+    add("MaxSensitivity of a GRADCAM map (10 explanations)", 10, t, None, "--robustness")
 
 
 def _f(value, digits=3):

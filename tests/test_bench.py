@@ -12,7 +12,8 @@ def test_benchmark_smoke(tmp_path):
     text = out.read_text()
     for measure in ("forward-pass limit", "GRADCAM on 12 images", "FEM on 12 images", "RISE (64 evaluations)",
                     "LIME model part (32 samples)", "insertion (step", "deletion (step", "4 maps together",
-                    "lime package, plain", "model.predict", "peak RSS", "Backend: tensorflow"):
+                    "lime package, plain", "model.predict", "peak RSS", "Backend: tensorflow",
+                    "MuFidelity (32 samples)", "sAUC", "Sparseness", "MaxSensitivity"):
         assert measure in text, measure
     import explainers
     for method in explainers.names():  # every registered method has its row

@@ -368,8 +368,9 @@ def mufidelity_from_drops(saliency, removed, drops) -> float:
     h, w = sal.shape
     g = removed.shape[1]
     cell_h, cell_w = math.ceil(h / g), math.ceil(w / g)
-    mass = np.zeros((g, g))
-    np.add.at(mass, ((np.arange(h) // cell_h)[:, None], (np.arange(w) // cell_w)[None, :]), sal)
+    padded = np.zeros((g * cell_h, g * cell_w))
+    padded[:h, :w] = sal
+    mass = padded.reshape(g, cell_h, g, cell_w).sum(axis=(1, 3))  # saliency per cell (edge cells cropped)
     attributed = removed.reshape(len(removed), -1) @ mass.ravel()
     za, zd = _zscore("saliency mass of the removed cells", attributed), _zscore("class probability drop", drops)
     if za is None or zd is None:

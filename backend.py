@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import sys
+import weakref
 
 import numpy as np
 
@@ -155,3 +156,15 @@ def stack_batches(fn, n, batch_size, args_of):
         raise ValueError("nothing to compute: no items")
     stacked = tuple(np.concatenate(column) for column in zip(*parts))
     return stacked if len(stacked) > 1 else stacked[0]
+
+
+_PER_MODEL = weakref.WeakKeyDictionary()
+
+
+def per_model(model, factory, *key):
+    """`factory(model, *key)`, built once per (model, factory, key) and reused; held weakly by the
+    model, so it goes with the model (the compiled scorers of the functional metric API)."""
+    store = _PER_MODEL.setdefault(model, {})
+    if (factory,) + key not in store:
+        store[(factory,) + key] = factory(model, *key)
+    return store[(factory,) + key]

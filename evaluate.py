@@ -14,7 +14,6 @@ All perturbed images are assembled vectorised and scored in large compiled batch
 """
 import logging
 import math
-import weakref
 
 import cv2
 import numpy as np
@@ -222,15 +221,9 @@ class CurveScorer:
         return scores.astype(np.float64).reshape(n_curves, len(pixels))
 
 
-_SCORERS = weakref.WeakKeyDictionary()
-
-
 def curve_scorer(model, batch_size=constants.BATCH_SIZE, jit=True) -> CurveScorer:
     """The CurveScorer of a model (one per model, batch size and jit setting, held weakly)."""
-    store = _SCORERS.setdefault(model, {})
-    if (batch_size, jit) not in store:
-        store[(batch_size, jit)] = CurveScorer(model, batch_size, jit)
-    return store[(batch_size, jit)]
+    return backend.per_model(model, CurveScorer, batch_size, jit)
 
 
 def causal_curves(model, img_array, saliency_maps, class_index, step=constants.STEP,
@@ -345,15 +338,9 @@ class MuFidelityScorer:
         return float(full) - scores.astype(np.float64)
 
 
-_MUFIDELITY = weakref.WeakKeyDictionary()
-
-
 def mufidelity_scorer(model, batch_size=constants.BATCH_SIZE, jit=True) -> MuFidelityScorer:
     """The MuFidelityScorer of a model (one per model, batch size and jit setting, held weakly)."""
-    store = _MUFIDELITY.setdefault(model, {})
-    if (batch_size, jit) not in store:
-        store[(batch_size, jit)] = MuFidelityScorer(model, batch_size, jit)
-    return store[(batch_size, jit)]
+    return backend.per_model(model, MuFidelityScorer, batch_size, jit)
 
 
 def mufidelity_patterns(grid_size=9, subset_percent=0.2, n_samples=200, seed=0) -> np.ndarray:

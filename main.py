@@ -179,15 +179,15 @@ def explain(explainer, img, target, name):
     return explainer.explain(img[None], [target], keys=[name])[0]
 
 
-def load_gaze(sample, args):
-    """(GFDM (H, W) in [0, 1], fixations (N, 2) or None) of a sample; errors name the file."""
+def load_gaze(sample, args, image_shape):
+    """(GFDM (H, W) in [0, 1], fixations (N, 2) or None) of a sample; errors name the file. A GFDM
+    built from fixations has the image's own shape (H, W) = image_shape."""
     import utils
     fixations = data.read_fixations(sample.fixation_path) if sample.fixation_path else None
     if sample.gfdm_path is not None:
         return utils.load_gfdm(sample.gfdm_path), fixations
     if fixations is not None:
-        shape = utils.load_image(sample.image_path, size=None).shape[:2]
-        return data.gfdm_from_fixations(fixations, shape, args.gfdm_sigma), fixations
+        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma), fixations
     raise ValueError(f"{sample.name}: no GFDM (and no fixation file to build one from)")
 
 
@@ -196,12 +196,12 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     import metrics
     import utils
     names = args.class_names
-    original = utils.load_image(sample.image_path, size=None)
+    original = utils.read_rgb(sample.image_path)  # decoded once
     if min(original.shape[:2]) < args.min_image_side:
         raise ValueError(f"{sample.name}: the image is {original.shape[1]} x {original.shape[0]} pixels, smaller "
                          f"than the model's {args.min_image_side} x {args.min_image_side} conv grid")
-    img = utils.load_image(sample.image_path, args.input_size)
-    gfdm, fixations = load_gaze(sample, args)
+    img = utils.fit_image(original, args.input_size)
+    gfdm, fixations = load_gaze(sample, args, original.shape[:2])
     probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
     target = data.class_index(sample.name, names) if args.target == "true" else predicted

@@ -4,7 +4,6 @@ get_last_layer_name, grid_layout, ...) although their code lives in focused modu
 (MexCulture naming), model_graph.py (layer search, nested backbones), backend.py (compilation,
 batching), figures.py (figures)."""
 import logging
-import weakref
 from pathlib import Path
 
 import cv2
@@ -83,6 +82,11 @@ def _to_unit_float(img) -> np.ndarray:
 def load_image(path, size=constants.INPUT_SIZE) -> np.ndarray:
     """Any PNG/JPEG (RGB, RGBA, grayscale, 8 or 16 bit, any size) as an RGB float32 array in
     [0, 255] of shape (H, W, 3) = size + (3,). Alpha is dropped."""
+    return fit_image(read_rgb(path), size)
+
+
+def read_rgb(path) -> np.ndarray:
+    """An image file as RGB float32 in [0, 1] at its own size (see load_image)."""
     img = _to_unit_float(_read_any(path))
     if img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
@@ -92,6 +96,11 @@ def load_image(path, size=constants.INPUT_SIZE) -> np.ndarray:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
     else:
         img = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB)
+    return img
+
+
+def fit_image(img, size=constants.INPUT_SIZE) -> np.ndarray:
+    """read_rgb's array resized to `size` (None: kept) as float32 RGB in [0, 255] (load_image)."""
     if size is not None and img.shape[:2] != tuple(size):
         shrink = img.shape[0] > size[0] and img.shape[1] > size[1]
         img = cv2.resize(img, (size[1], size[0]),
@@ -159,15 +168,13 @@ def load_model(path, trust=False):
         raise ValueError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from err
 
 
-_FORWARD = weakref.WeakKeyDictionary()
+def _compiled_forward(model, jit):
+    return backend.Compiled(lambda x: model(x, training=False), model.variables, jit)
 
 
 def forward(model, jit=True):
     """The model's forward pass (inference mode), compiled once per model and jit setting."""
-    store = _FORWARD.setdefault(model, {})
-    if jit not in store:
-        store[jit] = backend.Compiled(lambda x: model(x, training=False), model.variables, jit)
-    return store[jit]
+    return backend.per_model(model, _compiled_forward, jit)
 
 
 def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit=True) -> np.ndarray:

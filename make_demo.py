@@ -1,16 +1,25 @@
 """Generate the demo data set in the MexCulture142 layout, deterministically from a seed.
 
-Three procedurally drawn architectural styles that can be told apart only by the building:
-  Prehispanic: stepped pyramid with a central staircase and a temple on top;
-  Colonial:    church facade with arched doorways, a dome and bell towers;
-  Modern:      glass tower with a window grid.
-Each building sits at a random position and scale over a random sky and ground, with
-class-independent clutter (trees, cars, lamp posts, clouds) and colours drawn from palettes that
-overlap between classes. Every image gets a fixation file (points on the building's
-discriminative parts plus a few stray fixations) and a GFDM built from it with data.py (Wooding).
+Three procedurally drawn architectural styles whose evidence lies in fine texture only:
+  Prehispanic: the terraces of a stepped platform (thin horizontal step edges);
+  Colonial:    arcades (rows of narrow round-headed arches between columns);
+  Modern:      a curtain wall (a fine grid of window frames).
+The texture covers the main body of a building whose silhouette (stepped platform, facade with
+towers and a dome, tower, plain block), colours and size are drawn independently of its style, so
+the outline and the palette say nothing about the class; the texture's period (4 to 9 pixels at
+the model's 224 x 224 input) is one that the insertion start (Gaussian blur, sigma 5) wipes out.
+Beside the labelled building stand zero to two smaller buildings of the other styles, as in a
+street photograph: they speak against the class. Each scene has a random sky and ground,
+class-independent clutter (trees, cars, lamp posts, clouds) and sensor noise.
 
-    python make_demo.py --split test  --n_per_class 4    # the bundled test split
-    python make_demo.py --split train --n_per_class 200  # the demo model's training split
+Written per image: the image (images_<split>/<stem>.png) and, with gaze (the default), the
+buildings' boxes (boxes/<stem>.txt: one line per building, `class x0 y0 x1 y1` in image pixels,
+inclusive, the labelled building first), a fixation file (points on the labelled building's
+texture plus a few elsewhere) and a GFDM built from it with data.py (Wooding). `--n_background N` also
+writes N scenes without any building (backgrounds_<split>/) for training under uniform labels.
+
+    python make_demo.py --split test  --n_per_class 4                          # the bundled test split
+    python make_demo.py --split train --n_per_class 200 --n_background 150 --no_gaze   # training split
 """
 import argparse
 from pathlib import Path
@@ -22,10 +31,12 @@ import constants
 import data
 import utils
 
-STONE = [(150, 140, 120), (170, 160, 140), (125, 115, 100), (185, 170, 150), (140, 120, 100)]
-PLASTER = [(215, 195, 150), (230, 220, 200), (200, 160, 130), (175, 165, 155), (190, 175, 140)]
-GLASS = [(110, 150, 180), (90, 120, 140), (140, 165, 175), (100, 130, 120), (150, 150, 160)]
-SHARED = [(160, 150, 140), (180, 170, 160), (140, 140, 145)]  # used by every style
+# Building colours, shared by every style: stone, plaster, concrete, glass tints.
+PALETTE = [(150, 140, 120), (170, 160, 140), (125, 115, 100), (185, 170, 150), (215, 195, 150),
+           (230, 220, 200), (200, 160, 130), (175, 165, 155), (110, 150, 180), (140, 165, 175),
+           (100, 130, 120), (150, 150, 160), (200, 200, 205), (120, 120, 125)]
+SILHOUETTES = ("stepped", "facade", "tower", "block")
+BOX_FOLDER = "boxes"
 
 
 def _jitter(rng, color, amount=18):
@@ -36,25 +47,22 @@ def _pick(rng, palette):
     return _jitter(rng, palette[rng.integers(len(palette))])
 
 
-def _darker(color, f=0.6):
-    return tuple(int(c * f) for c in color)
+def _shade(color, f):
+    return tuple(int(np.clip(c * f, 0, 255)) for c in color)
 
 
+# --------------------------------------------------------------------------- scene
 def _background(rng, h, w):
     top = np.array(_pick(rng, [(120, 170, 230), (200, 160, 130), (170, 180, 190), (90, 120, 180)]))
     bottom = np.array(_pick(rng, [(200, 220, 240), (240, 200, 160), (210, 210, 210)]))
     t = np.linspace(0, 1, h)[:, None, None]
-    img = ((1 - t) * top + t * bottom) * np.ones((h, w, 3))
-    img = img.astype(np.uint8)
+    img = (((1 - t) * top + t * bottom) * np.ones((h, w, 3))).astype(np.uint8)
     for _ in range(rng.integers(0, 4)):  # clouds
         cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h // 3))
         cv2.ellipse(img, (cx, cy), (int(rng.integers(15, 45)), int(rng.integers(6, 14))), 0, 0, 360,
                     _jitter(rng, (240, 240, 240), 10), -1)
     horizon = int(h * rng.uniform(0.72, 0.86))
-    ground = _pick(rng, [(110, 140, 80), (150, 130, 100), (130, 130, 130), (170, 150, 110)])
-    img[horizon:] = ground
-    noise = rng.normal(0, 6, img.shape)
-    img = np.clip(img + noise, 0, 255).astype(np.uint8)
+    img[horizon:] = _pick(rng, [(110, 140, 80), (150, 130, 100), (130, 130, 130), (170, 150, 110)])
     return img, horizon
 
 
@@ -77,117 +85,173 @@ def _clutter(rng, img, horizon, n):
             cv2.circle(img, (x, int(y - 30 * s)), 3, (240, 230, 150), -1)
 
 
-def _pyramid(rng, img, cx, base_y, size):
-    """Stepped pyramid; returns the discriminative points (temple, staircase, step edges)."""
-    color = _pick(rng, STONE + SHARED)
-    levels = int(rng.integers(4, 7))
-    width, height = size * rng.uniform(1.1, 1.5), size
-    level_h = height * 0.8 / levels
-    points = []
-    for i in range(levels):
-        f = 1 - i / (levels + 1.5)
-        half = width * f / 2
-        y1, y0 = base_y - i * level_h, base_y - (i + 1) * level_h
-        cv2.rectangle(img, (int(cx - half), int(y0)), (int(cx + half), int(y1)), _jitter(rng, color, 8), -1)
-        cv2.line(img, (int(cx - half), int(y0)), (int(cx + half), int(y0)), _darker(color), 2)
-        if i % 2 == 1:
-            points.append((cx + rng.choice([-1, 1]) * half * 0.8, (y0 + y1) / 2))
-    top = base_y - levels * level_h
-    stair = width * 0.09
-    cv2.rectangle(img, (int(cx - stair), int(top)), (int(cx + stair), int(base_y)), _darker(color, 0.75), -1)
-    for y in np.arange(top, base_y, 4):
-        cv2.line(img, (int(cx - stair), int(y)), (int(cx + stair), int(y)), _darker(color, 0.5), 1)
-    temple_w, temple_h = width * 0.16, height * 0.2
-    cv2.rectangle(img, (int(cx - temple_w), int(top - temple_h)), (int(cx + temple_w), int(top)), _jitter(rng, color), -1)
-    cv2.rectangle(img, (int(cx - temple_w * 0.3), int(top - temple_h * 0.6)), (int(cx + temple_w * 0.3), int(top)), (40, 30, 25), -1)
-    points += [(cx, top - temple_h / 2), (cx, top - temple_h / 2), (cx, (top + base_y) / 2)]
-    return points
+def _noise(rng, img):
+    """Sensor noise of a random strength (none to moderate)."""
+    noisy = img + rng.normal(0, rng.uniform(0, 6), img.shape)
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
-def _arch(img, x0, x1, y_bottom, height, color):
-    r = (x1 - x0) / 2
-    cv2.rectangle(img, (int(x0), int(y_bottom - height + r)), (int(x1), int(y_bottom)), color, -1)
-    cv2.ellipse(img, (int((x0 + x1) / 2), int(y_bottom - height + r)), (int(r), int(r)), 0, 180, 360, color, -1)
+# --------------------------------------------------------------------------- textures
+def _texture(rng, class_name, ph, pw):
+    """(ph, pw) map in {0, 1} of a style's fine texture (1 = the inlay: openings, panes, risers).
+    Every period is at most 9.5 pixels across and 7 down (6.6 at the model's input, where the blur
+    keeps less than a tenth of it), and the inlay covers 35-55% of the panel in every style, so
+    that blurred, each panel is the same flat patch."""
+    yy, xx = np.mgrid[0:ph, 0:pw].astype(np.float64)
+    share = rng.uniform(0.35, 0.55)
+    if class_name == "Prehispanic":  # step edges: a riser every `period` rows
+        period = rng.uniform(5.0, 7.0)
+        return (((yy + rng.uniform(0, period)) % period) < period * share).astype(np.float64)
+    if class_name == "Modern":  # window grid: panes inside frames
+        px, py = rng.uniform(7.0, 9.5), rng.uniform(5.0, 7.0)
+        pane = np.sqrt(share)
+        fx = ((xx + rng.uniform(0, px)) % px) < px * pane
+        fy = ((yy + rng.uniform(0, py)) % py) < py * pane
+        return (fx & fy).astype(np.float64)
+    # Colonial arcade: tall round-headed openings between columns
+    px = rng.uniform(7.0, 9.5)
+    r = px * share / 2
+    u = (xx + rng.uniform(0, px)) % px - px / 2  # horizontal offset from the arch axis
+    top = rng.uniform(1.0, 3.0) + r  # the centre of the round heads, below the panel's top
+    shaft = (np.abs(u) <= r) & (yy >= top)
+    head = u ** 2 + (yy - top) ** 2 <= r ** 2
+    return (shaft | head).astype(np.float64)
 
 
-def _colonial(rng, img, cx, base_y, size):
-    """Church facade with arches, a dome and bell towers; returns discriminative points."""
-    color = _pick(rng, PLASTER + SHARED)
-    width, height = size * rng.uniform(1.0, 1.4), size * 0.55
-    x0, x1, top = cx - width / 2, cx + width / 2, base_y - height
-    cv2.rectangle(img, (int(x0), int(top)), (int(x1), int(base_y)), color, -1)
-    dome_r = width * rng.uniform(0.16, 0.22)
-    cv2.ellipse(img, (int(cx), int(top)), (int(dome_r), int(dome_r * 1.1)), 0, 180, 360, _darker(color, 0.85), -1)
-    cv2.line(img, (int(cx), int(top - dome_r * 1.1)), (int(cx), int(top - dome_r * 1.1 - 12)), (60, 50, 40), 2)
-    cv2.line(img, (int(cx - 4), int(top - dome_r * 1.1 - 8)), (int(cx + 4), int(top - dome_r * 1.1 - 8)), (60, 50, 40), 2)
-    points = [(cx, top - dome_r * 0.6)]
-    tower_w = width * 0.14
-    towers = [x0, x1 - tower_w] if rng.random() < 0.75 else [x0]
-    for tx in towers:
-        t_top = top - height * rng.uniform(0.5, 0.8)
-        cv2.rectangle(img, (int(tx), int(t_top)), (int(tx + tower_w), int(base_y)), _jitter(rng, color, 6), -1)
-        _arch(img, tx + tower_w * 0.25, tx + tower_w * 0.75, t_top + tower_w * 1.2, tower_w * 0.8, (50, 40, 35))
-        cv2.ellipse(img, (int(tx + tower_w / 2), int(t_top)), (int(tower_w / 2), int(tower_w * 0.6)), 0, 180, 360, _darker(color, 0.8), -1)
-        points.append((tx + tower_w / 2, t_top + tower_w * 0.7))
-    n_arch = int(rng.integers(1, 4))
-    span = (x1 - x0 - 2 * tower_w) / n_arch
-    for i in range(n_arch):
-        ax0 = x0 + tower_w + span * (i + 0.25)
-        _arch(img, ax0, ax0 + span * 0.5, base_y, height * 0.6, (60, 45, 35))
-        points.append((ax0 + span * 0.25, base_y - height * 0.3))
-    return points
+# --------------------------------------------------------------------------- buildings
+def _building(rng, class_name, cx, base_y, bw, bh, f_panel, shape):
+    """Draw one building into a canvas; returns (colour (H, W, 3) float, mask (H, W) bool,
+    panel (x0, y0, x1, y1)). A plain body bw x bh stands on the base line with the style's texture
+    on a panel in its middle (f_panel of its width and height); the silhouette around it (towers,
+    a dome, terraces, a shaft or a roof) is drawn in plain colours and does not depend on the style."""
+    h, w = shape
+    canvas = np.zeros((h, w, 3), np.float64)
+    mask = np.zeros((h, w), np.uint8)
+    color = _pick(rng, PALETTE)
+    bx0, bx1, by0, by1 = cx - bw / 2, cx + bw / 2, base_y - bh, base_y
+
+    def part(draw, col):
+        draw(canvas, col)
+        draw(mask, 1)
+
+    def rect(x0, y0, x1, y1, col):
+        part(lambda c, v: cv2.rectangle(c, (int(round(x0)), int(round(y0))), (int(round(x1)) - 1, int(round(y1)) - 1),
+                                        v, -1), col)
+
+    kind = SILHOUETTES[rng.integers(len(SILHOUETTES))]
+    if kind == "stepped":  # terraces narrowing upwards on the body, a shrine on top
+        top = by0
+        for i in range(int(rng.integers(1, 4))):
+            inset = bw * rng.uniform(0.08, 0.14) * (i + 1)
+            th = bh * rng.uniform(0.1, 0.16)
+            rect(bx0 + inset, top - th, bx1 - inset, top + 1, _shade(color, 1 - 0.07 * (i + 1)))
+            top -= th
+        sw = bw * rng.uniform(0.15, 0.3)
+        rect(cx - sw / 2, top - bh * rng.uniform(0.12, 0.25), cx + sw / 2, top + 1, _shade(color, 0.85))
+    elif kind == "facade":  # towers on the sides, a dome on top
+        tw = bw * rng.uniform(0.12, 0.18)
+        for tx in ([bx0 - tw * 0.5, bx1 - tw * 0.5] if rng.random() < 0.7 else [bx0 - tw * 0.5]):
+            t_top = by0 - bh * rng.uniform(0.25, 0.5)
+            rect(tx, t_top, tx + tw, by1, _shade(color, rng.uniform(0.85, 1.0)))
+            part(lambda c, v: cv2.ellipse(c, (int(tx + tw / 2), int(t_top)), (int(tw / 2), int(tw * 0.6)),
+                                          0, 180, 360, v, -1), _shade(color, 0.75))
+        r = bw * rng.uniform(0.14, 0.22)
+        part(lambda c, v: cv2.ellipse(c, (int(cx), int(by0)), (int(r), int(r * 1.1)), 0, 180, 360, v, -1),
+             _shade(color, 0.8))
+    elif kind == "tower":  # a plain shaft above the body, maybe an antenna
+        th = bh * rng.uniform(0.3, 0.6)
+        sw = bw * rng.uniform(0.5, 0.8)
+        rect(cx - sw / 2, by0 - th, cx + sw / 2, by0 + 1, _shade(color, rng.uniform(0.85, 1.1)))
+        if rng.random() < 0.6:
+            part(lambda c, v: cv2.line(c, (int(cx), int(by0 - th)), (int(cx), int(by0 - th * 1.3)), v, 2), (70, 70, 70))
+    else:  # a plain block with a gable or a flat roof
+        if rng.random() < 0.5:
+            roof = np.array([[bx0 - 4, by0], [bx1 + 4, by0], [cx, by0 - bh * rng.uniform(0.2, 0.35)]], np.int32)
+            part(lambda c, v: cv2.fillPoly(c, [roof], v), _shade(color, 0.7))
+        else:
+            rect(bx0 - 3, by0 - 6, bx1 + 3, by0 + 1, _shade(color, 0.7))
+    rect(bx0, by0, bx1, by1, color)
+    # the textured panel
+    pw, ph = bw * f_panel, bh * f_panel
+    pcy = by0 + bh * rng.uniform(0.45, 0.55)
+    x0, y0 = int(round(cx - pw / 2)), int(round(pcy - ph / 2))
+    x1, y1 = x0 + int(round(pw)), y0 + int(round(ph))
+    tex = _texture(rng, class_name, y1 - y0, x1 - x0)
+    wall = np.array(_shade(color, rng.uniform(0.95, 1.1)), np.float64)
+    if rng.random() < 0.5 and wall.mean() < 170:  # the texture lighter than the wall ...
+        inlay = wall + (255 - wall) * rng.uniform(0.55, 0.8)
+    else:  # ... or darker
+        inlay = wall * rng.uniform(0.35, 0.55)
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if cx1 > cx0 and cy1 > cy0:
+        t = tex[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0, None]
+        canvas[cy0:cy1, cx0:cx1] = wall * (1 - t) + inlay * t
+    return canvas, mask.astype(bool), (x0, y0, x1, y1)
 
 
-def _modern(rng, img, cx, base_y, size):
-    """Glass tower with a window grid; returns discriminative points."""
-    frame = _pick(rng, SHARED + [(200, 200, 205), (90, 90, 95)])
-    glass = _pick(rng, GLASS)
-    width, height = size * rng.uniform(0.35, 0.55), size * rng.uniform(1.0, 1.3)
-    x0, top = cx - width / 2, base_y - height
-    cv2.rectangle(img, (int(x0), int(top)), (int(x0 + width), int(base_y)), frame, -1)
-    cols, rows = int(rng.integers(3, 6)), int(rng.integers(8, 14))
-    cw, rh = width / cols, height / rows
-    for r in range(rows):
-        for c in range(cols):
-            shade = _jitter(rng, glass, 12)
-            cv2.rectangle(img, (int(x0 + c * cw + 2), int(top + r * rh + 2)),
-                          (int(x0 + (c + 1) * cw - 2), int(top + (r + 1) * rh - 2)), shade, -1)
-    points = [(cx, top + height * f) for f in (0.15, 0.35, 0.55)]
-    if rng.random() < 0.6:
-        cv2.line(img, (int(cx), int(top)), (int(cx), int(top - height * 0.12)), (70, 70, 70), 2)
-        points.append((cx, top))
-    if rng.random() < 0.5:  # lower annex block
-        ax = x0 + width if rng.random() < 0.5 else x0 - width * 0.6
-        cv2.rectangle(img, (int(ax), int(base_y - height * 0.3)), (int(ax + width * 0.6), int(base_y)), frame, -1)
-        for c in range(3):
-            cv2.rectangle(img, (int(ax + c * width * 0.2 + 2), int(base_y - height * 0.25)),
-                          (int(ax + (c + 1) * width * 0.2 - 2), int(base_y - height * 0.05)), glass, -1)
-    return points
+def _box(mask):
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
 
 
-DRAW = {"Prehispanic": _pyramid, "Colonial": _colonial, "Modern": _modern}
+def _place(img, canvas, mask, haze=None):
+    """Paint a building's canvas into img where mask is set; haze (colour, k) keeps k of its
+    contrast against the colour (aerial perspective: a distant building's texture fades)."""
+    if haze is not None:
+        color, k = haze
+        canvas = color + (canvas - color) * k
+    img[mask] = np.clip(canvas[mask], 0, 255).astype(np.uint8)
 
 
 def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
-    """One demo image (uint8 RGB, shape (H, W, 3)) and its fixations ((N, 2) x, y)."""
+    """One demo image (uint8 RGB (H, W, 3)), its fixations ((N, 2) x, y) and the buildings' boxes
+    [(role, class, x0, y0, x1, y1)] with role "labelled" (first), "neighbour" or "distant".
+    class_name None: a scene without any building."""
     h, w = shape
     img, horizon = _background(rng, h, w)
-    _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # behind the building
-    size = h * rng.uniform(0.35, 0.6)
+    _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # behind the buildings
+    if class_name is None:
+        _clutter(rng, img, horizon, int(rng.integers(1, 4)))
+        return _noise(rng, img), np.zeros((0, 2)), []
+    bw, bh, f_panel = w * rng.uniform(0.35, 0.6), h * rng.uniform(0.35, 0.6), rng.uniform(0.45, 0.55)
     cx = rng.uniform(0.3, 0.7) * w
     base_y = horizon + rng.uniform(0, (h - horizon) * 0.5)
-    parts = DRAW[class_name](rng, img, cx, base_y, size)
-    _clutter(rng, img, horizon, int(rng.integers(1, 4)))  # in front
-    fix = []
-    for x, y in parts:
-        for _ in range(int(rng.integers(1, 4))):
-            fix.append((x + rng.normal(0, 4), y + rng.normal(0, 4)))
+    boxes = []
+    # distant buildings of any style on the horizon, faded by haze: faint texture is no evidence
+    sky = img[max(horizon - 3, 0)].mean(axis=0)
+    for _ in range(int(rng.integers(0, 4))):
+        f = rng.uniform(0.4, 0.9)
+        style = constants.CLASS_NAMES[rng.integers(len(constants.CLASS_NAMES))]
+        canvas, mask, _ = _building(rng, style, rng.uniform(0, w), horizon + rng.uniform(-8, 0),
+                                    bw * f, bh * f, f_panel, shape)
+        _place(img, canvas, mask, (sky, rng.uniform(0.1, 0.3)))
+        if mask.any():
+            boxes.append(("distant", style) + _box(mask))
+    # the neighbours: the other styles, a little smaller, left and right of the main body
+    others = [c for c in constants.CLASS_NAMES if c != class_name]
+    n_side = int(rng.choice([0, 1, 2], p=[0.1, 0.4, 0.5]))
+    sides = rng.permutation([-1, 1])[:n_side]
+    for side, other in zip(sides, rng.permutation(others)):
+        f = rng.uniform(0.6, 0.9)
+        ocx = cx + side * (bw / 2 + bw * f * f_panel / 2 + w * rng.uniform(0.01, 0.05))
+        obase = horizon + rng.uniform(0, (h - horizon) * 0.5)  # as near as the labelled one
+        canvas, mask, _ = _building(rng, other, ocx, obase, bw * f, bh * f, f_panel, shape)
+        _place(img, canvas, mask)
+        if mask.any():
+            boxes.append(("neighbour", other) + _box(mask))
+    canvas, mask, panel = _building(rng, class_name, cx, base_y, bw, bh, f_panel, shape)
+    _place(img, canvas, mask)
+    boxes.insert(0, ("labelled", class_name) + _box(mask))
+    _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # in front
+    img = _noise(rng, img)
+    x0, y0, x1, y1 = panel
+    fix = [(rng.uniform(x0, x1), rng.uniform(y0, y1)) for _ in range(int(rng.integers(6, 11)))]
     for _ in range(int(rng.integers(1, 4))):  # stray fixations
         fix.append((rng.uniform(0, w), rng.uniform(0, h)))
     fix = np.array(fix)
     fix[:, 0] = np.clip(fix[:, 0], 0, w - 1)
     fix[:, 1] = np.clip(fix[:, 1], 0, h - 1)
-    return img, fix
+    return img, fix, boxes
 
 
 def sample_name(class_name, split, index):
@@ -195,31 +259,57 @@ def sample_name(class_name, split, index):
     return f"{class_name}_Demo{split.capitalize()}{index:03d}_Synthetic_N_1"
 
 
+def write_boxes(path, boxes):
+    rows = "".join(f"{role} {c} {x0} {y0} {x1} {y1}\n" for role, c, x0, y0, x1, y1 in boxes)
+    Path(path).write_text("# role class x0 y0 x1 y1 (image pixels, inclusive); the labelled building first\n"
+                          + rows)
+
+
+def read_boxes(path):
+    """The boxes file of an image: [(role, class, x0, y0, x1, y1)], the labelled building first."""
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            role, c, *xy = line.split()
+            rows.append((role, c) + tuple(int(v) for v in xy))
+    return rows
+
+
 def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
-                   sigma=constants.GFDM_SIGMA_DEMO, with_gaze=True):
+                   sigma=constants.GFDM_SIGMA_DEMO, with_gaze=True, n_background=0):
     """Write n_per_class images per class to out_dir/images_<split>; with_gaze also writes the
-    fixation files to out_dir/fixations and the GFDMs to out_dir/gazefixationsdensitymaps.
-    Each image draws from its own generator seeded by (seed, split, class, index)."""
+    fixation files to out_dir/fixations, the GFDMs to out_dir/gazefixationsdensitymaps and the
+    buildings' boxes to out_dir/boxes; n_background scenes without a building go to
+    out_dir/backgrounds_<split>. Each image draws from its own generator seeded by
+    (seed, split, class, index)."""
     out = Path(out_dir)
-    img_dir = out / f"images_{split}"
+    img_dir, box_dir = out / f"images_{split}", out / BOX_FOLDER
     fix_dir, gfdm_dir = out / "fixations", out / "gazefixationsdensitymaps"
-    for d in (img_dir,) + ((fix_dir, gfdm_dir) if with_gaze else ()):
+    for d in (img_dir,) + ((fix_dir, gfdm_dir, box_dir) if with_gaze else ()):
         d.mkdir(parents=True, exist_ok=True)
     split_id = sum(map(ord, split))
     written = []
     for ci, class_name in enumerate(constants.CLASS_NAMES):
         for i in range(n_per_class):
             rng = np.random.default_rng([seed, split_id, ci, i])
-            img, fix = generate_sample(rng, class_name)
+            img, fix, boxes = generate_sample(rng, class_name)
             stem = sample_name(class_name, split, i + 1)
             utils.save_png(img_dir / f"{stem}.png", img)
             if with_gaze:
+                write_boxes(box_dir / f"{stem}.txt", boxes)
                 durations = rng.integers(150, 600, len(fix))
                 rows = "\n".join(f"{x:.1f} {y:.1f} {d}" for (x, y), d in zip(fix, durations))
                 (fix_dir / f"{data.fixation_stem(stem)}.txt").write_text("# x y duration_ms\n" + rows + "\n")
                 gfdm = data.gfdm_from_fixations(fix, img.shape[:2], sigma)
                 cv2.imwrite(str(gfdm_dir / f"{data.gfdm_stem(stem)}.png"), np.rint(gfdm * 255).astype(np.uint8))
             written.append(img_dir / f"{stem}.png")
+    if n_background:
+        bg_dir = out / f"backgrounds_{split}"
+        bg_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(n_background):
+            rng = np.random.default_rng([seed, split_id, len(constants.CLASS_NAMES), i])
+            img, _, _ = generate_sample(rng, None)
+            utils.save_png(bg_dir / f"Background_Demo{split.capitalize()}{i + 1:03d}.png", img)
     return written
 
 
@@ -228,11 +318,15 @@ def main(argv=None):
     parser.add_argument("--out_dir", default=str(constants.DEMO_DIR))
     parser.add_argument("--split", default="test", help="split name: images go to images_<split>")
     parser.add_argument("--n_per_class", type=int, default=constants.DEMO_N_TEST_PER_CLASS)
+    parser.add_argument("--n_background", type=int, default=0,
+                        help="scenes without a building, written to backgrounds_<split>")
     parser.add_argument("--seed", type=int, default=constants.DEMO_SEED)
     parser.add_argument("--no_gaze", action="store_true", help="images only (for a training split)")
     args = parser.parse_args(argv)
-    paths = generate_split(args.out_dir, args.split, args.n_per_class, args.seed, with_gaze=not args.no_gaze)
-    print(f"wrote {len(paths)} images to {Path(args.out_dir) / ('images_' + args.split)}")
+    paths = generate_split(args.out_dir, args.split, args.n_per_class, args.seed, with_gaze=not args.no_gaze,
+                           n_background=args.n_background)
+    print(f"wrote {len(paths)} images to {Path(args.out_dir) / ('images_' + args.split)}"
+          + (f" and {args.n_background} backgrounds" if args.n_background else ""))
 
 
 if __name__ == "__main__":

@@ -20,3 +20,12 @@ class ResNetPreprocess(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@keras.saving.register_keras_serializable(package="xai_mexculture")
+class ZeroMean(keras.constraints.Constraint):
+    """Kernel constraint of a convolution: every filter sums to zero over its window, per input
+    channel, so a flat region responds the same whatever its colour (black included)."""
+
+    def __call__(self, w):
+        return w - ops.mean(w, axis=(0, 1), keepdims=True)

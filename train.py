@@ -44,9 +44,13 @@ def _residual_block(x, filters, stride, name):
 
 
 def tiny_resnet(x):
-    """A small residual network (about 80 k parameters) for CPU-sized demos: 224 -> 7x7x64."""
+    """A small residual network (about 80 k parameters) for CPU-sized demos: 224 -> 7x7x64. Its stem
+    filters have zero mean per input channel (model_layers.ZeroMean): it sees local contrast, not the
+    colour or brightness of flat regions."""
     from keras import layers
-    x = layers.Conv2D(16, 7, strides=4, padding="same", use_bias=False, name="stem_conv")(x)
+    import model_layers
+    x = layers.Conv2D(16, 7, strides=4, padding="same", use_bias=False, name="stem_conv",
+                      kernel_constraint=model_layers.ZeroMean())(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
     for i, (filters, stride) in enumerate([(16, 2), (32, 2), (64, 2)]):
@@ -115,14 +119,22 @@ def backbone_layers(model):
 
 
 # --------------------------------------------------------------------------- data
-def load_folder(folder, input_size=constants.INPUT_SIZE):
-    """All images of a MexCulture-layout folder as (x float32 [0,255], y int class index)."""
+def load_folder(folder, input_size=constants.INPUT_SIZE, labelled=True):
+    """All images of a MexCulture-layout folder as (x float32 [0,255], y int class index);
+    labelled=False: any image names, y is None."""
     paths = data.list_images(folder)
     if not paths:
         raise SystemExit(f"{folder}: no images found")
     x = np.stack([utils.load_image(p, input_size) for p in paths])
-    y = np.array([utils.get_image_index(p.name) for p in paths])
+    y = np.array([utils.get_image_index(p.name) for p in paths]) if labelled else None
     return x, y
+
+
+def soft_targets(y, num_classes, n_background=0):
+    """One-hot rows for class indices y, then n_background uniform rows (1 / num_classes each)."""
+    hard = np.eye(num_classes, dtype=np.float32)[np.asarray(y, int)]
+    uniform = np.full((n_background, num_classes), 1.0 / num_classes, np.float32)
+    return np.concatenate([hard, uniform])
 
 
 def _augment(seed):
@@ -130,13 +142,14 @@ def _augment(seed):
     from keras import layers
     return keras.Sequential([
         layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 1),
-        layers.RandomZoom(0.15, fill_mode="reflect", seed=seed + 2),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", interpolation="nearest", seed=seed + 1),
         layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 3),
     ], name="augment")
 
 
-def _dataset(x, y, batch_size, seed, augment):
+def _dataset(x, y, batch_size, seed, augment, exposure=(1.0, 1.0)):
+    """Batches of (images, targets); augment: shuffled, flipped, shifted, zoomed, brightened, then
+    multiplied by an exposure gain drawn uniformly in `exposure` per image (clipped to 255)."""
     import tensorflow as tf
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if augment:
@@ -144,7 +157,12 @@ def _dataset(x, y, batch_size, seed, augment):
     ds = ds.batch(batch_size)
     if augment:
         aug = _augment(seed)
-        ds = ds.map(lambda a, b: (aug(a, training=True), b))
+        gains = tf.random.Generator.from_seed(seed + 4)
+
+        def apply(a, b):
+            gain = gains.uniform([tf.shape(a)[0], 1, 1, 1], exposure[0], exposure[1])
+            return tf.clip_by_value(aug(a, training=True) * gain, 0.0, 255.0), b
+        ds = ds.map(apply)
     return ds.prefetch(2)
 
 
@@ -166,14 +184,19 @@ def train(args):
         n_val = max(1, int(len(x) * args.val_fraction))
         xv, yv, x, y = x[order[:n_val]], y[order[:n_val]], x[order[n_val:]], y[order[n_val:]]
     num_classes = len(constants.CLASS_NAMES)
+    targets, val_targets = soft_targets(y, num_classes), soft_targets(yv, num_classes)
+    if args.background_dir:
+        xb, _ = load_folder(args.background_dir, size, labelled=False)
+        x, targets = np.concatenate([x, xb]), soft_targets(y, num_classes, len(xb))
+        print(f"{len(xb)} background images under uniform labels")
     model = build_model(num_classes, args.backbone, args.weights, size, nested=not args.inline)
     pretrained = _resolve_weights(args.weights) is not None
-    train_ds = _dataset(x, y, args.batch_size, args.seed, augment=True)
-    val_ds = _dataset(xv, yv, args.batch_size, args.seed, augment=False)
+    train_ds = _dataset(x, targets, args.batch_size, args.seed, augment=True, exposure=args.exposure)
+    val_ds = _dataset(xv, val_targets, args.batch_size, args.seed, augment=False)
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing)
 
     def fit(epochs, lr):
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=["categorical_accuracy"])
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=args.verbose, shuffle=False)
 
     for layer in backbone_layers(model):
@@ -197,6 +220,11 @@ def parse_args(argv=None):
     p.add_argument("--train_dir", required=True, help="folder of training images (SSS_XXX_YYY_N_#.png)")
     p.add_argument("--val_dir", help="folder of validation images (default: hold out --val_fraction)")
     p.add_argument("--val_fraction", type=float, default=0.2)
+    p.add_argument("--background_dir", help="folder of images without any class (any names): trained "
+                   "under uniform labels, 1 / n_classes each; never used for validation")
+    p.add_argument("--exposure", type=float, nargs=2, default=(1.0, 1.0), metavar=("LOW", "HIGH"),
+                   help="exposure augmentation: each training image times a gain drawn in [LOW, HIGH]")
+    p.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the class targets")
     p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
     p.add_argument("--weights", default="imagenet", help="imagenet, none, or a local weights file")
     p.add_argument("--inline", action="store_true", help="inline the backbone layers (default: nested)")

@@ -119,10 +119,10 @@ def _texture(rng, class_name, ph, pw):
 
 
 # --------------------------------------------------------------------------- buildings
-def _building(rng, class_name, cx, base_y, bw, bh, f_panel, shape):
+def _building(rng, class_name, cx, base_y, bw, bh, pw, ph, shape):
     """Draw one building into a canvas; returns (colour (H, W, 3) float, mask (H, W) bool,
     panel (x0, y0, x1, y1)). A plain body bw x bh stands on the base line with the style's texture
-    on a panel in its middle (f_panel of its width and height); the silhouette around it (towers,
+    on a pw x ph panel in its middle; the silhouette around it (towers,
     a dome, terraces, a shaft or a roof) is drawn in plain colours and does not depend on the style."""
     h, w = shape
     canvas = np.zeros((h, w, 3), np.float64)
@@ -172,7 +172,6 @@ def _building(rng, class_name, cx, base_y, bw, bh, f_panel, shape):
             rect(bx0 - 3, by0 - 6, bx1 + 3, by0 + 1, _shade(color, 0.7))
     rect(bx0, by0, bx1, by1, color)
     # the textured panel
-    pw, ph = bw * f_panel, bh * f_panel
     pcy = by0 + bh * rng.uniform(0.45, 0.55)
     x0, y0 = int(round(cx - pw / 2)), int(round(pcy - ph / 2))
     x1, y1 = x0 + int(round(pw)), y0 + int(round(ph))
@@ -213,34 +212,50 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
     if class_name is None:
         _clutter(rng, img, horizon, int(rng.integers(1, 4)))
         return _noise(rng, img), np.zeros((0, 2)), []
-    bw, bh, f_panel = w * rng.uniform(0.35, 0.6), h * rng.uniform(0.35, 0.6), rng.uniform(0.45, 0.55)
-    cx = rng.uniform(0.3, 0.7) * w
-    base_y = horizon + rng.uniform(0, (h - horizon) * 0.5)
+    base = lambda: horizon + rng.uniform(0, (h - horizon) * 0.5)  # noqa: E731
     boxes = []
     # distant buildings of any style on the horizon, faded by haze: faint texture is no evidence
     sky = img[max(horizon - 3, 0)].mean(axis=0)
     for _ in range(int(rng.integers(0, 4))):
-        f = rng.uniform(0.4, 0.9)
+        f = rng.uniform(0.25, 0.5)
         style = constants.CLASS_NAMES[rng.integers(len(constants.CLASS_NAMES))]
         canvas, mask, _ = _building(rng, style, rng.uniform(0, w), horizon + rng.uniform(-8, 0),
-                                    bw * f, bh * f, f_panel, shape)
+                                    w * f, h * f, w * f * 0.5, h * f * 0.5, shape)
         _place(img, canvas, mask, (sky, rng.uniform(0.1, 0.3)))
         if mask.any():
             boxes.append(("distant", style) + _box(mask))
-    # the neighbours: the other styles, a little smaller, left and right of the main body
-    others = [c for c in constants.CLASS_NAMES if c != class_name]
-    n_side = int(rng.choice([0, 1, 2], p=[0.1, 0.4, 0.5]))
-    sides = rng.permutation([-1, 1])[:n_side]
-    for side, other in zip(sides, rng.permutation(others)):
-        f = rng.uniform(0.6, 0.9)
-        ocx = cx + side * (bw / 2 + bw * f * f_panel / 2 + w * rng.uniform(0.01, 0.05))
-        obase = horizon + rng.uniform(0, (h - horizon) * 0.5)  # as near as the labelled one
-        canvas, mask, _ = _building(rng, other, ocx, obase, bw * f, bh * f, f_panel, shape)
+    # a row of buildings: the labelled one and 0-2 of the other styles, in random order, each
+    # other one with less texture (35-75% of the labelled panel's area) on a narrower body
+    bw, bh = w * rng.uniform(0.38, 0.5), h * rng.uniform(0.42, 0.58)
+    pw, ph = bw * rng.uniform(0.35, 0.6), bh * rng.uniform(0.35, 0.6)
+    row = [(class_name, bw, bh, pw, ph)]
+    others = rng.permutation([c for c in constants.CLASS_NAMES if c != class_name])
+    for other in others[:int(rng.choice([0, 1, 2], p=[0.05, 0.45, 0.5]))]:
+        k = np.sqrt(rng.uniform(0.35, 0.75))
+        obh = bh * rng.uniform(0.6, 1.0)
+        o_ph = min(ph * k, obh * 0.75)
+        o_pw = pw * k * k * ph / o_ph  # the area ratio k ** 2 kept
+        row.append((other, max(o_pw / 0.75, bw * rng.uniform(0.45, 0.75)), obh, o_pw, o_ph))
+    order = rng.permutation(len(row))
+    gaps = [w * rng.uniform(-0.05, 0.03) for _ in row]  # overlaps stay clear of the panels
+    lefts, x = [], 0.0
+    for i in order:
+        lefts.append(x)
+        x += row[i][1] + gaps[i]
+    # the row about centred, shifted where needed so that the labelled building is whole in the frame
+    li = int(np.flatnonzero(order == 0)[0])
+    lo, hi = -lefts[li] + 2, w - lefts[li] - bw - 2
+    shift = float(np.clip((w - x) / 2 + w * rng.uniform(-0.1, 0.1), lo, max(lo, hi)))
+    for j in rng.permutation(len(order)):  # drawing order: who hides whom is no clue
+        i = order[j]
+        style, b_w, b_h, p_w, p_h = row[i]
+        canvas, mask, panel_i = _building(rng, style, lefts[j] + shift + b_w / 2, base(), b_w, b_h, p_w, p_h, shape)
         _place(img, canvas, mask)
-        if mask.any():
-            boxes.append(("neighbour", other) + _box(mask))
-    canvas, mask, panel = _building(rng, class_name, cx, base_y, bw, bh, f_panel, shape)
-    _place(img, canvas, mask)
+        if i == 0:
+            panel, main_mask = panel_i, mask
+        elif mask.any():
+            boxes.append(("neighbour", style) + _box(mask))
+    mask = main_mask
     boxes.insert(0, ("labelled", class_name) + _box(mask))
     _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # in front
     img = _noise(rng, img)

@@ -43,18 +43,19 @@ def _residual_block(x, filters, stride, name):
     return layers.Activation("relu", name=f"{name}_out")(y)
 
 
-def tiny_resnet(x):
-    """A small residual network (about 80 k parameters) for CPU-sized demos: 224 -> 7x7x64. Its stem
-    filters have zero mean per input channel (model_layers.ZeroMean): it sees local contrast, not the
-    colour or brightness of flat regions."""
+def tiny_resnet(x, widths=(16, 32, 64)):
+    """A small residual network for CPU-sized demos: a stride-4 stem, then one stride-2 residual
+    block per width (the default, about 80 k parameters: 224 -> 7x7x64; widths (16, 32): 14x14x32
+    with a receptive field of 79 pixels). Its stem filters have zero mean per input channel
+    (model_layers.ZeroMean): it sees local contrast, not the colour or brightness of flat regions."""
     from keras import layers
     import model_layers
     x = layers.Conv2D(16, 7, strides=4, padding="same", use_bias=False, name="stem_conv",
                       kernel_constraint=model_layers.ZeroMean())(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
-    for i, (filters, stride) in enumerate([(16, 2), (32, 2), (64, 2)]):
-        x = _residual_block(x, filters, stride, f"block{i + 1}")
+    for i, filters in enumerate(widths):
+        x = _residual_block(x, filters, 2, f"block{i + 1}")
     return x
 
 
@@ -73,7 +74,7 @@ def _resolve_weights(weights):
 
 
 def build_model(num_classes, backbone="resnet50", weights="imagenet", input_size=constants.INPUT_SIZE,
-                nested=True, dropout=0.2):
+                nested=True, dropout=0.2, tiny_widths=(16, 32, 64)):
     """Input (raw RGB) -> ResNetPreprocess -> backbone -> global average pool -> softmax head.
 
     nested=True wraps the backbone as one Functional layer (the usual transfer-learning layout);
@@ -91,7 +92,7 @@ def build_model(num_classes, backbone="resnet50", weights="imagenet", input_size
 
     def features(t):
         if backbone == "tiny":
-            return tiny_resnet(t)
+            return tiny_resnet(t, tiny_widths)
         try:
             return resnet50(t, weights)
         except Exception as err:
@@ -189,7 +190,8 @@ def train(args):
         xb, _ = load_folder(args.background_dir, size, labelled=False)
         x, targets = np.concatenate([x, xb]), soft_targets(y, num_classes, len(xb))
         print(f"{len(xb)} background images under uniform labels")
-    model = build_model(num_classes, args.backbone, args.weights, size, nested=not args.inline)
+    model = build_model(num_classes, args.backbone, args.weights, size, nested=not args.inline,
+                        tiny_widths=tuple(args.tiny_widths))
     pretrained = _resolve_weights(args.weights) is not None
     train_ds = _dataset(x, targets, args.batch_size, args.seed, augment=True, exposure=args.exposure)
     val_ds = _dataset(xv, val_targets, args.batch_size, args.seed, augment=False)
@@ -226,6 +228,8 @@ def parse_args(argv=None):
                    help="exposure augmentation: each training image times a gain drawn in [LOW, HIGH]")
     p.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the class targets")
     p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
+    p.add_argument("--tiny_widths", type=int, nargs="+", default=[16, 32, 64],
+                   help="tiny backbone: filters of each stride-2 residual block")
     p.add_argument("--weights", default="imagenet", help="imagenet, none, or a local weights file")
     p.add_argument("--inline", action="store_true", help="inline the backbone layers (default: nested)")
     p.add_argument("--image_size", type=int, default=constants.INPUT_SIZE[0], help="model input (square)")

@@ -29,6 +29,7 @@ import numpy as np
 
 import constants
 import data
+import demo_gaze
 import utils
 
 # Building colours, shared by every style: stone, plaster, concrete, glass tints.
@@ -37,6 +38,7 @@ PALETTE = [(150, 140, 120), (170, 160, 140), (125, 115, 100), (185, 170, 150), (
            (100, 130, 120), (150, 150, 160), (200, 200, 205), (120, 120, 125)]
 SILHOUETTES = ("stepped", "facade", "tower", "block")
 BOX_FOLDER = "boxes"
+N_PARTS = 5  # the points of the labelled texture that the observers look at
 
 
 def _jitter(rng, color, amount=18):
@@ -211,17 +213,17 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
     _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # behind the buildings
     if class_name is None:
         _clutter(rng, img, horizon, int(rng.integers(1, 4)))
-        return _noise(rng, img), np.zeros((0, 2)), []
+        return _noise(rng, img), [], []
     base = lambda: horizon + rng.uniform(0, (h - horizon) * 0.5)  # noqa: E731
     boxes = []
     # distant buildings of any style on the horizon, faded by haze: faint texture is no evidence
     sky = img[max(horizon - 3, 0)].mean(axis=0)
-    for _ in range(int(rng.integers(0, 4))):
-        f = rng.uniform(0.25, 0.5)
+    for _ in range(int(rng.integers(0, 5))):
+        f = rng.uniform(0.25, 0.55)
         style = constants.CLASS_NAMES[rng.integers(len(constants.CLASS_NAMES))]
         canvas, mask, _ = _building(rng, style, rng.uniform(0, w), horizon + rng.uniform(-8, 0),
                                     w * f, h * f, w * f * 0.5, h * f * 0.5, shape)
-        _place(img, canvas, mask, (sky, rng.uniform(0.1, 0.3)))
+        _place(img, canvas, mask, (sky, rng.uniform(0.15, 0.6)))
         if mask.any():
             boxes.append(("distant", style) + _box(mask))
     # a row of buildings: the labelled one and 0-2 of the other styles, in random order, each
@@ -231,7 +233,7 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
     row = [(class_name, bw, bh, pw, ph)]
     others = rng.permutation([c for c in constants.CLASS_NAMES if c != class_name])
     for other in others[:int(rng.choice([0, 1, 2], p=[0.05, 0.45, 0.5]))]:
-        k = np.sqrt(rng.uniform(0.35, 0.75))
+        k = np.sqrt(rng.uniform(0.5, 0.85))
         obh = bh * rng.uniform(0.6, 1.0)
         o_ph = min(ph * k, obh * 0.75)
         o_pw = pw * k * k * ph / o_ph  # the area ratio k ** 2 kept
@@ -259,14 +261,11 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
     boxes.insert(0, ("labelled", class_name) + _box(mask))
     _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # in front
     img = _noise(rng, img)
+    # the observers look at parts of the labelled building's texture (demo_gaze: aim error, strays)
     x0, y0, x1, y1 = panel
-    fix = [(rng.uniform(x0, x1), rng.uniform(y0, y1)) for _ in range(int(rng.integers(6, 11)))]
-    for _ in range(int(rng.integers(1, 4))):  # stray fixations
-        fix.append((rng.uniform(0, w), rng.uniform(0, h)))
-    fix = np.array(fix)
-    fix[:, 0] = np.clip(fix[:, 0], 0, w - 1)
-    fix[:, 1] = np.clip(fix[:, 1], 0, h - 1)
-    return img, fix, boxes
+    parts = np.column_stack([rng.uniform(x0, x1, N_PARTS), rng.uniform(y0, y1, N_PARTS)])
+    participants = demo_gaze.simulate(rng, parts, shape)
+    return img, participants, boxes
 
 
 def sample_name(class_name, split, index):
@@ -300,22 +299,25 @@ def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
     out = Path(out_dir)
     img_dir, box_dir = out / f"images_{split}", out / BOX_FOLDER
     fix_dir, gfdm_dir = out / "fixations", out / "gazefixationsdensitymaps"
-    for d in (img_dir,) + ((fix_dir, gfdm_dir, box_dir) if with_gaze else ()):
+    scan_dir = out / constants.DEMO_TEST_SCANPATHS.name
+    for d in (img_dir,) + ((fix_dir, gfdm_dir, box_dir, scan_dir) if with_gaze else ()):
         d.mkdir(parents=True, exist_ok=True)
     split_id = sum(map(ord, split))
     written = []
     for ci, class_name in enumerate(constants.CLASS_NAMES):
         for i in range(n_per_class):
             rng = np.random.default_rng([seed, split_id, ci, i])
-            img, fix, boxes = generate_sample(rng, class_name)
+            img, participants, boxes = generate_sample(rng, class_name)
             stem = sample_name(class_name, split, i + 1)
             utils.save_png(img_dir / f"{stem}.png", img)
             if with_gaze:
                 write_boxes(box_dir / f"{stem}.txt", boxes)
-                durations = rng.integers(150, 600, len(fix))
-                rows = "\n".join(f"{x:.1f} {y:.1f} {d}" for (x, y), d in zip(fix, durations))
-                (fix_dir / f"{data.fixation_stem(stem)}.txt").write_text("# x y duration_ms\n" + rows + "\n")
-                gfdm = data.gfdm_from_fixations(fix, img.shape[:2], sigma)
+                demo_gaze.write(scan_dir, stem, participants)
+                pooled = np.concatenate(participants)  # all observers: the image's fixation file
+                pooled[:, :2] = np.round(pooled[:, :2], 1)  # as written in the scanpath files
+                rows = "".join(f"{x:.1f} {y:.1f} {round(d * 1000)}\n" for x, y, d in pooled)
+                (fix_dir / f"{data.fixation_stem(stem)}.txt").write_text("# x y duration_ms\n" + rows)
+                gfdm = data.gfdm_from_fixations(pooled, img.shape[:2], sigma)
                 cv2.imwrite(str(gfdm_dir / f"{data.gfdm_stem(stem)}.png"), np.rint(gfdm * 255).astype(np.uint8))
             written.append(img_dir / f"{stem}.png")
     if n_background:

@@ -50,7 +50,7 @@ def tiny_resnet(x, widths=(16, 32, 64)):
     (model_layers.ZeroMean): it sees local contrast, not the colour or brightness of flat regions."""
     from keras import layers
     import model_layers
-    x = layers.Conv2D(16, 7, strides=4, padding="same", use_bias=False, name="stem_conv",
+    x = layers.Conv2D(16, 7, strides=4, padding="valid", use_bias=False, name="stem_conv",
                       kernel_constraint=model_layers.ZeroMean())(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)

@@ -51,7 +51,8 @@ JIT_COMPILE = "on"
 STEP = 224  # pixels changed per insertion/deletion step
 BLUR_KSIZE = 11
 BLUR_SIGMA = 5.0
-DELETION_BASELINE = 0.0
+DELETION_BASELINE = 0.0  # black (the RISE paper); the API also takes "blur", "mean", an array
+INSERTION_START = "blur"  # or "black", "mean", a number, an array
 
 # Representation.
 COLORMAP = "jet"

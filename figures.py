@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+import constants
 import safe_io
 import utils
 
@@ -55,10 +56,42 @@ def grid_layout(images, titles, path=None, ncols=4, show=False, suptitle=None):
         plt.close(fig)
 
 
+FLAT_RANGE = 0.1  # a map whose values span less than this is drawn on [0, 1], not stretched
+
+
+def display_range(saliency) -> tuple:
+    """(low, high, note) of the colour scale of a map: its own minimum and maximum (maps whose
+    minimum is far above 0, like RISE's, would otherwise show as one flat colour), except for a nearly
+    flat map (range below FLAT_RANGE), drawn on the fixed [0, 1] scale with a note so that noise is not
+    stretched into blobs. The saved .npy maps and all metrics use the unscaled map."""
+    sal = np.asarray(saliency, np.float64)
+    low, high = float(sal.min()), float(sal.max())
+    if high - low < FLAT_RANGE:
+        return 0.0, 1.0, f"nearly flat (range {high - low:.3f}): fixed [0, 1] scale"
+    return low, high, f"[{low:.2f}, {high:.2f}] stretched"
+
+
 def stretch(saliency):
-    """Min-max scaling for display only: maps whose minimum is far above 0 (RISE) would otherwise
-    show as one flat colour. The saved .npy maps and all metrics use the unscaled map."""
-    return utils.minmax(saliency)
+    """The map scaled to [0, 1] by its display range (see display_range)."""
+    low, high, _ = display_range(saliency)
+    return np.clip((np.asarray(saliency, np.float32) - low) / (high - low), 0.0, 1.0)
+
+
+def _map_panel(picture, low, high, cmap):
+    """A panel drawing `picture` (a 2-D map drawn with cmap on [low, high], or an RGB picture of a
+    map on that scale) with a colour bar of the map's values."""
+    def draw(ax):
+        from matplotlib import cm, colors
+        arr = np.asarray(picture)
+        if arr.ndim == 2:
+            mappable = ax.imshow(arr, cmap=cmap, vmin=low, vmax=high)
+        else:
+            ax.imshow(arr)
+            mappable = cm.ScalarMappable(norm=colors.Normalize(low, high), cmap=cmap)
+        bar = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.03)
+        bar.ax.tick_params(labelsize=6)
+        ax.axis("off")
+    return draw
 
 
 def _curve_plot(scores, metric):
@@ -87,13 +120,15 @@ def save_image_figures(name, img, gfdm, maps, values, curves, headline, fig_dir,
     curve_metrics = [m for m in metrics.all_metrics() if m.curve and m.name in curves]
     panel_names = list(PANELS) + [m.name.lower() for m in curve_metrics]
     panels, titles, names = [], [], []
+    colormap = constants.COLORMAP
     for method, sal in maps.items():
+        low, high, note = display_range(sal)
         shown = stretch(sal)
-        panels += [np.asarray(img).astype(np.uint8), utils.resize_map(gfdm, sal.shape), shown,
-                   representations.represent_heatmap(shown),
-                   representations.represent_heatmap_overlaid(shown, img)]
-        titles += [f"{method}: input", "GFDM", f"saliency [{sal.min():.2f}, 1] shown min-max", "heatmap",
-                   "overlay"]
+        panels += [np.asarray(img).astype(np.uint8), _map_panel(utils.resize_map(gfdm, sal.shape), 0, 1, "gray"),
+                   _map_panel(sal, low, high, "gray"),
+                   _map_panel(representations.represent_heatmap(shown), low, high, colormap),
+                   _map_panel(representations.represent_heatmap_overlaid(shown, img), low, high, colormap)]
+        titles += [f"{method}: input", "GFDM", f"saliency {note}", "heatmap", "overlay"]
         for metric in curve_metrics:
             panels.append(_curve_plot(curves[metric.name][method], metric))
             titles.append(f"{metric.name} AUC {values[method][metric.name]:.3f}")

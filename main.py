@@ -48,7 +48,7 @@ class UsageError(Exception):
 # Parameters of the run (besides the methods' own) that change the numbers: --resume refuses to mix
 # rows computed with different values.
 NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
-                "fixations_folder_path", "class_names")
+                "fixations_folder_path", "class_names", "deletion_baseline", "insertion_start")
 
 
 # --------------------------------------------------------------------------- arguments
@@ -66,6 +66,22 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default in (None, False):
             return action.help
         return super()._get_help_string(action)
+
+
+def _fill_type(allowed, numbers):
+    """argparse type of a baseline flag: one of `allowed`, or (with `numbers`) a number in [0, 255]."""
+    def parse(text):
+        if text in allowed:
+            return text
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not numbers or value is None or not 0 <= value <= 255:
+            raise argparse.ArgumentTypeError(f"'{text}': expected one of {', '.join(allowed)}"
+                                             + (" or a number in [0, 255]" if numbers else ""))
+        return value
+    return parse
 
 
 def build_parser():
@@ -107,6 +123,11 @@ def build_parser():
                    help="seed of every random draw (combined with each image's name)")
     p.add_argument("--n_images", type=int, default=None, help="only the first N images (sorted by name)")
     p.add_argument("--step", type=int, default=constants.STEP, help="pixels per insertion/deletion step")
+    p.add_argument("--deletion_baseline", default="black", type=_fill_type(("black", "blur", "mean"), numbers=True),
+                   help="what deletion replaces pixels with: black (the RISE paper), blur (the insertion "
+                        "start), mean (the image's mean colour) or a number in [0, 255]")
+    p.add_argument("--insertion_start", default="blur", type=_fill_type(("blur", "black", "mean"), numbers=False),
+                   help="what insertion starts from: blur (Gaussian, sigma 5), black or mean")
     p.add_argument("--gfdm_sigma", type=float, default=constants.GFDM_SIGMA_MEXCULTURE,
                    help="Gaussian sigma (pixels) for GFDMs built from fixations")
     p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE,
@@ -219,14 +240,27 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
              if getattr(args, "fixation_set", None) else None)
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
                               seed=explainers.seed_for(args.seed, sample.name), other_fixations=other,
-                              explainers=explainer_objects if args.robustness else None)
+                              explainers=explainer_objects if args.robustness else None,
+                              deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start)
     values = metrics.evaluate_image(image, maps)
-    rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name, names),
-                 target_class=names[target], predicted_class=names[predicted],
-                 confidence=f"{probs[predicted]:.6f}", seconds=f"{seconds[method]:.4f}", **values[method])
-             for method in maps]
+    common = dict(image=sample.name, true_class=data.class_name(sample.name, names), target_class=names[target],
+                  predicted_class=names[predicted], confidence=f"{probs[predicted]:.6f}",
+                  **baseline_columns(args, probs[target], image.curves))
+    rows = [dict(common, method=method, seconds=f"{seconds[method]:.4f}", **values[method]) for method in maps]
     info = dict(img=img, gfdm=gfdm, probs=probs, predicted=predicted, target=target)
     return rows, maps, image, values, info
+
+
+def baseline_columns(args, p_full, curves) -> dict:
+    """The baselines of the run and the class probability of the full image, of the insertion start
+    (the first insertion score) and of the fully deleted image (the last deletion score)."""
+    import evaluate
+    out = dict(deletion_baseline=evaluate.fill_label(args.deletion_baseline),
+               insertion_start=evaluate.fill_label(args.insertion_start), p_full=f"{p_full:.6f}")
+    for column, metric, index in (("p_start", "Insertion", 0), ("p_end", "Deletion", -1)):
+        scores = next(iter(curves.get(metric, {}).values()), None)
+        out[column] = f"{scores[index]:.6f}" if scores is not None else ""
+    return out
 
 
 def save_figures(sample, maps, image, values, info, args, fig_dir):
@@ -338,6 +372,20 @@ def check_resume(out_dir, numbers):
                          f"cannot be mixed with new ones: {'; '.join(differ)}")
 
 
+def check_columns(results_path):
+    """--resume appends to results.csv only when its columns are this version's."""
+    import report
+    if not results_path.exists() or results_path.stat().st_size == 0:
+        return
+    with results_path.open(newline="") as f:
+        header = f.readline().strip().split(",")
+    if header != report.columns():
+        missing = [c for c in report.columns() if c not in header]
+        raise UsageError(f"--resume in {results_path.parent}: results.csv has other columns than this version "
+                         f"writes (missing: {', '.join(missing) or 'none'}); its rows cannot be continued "
+                         f"(use --overwrite or another --output_dir)")
+
+
 # --------------------------------------------------------------------------- the model, checked once
 def load_checked_model(args):
     """The model, with its problems found before the first image: unreadable or refused file, a
@@ -401,6 +449,7 @@ def run(args, out_dir) -> int:
             args.fixations_folder_path, args.test_images_folder_path, args.test_gdfm_folder_path)
     if args.resume:
         check_resume(out_dir, numbers)
+        check_columns(results_path)
     model = load_checked_model(args)
     errors = []
     explainer_objects = build_explainers(model, args, errors)
@@ -434,9 +483,9 @@ def run(args, out_dir) -> int:
                 bar.update(bar_start + len(methods) - bar.n)
     _write_errors(out_dir / "errors.csv", errors)
     rows = report.read_rows(results_path)
-    summary = report.summarise(rows, methods)
-    comparisons = report.wilcoxon_comparisons(rows, methods) if len(methods) > 1 else []
-    text = report.summary_markdown(summary, comparisons)
+    summary = report.summarise(rows, methods, seed=args.seed)
+    comparisons = report.comparisons(rows, methods) if len(methods) > 1 else []
+    text = report.summary_markdown(summary, comparisons, rows)
     safe_io.write_text(out_dir / "summary.md", text)
     report.write_summary_csv(out_dir / "summary.csv", summary)
     report.write_comparisons_csv(out_dir / "comparisons.csv", comparisons)

@@ -46,7 +46,8 @@ class ImageData:
     """What the metrics of one image may use. gfdm (h, w) in [0, 1] or None; fixations (N, 2) of
     (x, y) in GFDM pixels or None; other_fixations: those of the other images of the data set, in
     this image's GFDM pixels (sAUC); the model and its CurveScorer; seed: this image's seed (from the
-    run's seed and the image name); explainers {method: explainer} only when the robustness metric
+    run's seed and the image name); deletion_baseline / insertion_start: the causal curves' fills
+    (see evaluate.fill_image); explainers {method: explainer} only when the robustness metric
     runs; `curves` is filled by curve metrics."""
     name: str
     img: np.ndarray
@@ -59,6 +60,8 @@ class ImageData:
     seed: int = 0
     other_fixations: Optional[np.ndarray] = None
     explainers: Optional[dict] = None
+    deletion_baseline: object = constants.DELETION_BASELINE
+    insertion_start: object = constants.INSERTION_START
     curves: dict = dataclasses.field(default_factory=dict)
     cache: dict = dataclasses.field(default_factory=dict)
 
@@ -140,7 +143,8 @@ def _curves(image, maps):
     """Insertion and deletion curves of all maps of the image, scored together once."""
     if "causal" not in image.cache:
         image.cache["causal"] = evaluate.causal_curves(image.model, image.img, maps, image.class_index,
-                                                       image.step, scorer=image.scorer)
+                                                       image.step, baseline=image.deletion_baseline,
+                                                       scorer=image.scorer, start=image.insertion_start)
     return image.cache["causal"]
 
 
@@ -194,9 +198,9 @@ for _metric in (
                per_map(lambda im, s: evaluate.calculate_auc_judd(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
                description="AUC-Judd of the fixations"),
         Metric("Insertion", True, ("model",), _causal("insertion"), curve=True,
-               description="insertion AUC (blurred start)"),
+               description="insertion AUC (from --insertion_start, blurred by default)"),
         Metric("Deletion", False, ("model",), _causal("deletion"), curve=True,
-               description="deletion AUC (black baseline)"),
+               description="deletion AUC (to --deletion_baseline, black by default)"),
         Metric("sAUC", True, ("gfdm", "fixations", "other_fixations"),
                per_map(lambda im, s: evaluate.calculate_sauc(im.fixations, _at_gfdm(im, s), im.other_fixations,
                                                              shape=im.gfdm.shape)),

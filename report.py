@@ -1,5 +1,6 @@
 """Result tables: per image x method rows (CSV, appended as each image finishes), per method
-mean ± std (Markdown and CSV), paired Wilcoxon signed-rank comparisons between methods."""
+mean ± std with bootstrap confidence intervals (Markdown and CSV), paired Wilcoxon signed-rank
+comparisons between methods with Holm's correction and effect sizes (stats.py)."""
 import csv
 import io
 import itertools
@@ -9,9 +10,13 @@ from pathlib import Path
 import numpy as np
 
 import safe_io
+import stats
 
 INFO_COLUMNS = ["image", "method", "true_class", "target_class", "predicted_class", "confidence",
-                "seconds"]
+                "seconds", "deletion_baseline", "insertion_start"]
+# Per image: the class probability of the full image, of the insertion start and of the fully
+# deleted image (the baselines' own effect).
+PROBABILITY_COLUMNS = ["p_full", "p_start", "p_end"]
 
 
 def metric_names() -> list:
@@ -21,7 +26,7 @@ def metric_names() -> list:
 
 
 def columns() -> list:
-    return INFO_COLUMNS + metric_names()
+    return INFO_COLUMNS + PROBABILITY_COLUMNS + metric_names()
 
 
 def append_rows(path, rows) -> None:
@@ -60,8 +65,9 @@ def _values(rows, method, metric):
     return np.array([r.get(metric, math.nan) for r in rows if r["method"] == method], dtype=np.float64)
 
 
-def summarise(rows, methods) -> list:
-    """One dict per method: n images, mean and std (ddof=1) of each metric, mean seconds."""
+def summarise(rows, methods, seed=0) -> list:
+    """One dict per method: n images, mean seconds, and per metric (mean, std (ddof=1), CI low,
+    CI high), the CI being the 95% percentile bootstrap of the mean (10,000 resamples, seeded)."""
     out = []
     for method in methods:
         n = sum(1 for r in rows if r["method"] == method)
@@ -72,17 +78,22 @@ def summarise(rows, methods) -> list:
             v = _values(rows, method, metric)
             v = v[np.isfinite(v)]
             entry[metric] = (float(v.mean()) if v.size else math.nan,
-                             float(v.std(ddof=1)) if v.size > 1 else math.nan)
+                             float(v.std(ddof=1)) if v.size > 1 else math.nan) + stats.bootstrap_ci(v, seed)
         out.append(entry)
     return out
 
 
-def wilcoxon_comparisons(rows, methods) -> list:
-    """Paired two-sided Wilcoxon signed-rank tests between every two methods on every metric,
-    over the images that have both. Returns dicts (metric, a, b, n, median difference a - b, p)."""
-    from scipy.stats import wilcoxon
+COMPARISON_COLUMNS = ["metric", "method_a", "method_b", "n", "median_difference", "statistic", "p_value",
+                      "p_holm", "effect_size", "note"]
+
+
+def comparisons(rows, methods) -> list:
+    """Paired two-sided Wilcoxon signed-rank tests (stats.wilcoxon) between every two methods on
+    every metric, over the images that have both values; Holm's correction across the tests of each
+    metric that have a p-value. One dict per pair and metric (COMPARISON_COLUMNS)."""
     out = []
     for metric in metric_names():
+        family = []
         for a, b in itertools.combinations(methods, 2):
             va = {r["image"]: r[metric] for r in rows if r["method"] == a and np.isfinite(r.get(metric, math.nan))}
             vb = {r["image"]: r[metric] for r in rows if r["method"] == b and np.isfinite(r.get(metric, math.nan))}
@@ -90,23 +101,71 @@ def wilcoxon_comparisons(rows, methods) -> list:
             if not common:
                 continue
             diff = np.array([va[i] - vb[i] for i in common])
-            p = math.nan
-            if np.any(diff != 0):
-                p = float(wilcoxon(diff).pvalue)
-            out.append({"metric": metric, "a": a, "b": b, "n": len(common),
-                        "median_diff": float(np.median(diff)), "p": p})
+            test = stats.wilcoxon(diff)
+            family.append({"metric": metric, "method_a": a, "method_b": b, "n": test["n"],
+                           "median_difference": float(np.median(diff)), "statistic": test["statistic"],
+                           "p_value": test["p_value"], "p_holm": math.nan, "effect_size": test["effect_size"],
+                           "note": test["note"]})
+        for entry, adjusted in zip(family, stats.holm([e["p_value"] for e in family])):
+            entry["p_holm"] = float(adjusted)
+        out += family
     return out
 
 
-def _fmt(mean_std):
-    mean, std = mean_std
+def _fmt(entry):
+    mean, std, low, high = entry
     if not math.isfinite(mean):
         return "–"
-    return f"{mean:.4f} ± {std:.4f}" if math.isfinite(std) else f"{mean:.4f}"
+    text = stats.fmt(mean) + (f" ± {stats.fmt(std)}" if math.isfinite(std) else "")
+    return text + (f" [{stats.fmt(low)}, {stats.fmt(high)}]" if math.isfinite(low) and low != high else "")
 
 
-def summary_markdown(summary, comparisons=()) -> str:
-    """The report's table (one row per method, one column per metric) and the comparisons."""
+MAX_LISTED_TESTS = 100  # summary.md lists every test up to this many, else only the significant ones
+
+
+def _comparison_lines(comparisons) -> list:
+    tested = [c for c in comparisons if math.isfinite(c["p_value"])]
+    significant = [c for c in tested if c["p_holm"] < 0.05]
+    listed = comparisons if len(comparisons) <= MAX_LISTED_TESTS else significant
+    lines = ["", f"Paired Wilcoxon signed-rank tests (two-sided, zero differences dropped; n = non-zero "
+                 f"differences; no test below {stats.MIN_PAIRS}), Holm-corrected within each metric: "
+                 f"{len(tested)} tests, {len(significant)} with p_holm < 0.05"
+             + ("" if listed is comparisons else " (listed below; every test is in comparisons.csv)") + ".",
+             "r: matched-pairs rank-biserial correlation of A - B (+1: A larger on every image).", ""]
+    if not listed:
+        return lines
+    lines += ["| Metric | A | B | n | median(A - B) | W | p | p (Holm) | r |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in listed:
+        p = stats.fmt_p(c["p_value"]) or f"– ({c['note']})"
+        w = stats.fmt(c["statistic"], 1) or "–"
+        lines.append(f"| {c['metric']} | {c['method_a']} | {c['method_b']} | {c['n']} | "
+                     f"{stats.fmt(c['median_difference'])} | {w} | {p} | {stats.fmt_p(c['p_holm']) or '–'} | "
+                     f"{stats.fmt(c['effect_size'], 3) or '–'} |")
+    return lines
+
+
+def baseline_lines(rows, threshold=0.5) -> list:
+    """Images where a baseline alone keeps the explained class above `threshold`: the insertion
+    start (p_start) or the fully deleted image (p_end). Their causal scores measure the baseline as
+    much as the map."""
+    flagged = {}
+    for r in rows:
+        reasons = [f"{col} = {r[col]:.2f}" for col in ("p_start", "p_end")
+                   if math.isfinite(r.get(col, math.nan)) and r[col] > threshold]
+        if reasons:
+            flagged[r["image"]] = reasons
+    if not flagged:
+        return []
+    lines = ["", f"Baseline check: on {len(flagged)} image(s) the explained class keeps a probability above "
+                 f"{threshold} from a baseline alone (p_start: the insertion start, p_end: the fully deleted "
+                 f"image), so Insertion / Deletion there partly measure the baseline:", ""]
+    lines += [f"- {name}: {', '.join(reasons)}" for name, reasons in sorted(flagged.items())]
+    return lines
+
+
+def summary_markdown(summary, comparisons=(), rows=(), notes=()) -> str:
+    """The report's table (one row per method, one column per metric), the comparisons, the
+    baseline check of `rows` and any further `notes` (lines)."""
     if not summary:
         return "No image completed: no summary.\n"
     metrics = [m for m in metric_names() if any(math.isfinite(s[m][0]) for s in summary)]
@@ -118,30 +177,39 @@ def summary_markdown(summary, comparisons=()) -> str:
     lines.append("")
     import metrics as registry
     lower = [m for m in registry.lower_is_better() if m in metrics]
-    lines.append("mean ± std (ddof=1) over images; higher is better except "
+    lines.append("mean ± std (ddof=1) [95% percentile-bootstrap confidence interval of the mean, 10,000 "
+                 "resamples] over images; higher is better except "
                  + (", ".join(lower) if lower else "none") + " (lower is better).")
     if comparisons:
-        lines += ["", "Paired Wilcoxon signed-rank tests (two-sided):", "",
-                  "| Metric | A | B | n | median(A - B) | p |", "|---|---|---|---|---|---|"]
-        for c in comparisons:
-            p = f"{c['p']:.4g}" if math.isfinite(c["p"]) else "– (all equal)"
-            lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {c['n']} | {c['median_diff']:+.4f} | {p} |")
+        lines += _comparison_lines(comparisons)
+    lines += baseline_lines(rows)
+    lines += list(notes)
     return "\n".join(lines) + "\n"
 
 
+def _full(value) -> str:
+    """A CSV number at full precision ('' when not finite; -0.0 written as 0.0)."""
+    return repr(float(value) + 0.0) if math.isfinite(value) else ""
+
+
 def write_summary_csv(path, summary) -> None:
-    """Per method: n, then mean and std of each metric, then seconds per image."""
+    """Per method: n, then mean, std, ci_low, ci_high of each metric, then seconds per image."""
     with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
         writer = csv.writer(f)
         names = metric_names()
-        writer.writerow(["method", "n"] + [f"{m}_{k}" for m in names for k in ("mean", "std")]
+        writer.writerow(["method", "n"] + [f"{m}_{k}" for m in names for k in ("mean", "std", "ci_low", "ci_high")]
                         + ["seconds_per_image"])
         for s in summary:
-            writer.writerow([s["method"], s["n"]] + [v for m in names for v in s[m]] + [s["seconds"]])
+            writer.writerow([s["method"], s["n"]] + [_full(v) for m in names for v in s[m]]
+                            + [f"{s['seconds']:.4f}"])
 
 
 def write_comparisons_csv(path, comparisons) -> None:
+    """comparisons.csv: COMPARISON_COLUMNS; p-values in 3 significant digits, empty where no test ran."""
     with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["metric", "a", "b", "n", "median_diff", "p"])
+        writer = csv.DictWriter(f, fieldnames=COMPARISON_COLUMNS)
         writer.writeheader()
-        writer.writerows(comparisons)
+        for c in comparisons:
+            writer.writerow({**c, "median_difference": _full(c["median_difference"]),
+                             "statistic": stats.fmt(c["statistic"], 1), "p_value": stats.fmt_p(c["p_value"]),
+                             "p_holm": stats.fmt_p(c["p_holm"]), "effect_size": stats.fmt(c["effect_size"], 4)})

@@ -148,7 +148,7 @@ def test_exit_statuses(small, tmp_path, monkeypatch, capsys):
     assert main.main(args) == 1
     assert "no image completed" in capsys.readouterr().err
     assert len(_errors(tmp_path / "none")) == 4
-    monkeypatch.setattr(report, "summarise", lambda *a: 1 / 0)
+    monkeypatch.setattr(report, "summarise", lambda *a, **k: 1 / 0)
     assert main.main(_args(small, tmp_path / "crash")) == 4
     assert "ZeroDivisionError" in (tmp_path / "crash" / "crash.log").read_text()
     assert "crash.log" in capsys.readouterr().err

@@ -17,6 +17,7 @@ DEMO_DIR = ROOT / "demo_data"
 DEMO_TEST_IMAGES = DEMO_DIR / "images_test"
 DEMO_TEST_GFDM = DEMO_DIR / "gazefixationsdensitymaps"
 DEMO_TEST_FIXATIONS = DEMO_DIR / "fixations"
+DEMO_TEST_SCANPATHS = DEMO_DIR / "scanpaths"
 DEMO_MODEL = ROOT / "models" / "demo_resnet.keras"
 DEMO_IMAGE_SIZE = (240, 320)  # (height, width) of generated demo images
 DEMO_SEED = 142

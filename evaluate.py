@@ -119,21 +119,34 @@ def calculate_auc_judd(fixations, sal, shape=None) -> float:
     fraction of fixations at or above it, the false-positive rate the fraction of the other pixels
     at or above it; the ROC curve (from (0, 0) to (1, 1)) is integrated with the trapezoid rule."""
     fix, sal = _fixation_map(fixations, sal, shape)
+    return auc_judd_scorer(sal)(fix)
+
+
+def auc_judd_scorer(sal):
+    """AUC-Judd of one map for many fixation maps: fn(binary (H, W) fixation map) -> float, with
+    the map normalised and sorted once (the human ceiling scores it against every participant)."""
+    sal = _finite("saliency map", sal)
     if sal.max() > sal.min():
         sal = (sal - sal.min()) / (sal.max() - sal.min())
-    at_fix = np.sort(sal[fix])[::-1]
-    n_fix, n_pix = at_fix.size, sal.size
-    if n_pix == n_fix:
-        raise ValueError("every pixel is fixated: AUC-Judd is undefined")
     all_sorted = np.sort(sal.ravel())
-    tp = np.zeros(n_fix + 2)
-    fp = np.zeros(n_fix + 2)
-    tp[-1] = fp[-1] = 1.0
-    for i, thresh in enumerate(at_fix, start=1):
-        above = n_pix - np.searchsorted(all_sorted, thresh, side="left")
-        tp[i] = i / n_fix
-        fp[i] = (above - i) / (n_pix - n_fix)
-    return float(np.trapezoid(tp, fp))
+    n_pix = sal.size
+
+    def score(fix) -> float:
+        fix = np.asarray(fix) > 0
+        if fix.shape != sal.shape:
+            raise ValueError(f"fixation map of shape {fix.shape} for a map of shape {sal.shape}")
+        if not fix.any():
+            raise ValueError("no fixation inside the map")
+        at_fix = np.sort(sal[fix])[::-1]
+        n_fix = at_fix.size
+        if n_pix == n_fix:
+            raise ValueError("every pixel is fixated: AUC-Judd is undefined")
+        i = np.arange(1, n_fix + 1)
+        above = n_pix - np.searchsorted(all_sorted, at_fix, side="left")
+        tp = np.concatenate([[0.0], i / n_fix, [1.0]])
+        fp = np.concatenate([[0.0], (above - i) / (n_pix - n_fix), [1.0]])
+        return float(np.trapezoid(tp, fp))
+    return score
 
 
 # --------------------------------------------------------------------------- causal metrics

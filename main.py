@@ -48,7 +48,8 @@ class UsageError(Exception):
 # Parameters of the run (besides the methods' own) that change the numbers: --resume refuses to mix
 # rows computed with different values.
 NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
-                "fixations_folder_path", "class_names", "deletion_baseline", "insertion_start")
+                "fixations_folder_path", "class_names", "deletion_baseline", "insertion_start",
+                "scanpaths_folder_path", "gfdm_weighting", "references", "center_sigma")
 
 
 # --------------------------------------------------------------------------- arguments
@@ -96,6 +97,10 @@ def build_parser():
                    help="folder of fixation files (SSS_XXX_YYY_GazeFix_N_#.txt): enables NSS and "
                         "AUC-Judd, and GFDMs are built from fixations where one is missing "
                         "(default: the demo fixations when running on the demo data)")
+    p.add_argument("--scanpaths_folder_path", default=None,
+                   help="folder of scanpaths (SSS_XXX_YYY_ScanPath_N_#_P_k.txt, one per participant: x y "
+                        "duration per row): adds the human ceiling (reference row HUMAN) and the like-for-like "
+                        "columns (default: the demo scanpaths when running on the demo data)")
     p.add_argument("--explanation_method", default="ALL",
                    help=f"one method, a comma-separated list, ALL ({','.join(explainers.default_names())})"
                         f" or EVERY; registered: {', '.join(explainers.names())}")
@@ -128,8 +133,17 @@ def build_parser():
                         "start), mean (the image's mean colour) or a number in [0, 255]")
     p.add_argument("--insertion_start", default="blur", type=_fill_type(("blur", "black", "mean"), numbers=False),
                    help="what insertion starts from: blur (Gaussian, sigma 5), black or mean")
-    p.add_argument("--gfdm_sigma", type=float, default=constants.GFDM_SIGMA_MEXCULTURE,
-                   help="Gaussian sigma (pixels) for GFDMs built from fixations")
+    p.add_argument("--gfdm_sigma", type=float, default=None,
+                   help=f"Gaussian sigma (pixels) of GFDMs built from fixations and scanpaths (default: "
+                        f"{constants.GFDM_SIGMA_MEXCULTURE:g}, about 2 degrees in the MexCulture142 set-up; "
+                        f"{constants.GFDM_SIGMA_DEMO:g} on the demo data)")
+    p.add_argument("--gfdm_weighting", default="count", choices=["count", "duration"],
+                   help="GFDMs built from fixations weight each fixation once or by its duration (when the "
+                        "files carry durations)")
+    p.add_argument("--references", default="CENTER,RANDOM",
+                   help="reference maps scored beside the methods (CENTER, RANDOM, comma-separated, or none)")
+    p.add_argument("--center_sigma", type=float, default=0.25,
+                   help="sigma of the CENTER reference, as a fraction of the map's shorter side")
     p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE,
                    help="images per compiled model call (at most)")
     p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
@@ -155,9 +169,22 @@ def parse_args(argv=None):
         args.methods = explainers.parse_methods(args.explanation_method)
     except ValueError as err:
         p.error(str(err))
-    if args.fixations_folder_path is None and \
-            Path(args.test_images_folder_path).resolve() == constants.DEMO_TEST_IMAGES.resolve():
+    on_demo = Path(args.test_images_folder_path).resolve() == constants.DEMO_TEST_IMAGES.resolve()
+    if args.fixations_folder_path is None and on_demo:
         args.fixations_folder_path = str(constants.DEMO_TEST_FIXATIONS)
+    if args.scanpaths_folder_path is None and on_demo and constants.DEMO_TEST_SCANPATHS.is_dir():
+        args.scanpaths_folder_path = str(constants.DEMO_TEST_SCANPATHS)
+    if args.gfdm_sigma is None:
+        args.gfdm_sigma = constants.GFDM_SIGMA_DEMO if on_demo else constants.GFDM_SIGMA_MEXCULTURE
+    if args.gfdm_sigma <= 0:
+        p.error("--gfdm_sigma must be > 0")
+    if not 0 < args.center_sigma <= 10:
+        p.error("--center_sigma must be in (0, 10]")
+    import references
+    try:
+        args.references = references.parse(args.references)
+    except ValueError as err:
+        p.error(f"--references: {err}")
     for name in ("step", "batch_size"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
@@ -173,7 +200,8 @@ def parse_args(argv=None):
             param.validate(getattr(args, param.flag))
         except ValueError as err:
             p.error(str(err))
-    for flag in ("test_images_folder_path", "test_gdfm_folder_path", "fixations_folder_path"):
+    for flag in ("test_images_folder_path", "test_gdfm_folder_path", "fixations_folder_path",
+                 "scanpaths_folder_path"):
         folder = getattr(args, flag)
         if folder is not None and not Path(folder).is_dir():
             p.error(f"--{flag} {folder}: no such folder")
@@ -204,17 +232,20 @@ def load_gaze(sample, args, image_shape):
     """(GFDM (H, W) in [0, 1], fixations (N, 2) or None) of a sample; errors name the file. A GFDM
     built from fixations has the image's own shape (H, W) = image_shape."""
     import utils
-    fixations = data.read_fixations(sample.fixation_path) if sample.fixation_path else None
+    fixations = data.read_fixations(sample.fixation_path, durations=True) if sample.fixation_path else None
     if sample.gfdm_path is not None:
-        return utils.load_gfdm(sample.gfdm_path), fixations
+        return utils.load_gfdm(sample.gfdm_path), None if fixations is None else fixations[:, :2]
     if fixations is not None:
-        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma), fixations
+        weights = data.fixation_weights(fixations, args.gfdm_weighting, sample.fixation_path.name)
+        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma, weights), fixations[:, :2]
     raise ValueError(f"{sample.name}: no GFDM (and no fixation file to build one from)")
 
 
 def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     """Explain and score one image with every method; returns (rows, maps, image data, values, info)."""
     import metrics
+    import references
+    import scanpaths
     import utils
     names = args.class_names
     original = utils.read_rgb(sample.image_path)  # decoded once
@@ -238,17 +269,28 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     import explainers
     other = (data.other_fixations(args.fixation_set, sample.name, gfdm.shape)
              if getattr(args, "fixation_set", None) else None)
+    seed = explainers.seed_for(args.seed, sample.name)
+    reference_maps, native = references.maps(args.references, img.shape[:2], seed, center_sigma=args.center_sigma)
+    participants = (getattr(args, "scanpath_index", None) or {}).get(Path(sample.name).stem)
+    if participants:
+        participants = scanpaths.to_map(participants.values(), original.shape[:2], gfdm.shape)
+    scale = (gfdm.shape[0] / original.shape[0] + gfdm.shape[1] / original.shape[1]) / 2
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
-                              seed=explainers.seed_for(args.seed, sample.name), other_fixations=other,
+                              seed=seed, other_fixations=other, scanpaths=participants or None,
+                              scanpath_sigma=args.gfdm_sigma * scale, gfdm_weighting=args.gfdm_weighting,
+                              native=native,
                               explainers=explainer_objects if args.robustness else None,
                               deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start)
-    values = metrics.evaluate_image(image, maps)
+    values = metrics.evaluate_image(image, {**maps, **reference_maps})
+    if image.has("scanpaths"):
+        values[references.HUMAN] = scanpaths.ceiling(image, {})[references.HUMAN]
     common = dict(image=sample.name, true_class=data.class_name(sample.name, names), target_class=names[target],
                   predicted_class=names[predicted], confidence=f"{probs[predicted]:.6f}",
                   **baseline_columns(args, probs[target], image.curves))
-    rows = [dict(common, method=method, seconds=f"{seconds[method]:.4f}", **values[method]) for method in maps]
+    rows = [dict(common, method=method, seconds=f"{seconds[method]:.4f}" if method in seconds else "",
+                 **values[method]) for method in values]
     info = dict(img=img, gfdm=gfdm, probs=probs, predicted=predicted, target=target)
-    return rows, maps, image, values, info
+    return rows, {**maps, **reference_maps}, image, values, info
 
 
 def baseline_columns(args, p_full, curves) -> dict:
@@ -345,7 +387,7 @@ def write_manifest(args, out_dir, methods, n_images, numbers):
         except metadata.PackageNotFoundError:
             pass
     params = {k: v for k, v in vars(args).items()
-              if k not in ("methods", "samples", "input_size", "min_image_side", "fixation_set")}
+              if k not in ("methods", "samples", "input_size", "min_image_side", "fixation_set", "scanpath_index")}
     manifest = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     command=" ".join(sys.argv), output_dir=str(out_dir), parameters=params, methods=methods,
                     backend=backend.name(), numbers=numbers, n_images=n_images,
@@ -447,11 +489,16 @@ def run(args, out_dir) -> int:
     if args.fixations_folder_path:
         args.fixation_set, numbers["fixation_set_sha256"] = data.fixation_set(
             args.fixations_folder_path, args.test_images_folder_path, args.test_gdfm_folder_path)
+    args.scanpath_index, scanpath_problems = {}, []
+    if args.scanpaths_folder_path:
+        import scanpaths
+        args.scanpath_index, scanpath_problems, numbers["scanpaths_sha256"] = scanpaths.read_folder(
+            args.scanpaths_folder_path)
     if args.resume:
         check_resume(out_dir, numbers)
         check_columns(results_path)
     model = load_checked_model(args)
-    errors = []
+    errors = [(name, f"scanpath left out: {reason}") for name, reason in scanpath_problems]
     explainer_objects = build_explainers(model, args, errors)
     methods = list(explainer_objects)
     samples = args.samples
@@ -483,9 +530,10 @@ def run(args, out_dir) -> int:
                 bar.update(bar_start + len(methods) - bar.n)
     _write_errors(out_dir / "errors.csv", errors)
     rows = report.read_rows(results_path)
-    summary = report.summarise(rows, methods, seed=args.seed)
+    import references
+    summary = report.summarise(rows, methods + args.references + [references.HUMAN], seed=args.seed)
     comparisons = report.comparisons(rows, methods) if len(methods) > 1 else []
-    text = report.summary_markdown(summary, comparisons, rows)
+    text = report.summary_markdown(summary, comparisons, rows, references=args.references + [references.HUMAN])
     safe_io.write_text(out_dir / "summary.md", text)
     report.write_summary_csv(out_dir / "summary.csv", summary)
     report.write_comparisons_csv(out_dir / "comparisons.csv", comparisons)

@@ -23,7 +23,7 @@ import constants
 import evaluate
 import utils
 
-NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers")
+NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers", "scanpaths")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +47,10 @@ class ImageData:
     (x, y) in GFDM pixels or None; other_fixations: those of the other images of the data set, in
     this image's GFDM pixels (sAUC); the model and its CurveScorer; seed: this image's seed (from the
     run's seed and the image name); deletion_baseline / insertion_start: the causal curves' fills
-    (see evaluate.fill_image); explainers {method: explainer} only when the robustness metric
+    (see evaluate.fill_image); scanpaths: the participants' (N, 3) fixations (x, y, duration) in
+    GFDM pixels, with the sigma (GFDM pixels) and weighting of their GFDMs (the human ceiling);
+    native {id(map): fn(shape) -> map}: how to build a map at another size instead of resizing it
+    (the reference maps, see references.maps); explainers {method: explainer} only when the robustness metric
     runs; `curves` is filled by curve metrics."""
     name: str
     img: np.ndarray
@@ -62,6 +65,10 @@ class ImageData:
     explainers: Optional[dict] = None
     deletion_baseline: object = constants.DELETION_BASELINE
     insertion_start: object = constants.INSERTION_START
+    scanpaths: Optional[list] = None
+    scanpath_sigma: float = constants.GFDM_SIGMA_MEXCULTURE
+    gfdm_weighting: str = "count"
+    native: dict = dataclasses.field(default_factory=dict)
     curves: dict = dataclasses.field(default_factory=dict)
     cache: dict = dataclasses.field(default_factory=dict)
 
@@ -74,6 +81,8 @@ class ImageData:
             return self.other_fixations is not None and len(self.other_fixations) > 0
         if need == "explainers":
             return bool(self.explainers)
+        if need == "scanpaths":
+            return self.scanpaths is not None and len(self.scanpaths) >= 2
         return self.model is not None
 
 
@@ -131,11 +140,13 @@ def evaluate_image(image: ImageData, maps: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- the seed's metrics
-def _at_gfdm(image, sal):
-    """The map at the GFDM's resolution (resized once per image and map)."""
+def at_gfdm(image, sal):
+    """The map at the GFDM's resolution: resized once per image and map, or built at that size
+    when it is a reference map (image.native)."""
     key = ("at_gfdm", id(sal))
     if key not in image.cache:
-        image.cache[key] = utils.resize_map(sal, image.gfdm.shape)
+        build = image.native.get(id(sal))
+        image.cache[key] = build(image.gfdm.shape) if build else utils.resize_map(sal, image.gfdm.shape)
     return image.cache[key]
 
 
@@ -185,24 +196,24 @@ def _max_sensitivity(image, maps, n=10, radius=0.02 * 255):
 
 
 for _metric in (
-        Metric("PCC", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_pcc(im.gfdm, _at_gfdm(im, s))),
+        Metric("PCC", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_pcc(im.gfdm, at_gfdm(im, s))),
                description="Pearson correlation with the GFDM"),
-        Metric("SIM", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_sim(im.gfdm, _at_gfdm(im, s))),
+        Metric("SIM", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_sim(im.gfdm, at_gfdm(im, s))),
                description="histogram intersection with the GFDM"),
-        Metric("KLD", False, ("gfdm",), per_map(lambda im, s: evaluate.calculate_kld(im.gfdm, _at_gfdm(im, s))),
+        Metric("KLD", False, ("gfdm",), per_map(lambda im, s: evaluate.calculate_kld(im.gfdm, at_gfdm(im, s))),
                description="KL divergence of the map from the GFDM"),
         Metric("NSS", True, ("gfdm", "fixations"),
-               per_map(lambda im, s: evaluate.calculate_nss(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
+               per_map(lambda im, s: evaluate.calculate_nss(im.fixations, at_gfdm(im, s), shape=im.gfdm.shape)),
                description="normalized scanpath saliency at the fixations"),
         Metric("AUC_Judd", True, ("gfdm", "fixations"),
-               per_map(lambda im, s: evaluate.calculate_auc_judd(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
+               per_map(lambda im, s: evaluate.calculate_auc_judd(im.fixations, at_gfdm(im, s), shape=im.gfdm.shape)),
                description="AUC-Judd of the fixations"),
         Metric("Insertion", True, ("model",), _causal("insertion"), curve=True,
                description="insertion AUC (from --insertion_start, blurred by default)"),
         Metric("Deletion", False, ("model",), _causal("deletion"), curve=True,
                description="deletion AUC (to --deletion_baseline, black by default)"),
         Metric("sAUC", True, ("gfdm", "fixations", "other_fixations"),
-               per_map(lambda im, s: evaluate.calculate_sauc(im.fixations, _at_gfdm(im, s), im.other_fixations,
+               per_map(lambda im, s: evaluate.calculate_sauc(im.fixations, at_gfdm(im, s), im.other_fixations,
                                                              shape=im.gfdm.shape)),
                description="shuffled AUC: this image's fixations against the other images' ones"),
         Metric("MuFidelity", True, ("model",), _mufidelity,

@@ -73,7 +73,9 @@ def summarise(rows, methods, seed=0) -> list:
         n = sum(1 for r in rows if r["method"] == method)
         if n == 0:
             continue
-        entry = {"method": method, "n": n, "seconds": float(np.nanmean(_values(rows, method, "seconds")))}
+        secs = _values(rows, method, "seconds")
+        entry = {"method": method, "n": n,
+                 "seconds": float(np.nanmean(secs)) if np.isfinite(secs).any() else math.nan}
         for metric in metric_names():
             v = _values(rows, method, metric)
             v = v[np.isfinite(v)]
@@ -163,23 +165,33 @@ def baseline_lines(rows, threshold=0.5) -> list:
     return lines
 
 
-def summary_markdown(summary, comparisons=(), rows=(), notes=()) -> str:
-    """The report's table (one row per method, one column per metric), the comparisons, the
-    baseline check of `rows` and any further `notes` (lines)."""
+REFERENCE_NOTE = ("Reference rows (not methods, not tested): CENTER, a centred Gaussian (the centre bias), and "
+                  "RANDOM, a smooth seeded random map, are floors; HUMAN, the agreement of the observers with "
+                  "each other (leave-one-out and split-half, from the scanpaths), is the ceiling of the "
+                  "like-for-like columns (*_loo, *_split). A method is worth its score only where it beats "
+                  "the floors; *_norm place it between chance (0) and the ceiling (1).")
+
+
+def summary_markdown(summary, comparisons=(), rows=(), notes=(), references=()) -> str:
+    """The report's table (one row per method, one column per metric; the `references` rows marked
+    and last), the comparisons, the baseline check of `rows` and any further `notes` (lines)."""
     if not summary:
         return "No image completed: no summary.\n"
     metrics = [m for m in metric_names() if any(math.isfinite(s[m][0]) for s in summary)]
     lines = ["| Method | n | " + " | ".join(metrics) + " | s/image |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     for s in summary:
-        lines.append(f"| {s['method']} | {s['n']} | " + " | ".join(_fmt(s[m]) for m in metrics)
-                     + f" | {s['seconds']:.2f} |")
+        name = f"*{s['method']}* (reference)" if s["method"] in references else s["method"]
+        seconds = f"{s['seconds']:.2f}" if math.isfinite(s["seconds"]) else "–"
+        lines.append(f"| {name} | {s['n']} | " + " | ".join(_fmt(s[m]) for m in metrics) + f" | {seconds} |")
     lines.append("")
     import metrics as registry
     lower = [m for m in registry.lower_is_better() if m in metrics]
     lines.append("mean ± std (ddof=1) [95% percentile-bootstrap confidence interval of the mean, 10,000 "
                  "resamples] over images; higher is better except "
                  + (", ".join(lower) if lower else "none") + " (lower is better).")
+    if any(s["method"] in references for s in summary):
+        lines += ["", REFERENCE_NOTE]
     if comparisons:
         lines += _comparison_lines(comparisons)
     lines += baseline_lines(rows)
@@ -201,7 +213,7 @@ def write_summary_csv(path, summary) -> None:
                         + ["seconds_per_image"])
         for s in summary:
             writer.writerow([s["method"], s["n"]] + [_full(v) for m in names for v in s[m]]
-                            + [f"{s['seconds']:.4f}"])
+                            + [_full(s['seconds'])])
 
 
 def write_comparisons_csv(path, comparisons) -> None:

@@ -21,7 +21,7 @@ import runlock
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
-FAST = ["--step", "256", "--no_progress", "--display_type", "none"]
+FAST = ["--step", "256", "--no_progress", "--display_type", "none", "--references", "none"]
 
 
 def tiny_model(path, n_classes=3, conv=True, lam=False):

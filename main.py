@@ -11,7 +11,7 @@ AUC-Judd) and against the model (Insertion, Deletion AUC).
 Outputs (under --output_dir, default a new outputs/run-YYYYmmdd-HHMMSS): results.csv (one row per
 image x method, written as each image finishes), summary.md / summary.csv (mean ± std per method),
 comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/*.png, errors.csv (skipped images and
-why), manifest.json.
+why), manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
 
 Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
 non-empty output folder, or a problem of the model found before the first image; 3 some images or
@@ -39,7 +39,7 @@ log = logging.getLogger("xai_mexculture")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 # What --overwrite clears (the tool's own outputs; nothing else in the folder is touched).
 OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "errors.csv", "manifest.json",
-           "crash.log", "maps", "figures")
+           "crash.log", "maps", "figures", "sanity.csv", "sanity.png")
 
 
 class UsageError(Exception):
@@ -150,6 +150,12 @@ def build_parser():
                    help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
     p.add_argument("--robustness", action="store_true",
                    help="also compute Max-Sensitivity (10 more explanations per map: slow)")
+    p.add_argument("--sanity", action="store_true",
+                   help="also run the model-randomisation sanity check (Adebayo et al. 2018): re-explain each "
+                        "image with the top --sanity_layers weighted layers re-initialised, one more at a time; "
+                        "sanity.csv, sanity.png (--sanity_layers more explanations per map: slow)")
+    p.add_argument("--sanity_layers", type=int, default=5,
+                   help="with --sanity: how many weighted layers to re-initialise, from the output backwards")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output_dir: skip images already in results.csv (refused when "
                         "a parameter that changes the numbers differs)")
@@ -185,7 +191,7 @@ def parse_args(argv=None):
         args.references = references.parse(args.references)
     except ValueError as err:
         p.error(f"--references: {err}")
-    for name in ("step", "batch_size"):
+    for name in ("step", "batch_size", "sanity_layers"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
     if args.n_images is not None and args.n_images < 1:
@@ -472,6 +478,68 @@ def build_explainers(model, args, errors):
     return built
 
 
+# --------------------------------------------------------------------------- the sanity check
+def build_cascade(model, args):
+    """The randomised copy of --sanity (sanity.Cascade), made before the first image so that a model
+    the check cannot handle stops the run at once."""
+    import sanity
+    try:
+        return sanity.Cascade(model, args.sanity_layers, args.seed)
+    except ValueError as err:
+        raise UsageError(f"--sanity: {err}") from None
+
+
+def run_sanity(args, cascade, methods, explainer_objects, out_dir, errors):
+    """The sanity check of every image done with every method (sanity.py): its maps (maps/*.npy)
+    against those of the randomised copy at depths 1..K, with the same seed and key. sanity.csv is
+    rewritten atomically after each image; images already in it (--resume) are kept; a failing
+    image is reported in `errors` and the others go on. Then sanity.png."""
+    import explainers
+    import report
+    import sanity
+    import utils
+    from tqdm import tqdm
+    path, depths = out_dir / "sanity.csv", len(cascade.layers)
+    results = report.read_rows(out_dir / "results.csv")
+    done_methods, targets = {}, {}
+    for r in results:
+        done_methods.setdefault(r["image"], set()).add(r["method"])
+        targets[r["image"]] = args.class_names.index(r["target_class"])
+    have = {}
+    for r in sanity.read_rows(path):
+        have.setdefault(r["image"], []).append(r)
+    need = {(m, d) for m in methods for d in range(1, depths + 1)}
+    kept = [r for rows in have.values() if need <= {(r["method"], r["randomised_layers"]) for r in rows}
+            for r in rows if r["method"] in methods]
+    kept_images = {r["image"] for r in kept}
+    todo = [s for s in args.samples if set(methods) <= done_methods.get(s.name, set()) and s.name not in kept_images]
+    copies = {m: explainers.build(m, cascade.model, args.model_name, args.batch_size, args.seed, args.jit == "on",
+                                  vars(args)) for m in methods} if todo else {}
+    rows, start = kept, time.perf_counter()
+    with tqdm(total=len(todo) * len(methods) * depths, unit="map", desc="sanity", disable=args.no_progress,
+              dynamic_ncols=True) as bar:
+        for sample in todo:
+            bar_start = bar.n
+            try:
+                img = utils.fit_image(utils.read_rgb(sample.image_path), args.input_size)
+                originals = {}
+                for method in methods:
+                    saved = out_dir / "maps" / f"{Path(sample.name).stem}_{method}.npy"
+                    originals[method] = (np.load(saved) if saved.exists() else
+                                         explain(explainer_objects[method], img, targets[sample.name], sample.name))
+                rows += sanity.check_image(cascade, copies, img, targets[sample.name], sample.name, originals, bar)
+                sanity.write_rows(path, rows)
+            except Exception as err:  # one bad image never stops the check
+                log.error("sanity check skipped %s: %s", sample.name, err)
+                errors.append((sample.name, f"sanity check: {type(err).__name__}: {err}"))
+                bar.update(bar_start + len(methods) * depths - bar.n)
+    log.info("sanity check: %d image(s) x %d method(s) x %d depth(s) in %.1f s", len(todo), len(methods), depths,
+             time.perf_counter() - start)
+    if rows:
+        sanity.write_rows(path, rows)
+        sanity.plot(rows, out_dir / "sanity.png")
+
+
 # --------------------------------------------------------------------------- the run
 def run(args, out_dir) -> int:
     """The whole run, with the folder's lock held. Returns the exit status."""
@@ -485,6 +553,8 @@ def run(args, out_dir) -> int:
     numbers["model_sha256"] = file_sha256(args.model_path)
     numbers["class_names"] = ",".join(args.class_names)
     numbers["robustness"] = args.robustness
+    if args.sanity:
+        numbers["sanity_layers"] = args.sanity_layers
     args.fixation_set = None
     if args.fixations_folder_path:
         args.fixation_set, numbers["fixation_set_sha256"] = data.fixation_set(
@@ -501,6 +571,7 @@ def run(args, out_dir) -> int:
     errors = [(name, f"scanpath left out: {reason}") for name, reason in scanpath_problems]
     explainer_objects = build_explainers(model, args, errors)
     methods = list(explainer_objects)
+    cascade = build_cascade(model, args) if args.sanity else None
     samples = args.samples
     maps_dir, fig_dir = out_dir / "maps", out_dir / "figures"
     for d in (maps_dir, fig_dir):
@@ -528,12 +599,19 @@ def run(args, out_dir) -> int:
                 log.error("skipped %s", reason)
                 errors.append((sample.name, f"{type(err).__name__}: {err}"))
                 bar.update(bar_start + len(methods) - bar.n)
+    if cascade is not None:
+        run_sanity(args, cascade, methods, explainer_objects, out_dir, errors)
     _write_errors(out_dir / "errors.csv", errors)
     rows = report.read_rows(results_path)
     import references
     summary = report.summarise(rows, methods + args.references + [references.HUMAN], seed=args.seed)
     comparisons = report.comparisons(rows, methods) if len(methods) > 1 else []
-    text = report.summary_markdown(summary, comparisons, rows, references=args.references + [references.HUMAN])
+    notes = []
+    if cascade is not None:
+        import sanity
+        notes = ["", sanity.summary_text(sanity.read_rows(out_dir / "sanity.csv")).rstrip("\n")]
+    text = report.summary_markdown(summary, comparisons, rows, notes=notes,
+                                   references=args.references + [references.HUMAN])
     safe_io.write_text(out_dir / "summary.md", text)
     report.write_summary_csv(out_dir / "summary.csv", summary)
     report.write_comparisons_csv(out_dir / "comparisons.csv", comparisons)

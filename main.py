@@ -49,6 +49,8 @@ class UsageError(Exception):
 # rows computed with different values.
 NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
                 "fixations_folder_path", "class_names")
+# Switches that turn opt-in metrics on: --NAME turns on the metrics whose `option` is NAME.
+METRIC_OPTIONS = ("road",)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -115,6 +117,9 @@ def build_parser():
                    help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
     p.add_argument("--robustness", action="store_true",
                    help="also compute Max-Sensitivity (10 more explanations per map: slow)")
+    p.add_argument("--road", action="store_true",
+                   help="also compute ROAD_MoRF and ROAD_LeRF (18 noisy linear imputations per map, each a "
+                        "sparse solve: about a second per map and order on a 2-core CPU)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output_dir: skip images already in results.csv (refused when "
                         "a parameter that changes the numbers differs)")
@@ -173,6 +178,11 @@ def number_parameters(args, methods) -> dict:
     return out
 
 
+def metric_options(args) -> frozenset:
+    """The opt-in metric options this run turns on (metrics.ImageData.options)."""
+    return frozenset(option for option in METRIC_OPTIONS if getattr(args, option, False))
+
+
 # --------------------------------------------------------------------------- one image
 def explain(explainer, img, target, name):
     """The saliency map of one method for one image (float32 (H, W) in [0, 1])."""
@@ -219,7 +229,8 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
              if getattr(args, "fixation_set", None) else None)
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
                               seed=explainers.seed_for(args.seed, sample.name), other_fixations=other,
-                              explainers=explainer_objects if args.robustness else None)
+                              explainers=explainer_objects if args.robustness else None,
+                              options=metric_options(args))
     values = metrics.evaluate_image(image, maps)
     rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name, names),
                  target_class=names[target], predicted_class=names[predicted],
@@ -395,6 +406,8 @@ def run(args, out_dir) -> int:
     numbers["model_sha256"] = file_sha256(args.model_path)
     numbers["class_names"] = ",".join(args.class_names)
     numbers["robustness"] = args.robustness
+    for option in METRIC_OPTIONS:
+        numbers[option] = bool(getattr(args, option, False))
     args.fixation_set = None
     if args.fixations_folder_path:
         args.fixation_set, numbers["fixation_set_sha256"] = data.fixation_set(

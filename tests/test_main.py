@@ -16,6 +16,7 @@ import report
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress"]
+OPT_IN = {"MaxSensitivity", "ROAD_MoRF", "ROAD_LeRF"}  # only with --robustness / --road
 
 
 @pytest.fixture()
@@ -61,8 +62,8 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     assert sorted({r["image"] for r in rows}) == [g + ".png" for g in folders["good"]]
     assert len(rows) == 2 * 4
     for r in rows:
-        for metric in report.metric_names():  # all but MaxSensitivity (only with --robustness)
-            assert np.isfinite(r[metric]) == (metric != "MaxSensitivity"), (r["method"], metric)
+        for metric in report.metric_names():  # all but the opt-in metrics
+            assert np.isfinite(r[metric]) == (metric not in OPT_IN), (r["method"], metric)
         assert -1 <= r["PCC"] <= 1 and 0 <= r["SIM"] <= 1 and 0 <= r["Insertion"] <= 1
     skipped = _errors(out)
     assert set(skipped) == {"Colonial_Broken_X_N_1.png", "Modern_NoGaze_X_N_1.png", "Gothic_Cathedral_X_N_1.png"}
@@ -75,7 +76,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     for method in explainers.default_names():
         assert f"| {method} | 2 |" in md
     for metric in report.metric_names():
-        assert (metric in md) == (metric != "MaxSensitivity"), metric
+        assert (metric in md) == (metric not in OPT_IN), metric
     with (out / "summary.csv").open() as fh:
         srows = list(csv.DictReader(fh))
     assert [r["method"] for r in srows] == list(explainers.default_names())
@@ -83,7 +84,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
                for r in srows)
     with (out / "comparisons.csv").open() as fh:
         comps = list(csv.DictReader(fh))
-    assert len(comps) == (len(report.metric_names()) - 1) * 6  # not MaxSensitivity (no --robustness)
+    assert len(comps) == (len(report.metric_names()) - len(OPT_IN)) * 6  # not the opt-in metrics
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["rise_masks"] == 64 and len(manifest["model_sha256"]) == 64
     assert "keras" in manifest["packages"]

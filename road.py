@@ -40,7 +40,12 @@ JITTER = constants.ROAD_JITTER
 NEIGHBOURS = ((-1, -1, 1 / 12), (-1, 0, 1 / 6), (-1, 1, 1 / 12), (0, -1, 1 / 6),
               (0, 1, 1 / 6), (1, -1, 1 / 12), (1, 0, 1 / 6), (1, 1, 1 / 12))
 _STREAM = {"jitter": 0, "MoRF": 1, "LeRF": 2}  # random streams drawn from one seed
-_MAX_WORKERS = 8  # each thread holds one factorisation (tens of MB at 224 x 224)
+MAX_WORKERS = 8  # each thread holds one factorisation (tens of MB at 224 x 224)
+
+
+def default_workers() -> int:
+    """Threads for the sparse solves: the CPU count, at most MAX_WORKERS."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def check_order(order) -> str:
@@ -184,8 +189,8 @@ def impute(img, removed, noise_std=NOISE_STD, seed=0) -> np.ndarray:
 def imputed_images(img, saliency_maps, orders=ORDERS, percentages=PERCENTAGES, seed=0, workers=None):
     """The imputed images of several maps of one image: ((n_maps * n_orders * n_levels, H, W, C)
     float32, [(name, order)] in that row order, one block of n_levels rows each). The sparse
-    solves run in `workers` threads (default: the CPU count, at most 8); each level has its own
-    seed, so the images do not depend on the number of threads."""
+    solves run in `workers` threads (default: the CPU count, at most MAX_WORKERS); each level has
+    its own seed, so the images do not depend on the number of threads."""
     import utils
     img = np.asarray(img, np.float32)
     if img.ndim != 3:
@@ -207,8 +212,7 @@ def imputed_images(img, saliency_maps, orders=ORDERS, percentages=PERCENTAGES, s
         removed = removed_mask(ranks[name], shape, k, order)
         out[row] = impute(img, removed, NOISE_STD, [int(seed), _STREAM[order], k])
 
-    workers = workers or min(os.cpu_count() or 1, _MAX_WORKERS)
-    workers = max(1, min(int(workers), len(tasks)))
+    workers = max(1, min(int(workers or default_workers()), len(tasks)))
     if workers == 1:
         for task in tasks:
             run(task)

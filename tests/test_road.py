@@ -84,25 +84,27 @@ def test_a_linear_ramp_is_reproduced_inside_the_image():
 
 def test_the_system_matches_a_plain_loop():
     rng = np.random.default_rng(2)
-    img = rng.uniform(0, 255, (9, 8, 3))
-    removed = rng.random((9, 8)) < 0.5
+    h, w = 21, 19  # larger than a dissection leaf (8 x 8)
+    img = rng.uniform(0, 255, (h, w, 3))
+    removed = rng.random((h, w)) < 0.5
     a, b, pixels = road.linear_system(img, removed)
     index = {int(p): i for i, p in enumerate(pixels)}
     dense, rhs = np.zeros((len(pixels), len(pixels))), np.zeros((len(pixels), 3))
     for p, i in index.items():
-        r, c = divmod(p, 8)
-        for dr, dc, w in road.NEIGHBOURS:
+        r, c = divmod(p, w)
+        for dr, dc, weight in road.NEIGHBOURS:
             rr, cc = r + dr, c + dc
-            if 0 <= rr < 9 and 0 <= cc < 8:
-                dense[i, i] += w
+            if 0 <= rr < h and 0 <= cc < w:
+                dense[i, i] += weight
                 if removed[rr, cc]:
-                    dense[i, index[rr * 8 + cc]] -= w
+                    dense[i, index[rr * w + cc]] -= weight
                 else:
-                    rhs[i] += w * img[rr, cc]
+                    rhs[i] += weight * img[rr, cc]
     np.testing.assert_allclose(a.toarray(), dense, atol=1e-12)
     np.testing.assert_allclose(a.toarray(), a.toarray().T, atol=1e-12)
     np.testing.assert_allclose(b, rhs, atol=1e-9)
     assert sorted(pixels) == list(np.flatnonzero(removed))
+    np.testing.assert_array_equal(np.sort(road._dissection_rank(224, 224)), np.arange(224 * 224))
 
 
 def test_noise_only_on_removed_pixels_seeded_and_of_the_right_size():

@@ -59,4 +59,10 @@ INSERTION_START = "blur"  # or "black", "mean", a number, an array
 COLORMAP = "jet"
 OVERLAY_ALPHA = 0.5
 
+# ROAD (Rong et al., ICML 2022), run with --road: percentages of pixels removed, noise of the linear
+# imputation (pixel units), tie-breaking jitter of the [0, 1]-scaled map.
+ROAD_PERCENTAGES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
+ROAD_NOISE_STD = 0.01 * 255
+ROAD_JITTER = 1e-4
+
 SEED = 0

@@ -12,6 +12,9 @@ Deletion replaces pixels with a baseline (black by default, as in the RISE paper
 image, the image's mean colour, any number); insertion starts from a Gaussian-blurred copy (sigma 5,
 11 x 11 kernel; or black, the mean colour, a number) and copies the original pixels in. AUC is the trapezoid rule on x in [0, 1].
 All perturbed images are assembled vectorised and scored in large compiled batches.
+
+ROAD (Rong et al., ICML 2022: noisy linear imputation at 10-90 % removed, MoRF and LeRF) is
+computed in road.py and exposed here as `road` and `road_curves`.
 """
 import logging
 import math
@@ -21,6 +24,7 @@ import numpy as np
 
 import backend
 import constants
+import road as _road
 import utils
 
 log = logging.getLogger(__name__)
@@ -434,3 +438,23 @@ def calculate_mufidelity(model, img_array, saliency, class_index, grid_size=9, s
     removed = mufidelity_patterns(grid_size, subset_percent, n_samples, seed)
     drops = mufidelity_scorer(model, batch_size).drops(img, class_index, removed, baseline)
     return mufidelity_from_drops(sal, removed, drops)
+
+
+# --------------------------------------------------------------------------- ROAD
+def road(model, img_array, saliency, class_index, order="MoRF", percentages=_road.PERCENTAGES, seed=0,
+         batch_size=constants.BATCH_SIZE, jit=True):
+    """ROAD (Rong et al., ICML 2022) of one map in one order: (scores (n_levels,), mean). At each
+    level p the k = floor(H W p / 100) most (MoRF) or least (LeRF) relevant pixels are removed by
+    noisy linear imputation (see road.py) and the class probability of the imputed image is the
+    score. MoRF: lower is better; LeRF: higher is better. `seed` drives the tie-breaking jitter and
+    the noise."""
+    res = road_curves(model, img_array, {"map": saliency}, class_index, (order,), percentages, seed, batch_size, jit)
+    return res["map"][_road.check_order(order)]
+
+
+def road_curves(model, img_array, saliency_maps, class_index, orders=_road.ORDERS, percentages=_road.PERCENTAGES,
+                seed=0, batch_size=constants.BATCH_SIZE, jit=True, workers=None) -> dict:
+    """ROAD of several maps of one image in both orders, every imputed image scored in one batched
+    compiled pass: {name: {order: (scores (n_levels,), mean)}}."""
+    return _road.road_curves(model, img_array, saliency_maps, class_index, orders, percentages, seed,
+                             batch_size, jit, workers)

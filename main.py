@@ -50,6 +50,8 @@ class UsageError(Exception):
 NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
                 "fixations_folder_path", "class_names", "deletion_baseline", "insertion_start",
                 "scanpaths_folder_path", "gfdm_weighting", "references", "center_sigma")
+# Switches that turn opt-in metrics on: --NAME turns on the metrics whose `option` is NAME.
+METRIC_OPTIONS = ("road",)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -156,6 +158,9 @@ def build_parser():
                         "sanity.csv, sanity.png (--sanity_layers more explanations per map: slow)")
     p.add_argument("--sanity_layers", type=int, default=5,
                    help="with --sanity: how many weighted layers to re-initialise, from the output backwards")
+    p.add_argument("--road", action="store_true",
+                   help="also compute ROAD_MoRF and ROAD_LeRF (18 noisy linear imputations per map, each a "
+                        "sparse solve: about a second per map and order on a 2-core CPU)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output_dir: skip images already in results.csv (refused when "
                         "a parameter that changes the numbers differs)")
@@ -228,6 +233,11 @@ def number_parameters(args, methods) -> dict:
     return out
 
 
+def metric_options(args) -> frozenset:
+    """The opt-in metric options this run turns on (metrics.ImageData.options)."""
+    return frozenset(option for option in METRIC_OPTIONS if getattr(args, option, False))
+
+
 # --------------------------------------------------------------------------- one image
 def explain(explainer, img, target, name):
     """The saliency map of one method for one image (float32 (H, W) in [0, 1])."""
@@ -286,7 +296,8 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
                               scanpath_sigma=args.gfdm_sigma * scale, gfdm_weighting=args.gfdm_weighting,
                               native=native,
                               explainers=explainer_objects if args.robustness else None,
-                              deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start)
+                              deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start,
+                              options=metric_options(args))
     values = metrics.evaluate_image(image, {**maps, **reference_maps})
     if image.has("scanpaths"):
         values[references.HUMAN] = scanpaths.ceiling(image, {})[references.HUMAN]
@@ -555,6 +566,8 @@ def run(args, out_dir) -> int:
     numbers["robustness"] = args.robustness
     if args.sanity:
         numbers["sanity_layers"] = args.sanity_layers
+    for option in METRIC_OPTIONS:
+        numbers[option] = bool(getattr(args, option, False))
     args.fixation_set = None
     if args.fixations_folder_path:
         args.fixation_set, numbers["fixation_set_sha256"] = data.fixation_set(

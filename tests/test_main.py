@@ -16,6 +16,7 @@ import report
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress", "--references", "none"]
+OPT_IN = {"MaxSensitivity", "ROAD_MoRF", "ROAD_LeRF"}  # only with --robustness / --road
 
 
 @pytest.fixture()
@@ -63,8 +64,8 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     assert [r["method"] for r in rows[:6]] == list(explainers.default_names()) + ["CENTER", "RANDOM"]
     no_scanpaths = {"NSS_loo", "AUC_Judd_loo", "PCC_split", "SIM_split", "KLD_split", "NSS_norm", "AUC_Judd_norm"}
     for r in rows:
-        for metric in report.metric_names():  # all but MaxSensitivity (only with --robustness) and scanpath ones
-            expected = metric != "MaxSensitivity" and metric not in no_scanpaths
+        for metric in report.metric_names():  # all but the opt-in metrics and the scanpath ones
+            expected = metric not in OPT_IN and metric not in no_scanpaths
             assert np.isfinite(r[metric]) == expected, (r["method"], metric)
         assert -1 <= r["PCC"] <= 1 and 0 <= r["SIM"] <= 1 and 0 <= r["Insertion"] <= 1
     skipped = _errors(out)
@@ -79,7 +80,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
         assert f"| {method} | 2 |" in md
     assert "| *CENTER* (reference) | 2 |" in md and "| *RANDOM* (reference) | 2 |" in md
     for metric in report.metric_names():
-        assert (metric in md) == (metric != "MaxSensitivity" and metric not in no_scanpaths), metric
+        assert (metric in md) == (metric not in OPT_IN and metric not in no_scanpaths), metric
     with (out / "summary.csv").open() as fh:
         srows = list(csv.DictReader(fh))
     assert [r["method"] for r in srows] == list(explainers.default_names()) + ["CENTER", "RANDOM"]
@@ -87,7 +88,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
                for r in srows)
     with (out / "comparisons.csv").open() as fh:
         comps = list(csv.DictReader(fh))
-    assert len(comps) == (len(report.metric_names()) - 1 - len(no_scanpaths)) * 6  # methods only, no references
+    assert len(comps) == (len(report.metric_names()) - len(OPT_IN) - len(no_scanpaths)) * 6  # methods only
     assert not {c["method_a"] for c in comps} & {"CENTER", "RANDOM"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["rise_masks"] == 64 and len(manifest["model_sha256"]) == 64

@@ -267,7 +267,7 @@ def test_main_with_road_fills_the_columns(tmp_path):
     import report
     out = tmp_path / "out"
     args = ["--n_images", "1", "--explanation_method", "GRADCAM,FEM", "--display_type", "none", "--no_progress",
-            "--output_dir", str(out)]
+            "--output_dir", str(out), "--references", "none"]
     assert main.main(args + ["--road"]) == main.EXIT_OK
     rows = report.read_rows(out / "results.csv")
     assert len(rows) == 2

@@ -87,6 +87,22 @@ def _fill_type(allowed, numbers):
     return parse
 
 
+def _shard_type(text):
+    """argparse type of --shard INDEX/COUNT -> (index, count)."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': expected INDEX/COUNT, e.g. 0/4") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"'{text}': INDEX must be in 0 .. COUNT - 1 and COUNT >= 1")
+    return index, count
+
+
+def shard_samples(samples, shard):
+    """The round-robin shard (index, count) of a sorted sample list (all of it when shard is None)."""
+    return list(samples) if shard is None else list(samples)[shard[0]::shard[1]]
+
+
 def build_parser():
     import explainers
     p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
@@ -129,6 +145,10 @@ def build_parser():
     p.add_argument("--seed", type=int, default=constants.SEED,
                    help="seed of every random draw (combined with each image's name)")
     p.add_argument("--n_images", type=int, default=None, help="only the first N images (sorted by name)")
+    p.add_argument("--shard", default=None, type=_shard_type,
+                   help="INDEX/COUNT: only this shard of the images (after --n_images, round-robin: images INDEX, "
+                        "INDEX + COUNT, ...; INDEX from 0); each shard writes its own --output_dir, and merge.py "
+                        "combines them")
     p.add_argument("--step", type=int, default=constants.STEP, help="pixels per insertion/deletion step")
     p.add_argument("--deletion_baseline", default="black", type=_fill_type(("black", "blur", "mean"), numbers=True),
                    help="what deletion replaces pixels with: black (the RISE paper), blur (the insertion "
@@ -564,6 +584,7 @@ def run(args, out_dir) -> int:
     numbers["model_sha256"] = file_sha256(args.model_path)
     numbers["class_names"] = ",".join(args.class_names)
     numbers["robustness"] = args.robustness
+    numbers["shard"] = "/".join(map(str, args.shard)) if args.shard else None
     if args.sanity:
         numbers["sanity_layers"] = args.sanity_layers
     for option in METRIC_OPTIONS:
@@ -615,19 +636,7 @@ def run(args, out_dir) -> int:
     if cascade is not None:
         run_sanity(args, cascade, methods, explainer_objects, out_dir, errors)
     _write_errors(out_dir / "errors.csv", errors)
-    rows = report.read_rows(results_path)
-    import references
-    summary = report.summarise(rows, methods + args.references + [references.HUMAN], seed=args.seed)
-    comparisons = report.comparisons(rows, methods) if len(methods) > 1 else []
-    notes = []
-    if cascade is not None:
-        import sanity
-        notes = ["", sanity.summary_text(sanity.read_rows(out_dir / "sanity.csv")).rstrip("\n")]
-    text = report.summary_markdown(summary, comparisons, rows, notes=notes,
-                                   references=args.references + [references.HUMAN])
-    safe_io.write_text(out_dir / "summary.md", text)
-    report.write_summary_csv(out_dir / "summary.csv", summary)
-    report.write_comparisons_csv(out_dir / "comparisons.csv", comparisons)
+    rows, text = report.write_tables(out_dir, methods, args.references, args.seed)
     if rows:
         print(_predictions_table(rows, methods))
         print(text)
@@ -692,6 +701,11 @@ def main(argv=None) -> int:
         return _fail(EXIT_USAGE, err)
     if not args.samples:
         return _fail(EXIT_USAGE, f"no images in {args.test_images_folder_path}")
+    n_all = len(args.samples)
+    args.samples = shard_samples(args.samples, args.shard)
+    if not args.samples:
+        return _fail(EXIT_USAGE, f"--shard {args.shard[0]}/{args.shard[1]}: no image in this shard ({n_all} images "
+                                 f"in all; use at most {n_all} shards)")
     out_dir = None
     existed = args.output_dir is not None and Path(args.output_dir).exists()
     try:

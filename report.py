@@ -225,3 +225,24 @@ def write_comparisons_csv(path, comparisons) -> None:
             writer.writerow({**c, "median_difference": _full(c["median_difference"]),
                              "statistic": stats.fmt(c["statistic"], 1), "p_value": stats.fmt_p(c["p_value"]),
                              "p_holm": stats.fmt_p(c["p_holm"]), "effect_size": stats.fmt(c["effect_size"], 4)})
+
+
+def write_tables(out_dir, methods, references=(), seed=0) -> tuple:
+    """summary.md, summary.csv and comparisons.csv of the run in `out_dir`, from its results.csv (and
+    sanity.csv when present): the methods, then the reference rows; the tests between methods only.
+    Returns (rows, summary text). A finished, resumed or merged run gets the same tables."""
+    import references as refs
+    out_dir = Path(out_dir)
+    rows = read_rows(out_dir / "results.csv")
+    reference_rows = list(references) + [refs.HUMAN]
+    summary = summarise(rows, list(methods) + reference_rows, seed=seed)
+    tests = comparisons(rows, list(methods)) if len(methods) > 1 else []
+    notes = []
+    if (out_dir / "sanity.csv").exists():
+        import sanity
+        notes = ["", sanity.summary_text(sanity.read_rows(out_dir / "sanity.csv")).rstrip("\n")]
+    text = summary_markdown(summary, tests, rows, notes=notes, references=reference_rows)
+    safe_io.write_text(out_dir / "summary.md", text)
+    write_summary_csv(out_dir / "summary.csv", summary)
+    write_comparisons_csv(out_dir / "comparisons.csv", tests)
+    return rows, text

@@ -185,6 +185,11 @@ def build_parser():
                    help="continue the run in --output_dir: skip images already in results.csv (refused when "
                         "a parameter that changes the numbers differs)")
     p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="process the images on Ray actors (one model each): a new local Ray instance, or the "
+                        "cluster at ADDRESS (e.g. ray://HOST:10001); results are written here as they come")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --ray: number of actors (default: one per GPU of the cluster, else 2)")
     group = p.add_argument_group("method parameters (declared by the registered methods)")
     for param in explainers.all_params():
         group.add_argument(f"--{param.flag}", dest=param.flag, type=param.type, default=param.default,
@@ -216,9 +221,13 @@ def parse_args(argv=None):
         args.references = references.parse(args.references)
     except ValueError as err:
         p.error(f"--references: {err}")
+    if args.workers is not None and args.ray is None:
+        p.error("--workers needs --ray")
     for name in ("step", "batch_size", "sanity_layers"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
+    if args.workers is not None and args.workers < 1:
+        p.error("--workers must be >= 1")
     if args.n_images is not None and args.n_images < 1:
         p.error("--n_images must be >= 1")
     if args.resume and args.overwrite:
@@ -342,7 +351,27 @@ def baseline_columns(args, p_full, curves) -> dict:
     return out
 
 
-def save_figures(sample, maps, image, values, info, args, fig_dir):
+class ImageFailed(Exception):
+    """An image whose explanation or scoring failed (the message says why)."""
+
+
+def local_results(todo, model, args, explainer_objects, bar=None):
+    """Yield (sample, ("ok", (rows, maps, curves, values, info)) | ("error", message)) for each sample,
+    computed in this process; the progress bar counts maps."""
+    from evaluate import CurveScorer
+    scorer = CurveScorer(model, args.batch_size, args.jit == "on")
+    for sample in todo:
+        bar_start = bar.n if bar is not None else 0
+        try:
+            rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
+            yield sample, ("ok", (rows, maps, image.curves, values, info))
+        except Exception as err:  # reported by the writer
+            yield sample, ("error", f"{type(err).__name__}: {err}")
+        if bar is not None:
+            bar.update(bar_start + len(explainer_objects) - bar.n)
+
+
+def save_figures(sample, maps, curves, values, info, args, fig_dir):
     import figures
     if args.display_type == "none":
         return
@@ -350,7 +379,7 @@ def save_figures(sample, maps, image, values, info, args, fig_dir):
     headline = (f"{sample.name} | true {data.class_name(sample.name, names)} | "
                 f"predicted {names[info['predicted']]} ({info['probs'][info['predicted']]:.2f}) | "
                 f"explained {names[info['target']]}")
-    figures.save_image_figures(sample.name, info["img"], info["gfdm"], maps, values, image.curves, headline,
+    figures.save_image_figures(sample.name, info["img"], info["gfdm"], maps, values, curves, headline,
                                fig_dir, args.display_type, args.show)
 
 
@@ -576,7 +605,6 @@ def run(args, out_dir) -> int:
     """The whole run, with the folder's lock held. Returns the exit status."""
     import report
     import safe_io
-    from evaluate import CurveScorer
     claim_folder(out_dir, args)
     safe_io.remove_stale_temporaries(out_dir)
     results_path = out_dir / "results.csv"
@@ -618,21 +646,27 @@ def run(args, out_dir) -> int:
     if args.resume and len(todo) < len(samples):
         log.info("resuming: %d of %d images already done", len(samples) - len(todo), len(samples))
     from tqdm import tqdm
-    scorer = CurveScorer(model, args.batch_size, args.jit == "on")
-    with tqdm(total=len(todo) * len(methods), unit="map", disable=args.no_progress, dynamic_ncols=True) as bar:
-        for sample in todo:
-            bar_start = bar.n
+    on_ray = args.ray is not None and todo and methods
+    total, unit = (len(todo), "image") if on_ray else (len(todo) * len(methods), "map")
+    with tqdm(total=total, unit=unit, disable=args.no_progress, dynamic_ncols=True) as bar:
+        if on_ray:
+            import ray_runner
+            outcomes = ray_runner.results(args, todo, bar, None if args.ray == "local" else args.ray, args.workers)
+        else:
+            outcomes = local_results(todo, model, args, explainer_objects, bar)
+        for sample, (status, result) in outcomes:
             try:
-                rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
+                if status == "error":
+                    raise ImageFailed(result)
+                rows, maps, curves, values, info = result
                 for method, sal in maps.items():
                     safe_io.save_npy(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
-                save_figures(sample, maps, image, values, info, args, fig_dir)
+                save_figures(sample, maps, curves, values, info, args, fig_dir)
                 report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
             except Exception as err:  # one bad image never stops the batch
                 reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
                 log.error("skipped %s", reason)
-                errors.append((sample.name, f"{type(err).__name__}: {err}"))
-                bar.update(bar_start + len(methods) - bar.n)
+                errors.append((sample.name, str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"))
     if cascade is not None:
         run_sanity(args, cascade, methods, explainer_objects, out_dir, errors)
     _write_errors(out_dir / "errors.csv", errors)

@@ -38,23 +38,6 @@ def image_figure(methods=("GRADCAM", "RISE", "CENTER")):
                                values, info)
 
 
-@pytest.fixture()
-def fonts_checked(monkeypatch):
-    """Every figure saved through style.save: after drawing, every visible text is >= 8 pt."""
-    checked = []
-    real = style.save
-
-    def save(fig, stem, fmt="png", dpi=style.DPI):
-        path = real(fig, stem, fmt, dpi)
-        small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
-                 if t.get_visible() and t.get_text().strip() and t.get_fontsize() < style.MIN_FONT]
-        assert not small, f"{stem}: text under {style.MIN_FONT} pt: {small[:5]}"
-        checked.append(stem)
-        return path
-    monkeypatch.setattr(style, "save", save)
-    return checked
-
-
 def test_grid_has_the_input_once_then_a_row_per_method_and_reference(tmp_path, fonts_checked):
     f = image_figure()
     with style.rc():

@@ -10,7 +10,6 @@ import csv
 import html
 import json
 import math
-import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,14 +28,16 @@ h3{font-size:15px;margin:18px 0 6px}nav a{margin-right:12px}
 .wrap{overflow-x:auto;max-height:80vh;border:1px solid #ddd}
 table{border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 7px;border-bottom:1px solid #e4e4e4;text-align:left;white-space:nowrap}
-th{background:#f3f3f3;position:sticky;top:0;z-index:1}td.n{text-align:right}
+th{background:#f3f3f3;position:sticky;top:0;z-index:1}
+#t-summary td:nth-child(n+2),#t-images td:nth-child(n+6),#t-comparisons td:nth-child(n+4):not(:last-child){text-align:right}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
 tr.ref td{font-style:italic;background:#f7f7f7}
 small{color:#555}.sig{font-weight:bold}
 figure{margin:10px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-.plots{display:flex;flex-wrap:wrap;gap:14px}.plots figure{flex:0 1 auto;max-width:100%}
+.plots{display:flex;flex-wrap:wrap;gap:14px}.plots figure{flex:0 1 auto;max-width:100%;margin:0}
+.plots img{height:300px;width:auto}
 .singles{display:flex;flex-wrap:wrap;gap:6px}.singles img{width:180px}
 pre{background:#f6f6f6;padding:10px;overflow:auto;font-size:12px}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}dd{margin:0}
@@ -71,7 +72,9 @@ SCRIPT = """
           }
           return dir * compare(a.key, b.key) || a.i - b.i;
         });
-        items.forEach(function (item) { body.appendChild(item.row); });
+        var sorted = document.createDocumentFragment();
+        items.forEach(function (item) { sorted.appendChild(item.row); });
+        body.appendChild(sorted);
       }
       th.tabIndex = 0;
       th.title = 'sort by this column';
@@ -107,19 +110,17 @@ def _float(text) -> float:
         return math.nan
 
 
-_NUMERIC = re.compile(r"^([-+]?(\d|\.\d)|\u2013$|<span class=\"sig\">\d)")
-
-
-def _table(head, body, sortable=False, classes=None) -> str:
-    """head: [header html]; body: [[cell html]] (cells already escaped; numbers right-aligned);
-    classes: a class per row. End tags of cells and rows are left out (optional in HTML: a smaller page)."""
+def _table(name, head, body, sortable=False, classes=None) -> str:
+    """The table t-<name> (its numeric columns are right-aligned by CSS); head: [header html]; body:
+    [[cell html]] (cells already escaped); classes: a class per row. End tags of cells and rows are
+    left out (optional in HTML: a smaller page)."""
     classes = classes or [""] * len(body)
-    out = [f'<div class="wrap"><table{" class=sortable" if sortable else ""}><thead><tr>']
+    out = [f'<div class="wrap"><table id="t-{name}"{" class=sortable" if sortable else ""}><thead><tr>']
     out += [f"<th>{h}" for h in head]
     out.append("</tr></thead><tbody>")
     for row, cls in zip(body, classes):
         out.append(f'<tr class="{cls}">' if cls else "<tr>")
-        out.append("".join(f'<td class="n">{c}' if _NUMERIC.match(c) else f"<td>{c}" for c in row))
+        out.append("".join(f"<td>{c}" for c in row))
     out.append("</tbody></table></div>")
     return "\n".join(out)
 
@@ -158,7 +159,7 @@ def summary_section(out_dir) -> str:
     note = ("<p>mean \u00b1 std (ddof = 1) over images, [95% percentile-bootstrap confidence interval of the mean, "
             "10,000 resamples]; \u2191 higher is better, \u2193 lower is better. Reference rows (italic) are floors "
             "(CENTER, RANDOM) and the human ceiling (HUMAN), not methods.</p>")
-    return _table(head, body, classes=classes) + note
+    return _table("summary", head, body, classes=classes) + note
 
 
 def notes_section(out_dir) -> str:
@@ -195,7 +196,7 @@ def comparisons_section(out_dir) -> str:
         if significant:
             cells[report.COMPARISON_COLUMNS.index("p_holm")] = f'<span class="sig">{esc(r["p_holm"])}</span>'
         body.append(cells)
-    return (_table([esc(c) for c in report.COMPARISON_COLUMNS], body, sortable=True)
+    return (_table("comparisons", [esc(c) for c in report.COMPARISON_COLUMNS], body, sortable=True)
             + "<p>Paired two-sided Wilcoxon signed-rank tests, Holm-corrected within each metric (bold: p_holm "
               "&lt; 0.05); effect_size: matched-pairs rank-biserial correlation of A \u2212 B. Click a header to "
               "sort.</p>")
@@ -237,7 +238,7 @@ def images_section(rows, anchors) -> str:
         cells += [_cell(r.get(m, math.nan)) for m in metrics_]
         body.append(cells)
         classes.append("ref" if style.is_reference(r["method"]) else "")
-    return (_table(head, body, sortable=True, classes=classes)
+    return (_table("images", head, body, sortable=True, classes=classes)
             + f"<p>{len(rows)} rows (image \u00d7 method, reference rows in italic; full precision in results.csv). "
               f"Click a header to sort by it, again to reverse; empty cells stay last.</p>")
 
@@ -280,7 +281,7 @@ def errors_section(out_dir) -> str:
     rows = _csv(Path(out_dir) / "errors.csv")
     if not rows:
         return "<p>None: every image was done with every method.</p>"
-    return _table(["image", "reason"], [[esc(r.get("image", "")), esc(r.get("reason", ""))] for r in rows])
+    return _table("errors", ["image", "reason"], [[esc(r.get("image", "")), esc(r.get("reason", ""))] for r in rows])
 
 
 def run_section(out_dir, rows, manifest) -> str:

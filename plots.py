@@ -44,9 +44,11 @@ def box_figure(rows, metric, names=None):
     """Box plot of `metric` by row name (the method's colour; reference rows hatched), every image's
     value a point over its box. Only names with values get a box."""
     names = [n for n in (names or row_names(rows)) if values_of(rows, n, metric).size]
-    width = max(4.0, 0.8 * len(names) + 1.6)
-    fig = style.new_figure((width, 3.6))
-    ax = fig.add_axes([0.75 / width, 1.0 / 3.6, 1 - 0.95 / width, 1 - 1.45 / 3.6])
+    width, rotated = max(4.0, 0.8 * len(names) + 1.6), len(names) > 6
+    bottom = 1.15 if rotated else 0.6  # inches for the labels, on two lines for references
+    height = 2.6 + bottom
+    fig = style.new_figure((width, height))
+    ax = fig.add_axes([0.75 / width, bottom / height, 1 - 0.95 / width, 1 - (bottom + 0.4) / height])
     data = [values_of(rows, n, metric) for n in names]
     positions = np.arange(1, len(names) + 1)
     if names:
@@ -60,7 +62,7 @@ def box_figure(rows, metric, names=None):
             ax.scatter(x + rng.uniform(-JITTER, JITTER, v.size), v, s=12, color=style.colour(name), alpha=0.8,
                        marker="s" if reference else "o", edgecolors="none", zorder=3)
     ax.set_xticks(positions, [f"{n}\n(reference)" if style.is_reference(n) else n for n in names],
-                  rotation=30 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center")
+                  rotation=30 if rotated else 0, ha="right" if rotated else "center")
     for text, name in zip(ax.get_xticklabels(), names):
         text.set_color(style.colour(name))
         if style.is_reference(name):

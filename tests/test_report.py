@@ -99,7 +99,7 @@ def test_page_is_self_contained_with_relative_links(fake):
     assert all((out / s).is_file() for s in sources)
     for section in ("Summary", "Comparisons", "Plots", "Per image", "Figures", "Errors", "Manifest"):
         assert f">{section}</h2>" in page
-    assert page.count('<table class=sortable>') == 2  # comparisons and per image
+    assert page.count(' class=sortable>') == 2  # comparisons and per image
     per_image = page.split('id="images"')[1].split("</table>")[0]
     assert per_image.count("<tr") == 1 + 4 * 6  # header, 4 images x (3 methods, 2 references, HUMAN)
     assert 'href="#fig-Colonial_Fake000_X_N_1"' in per_image and 'id="fig-Colonial_Fake000_X_N_1"' in page

@@ -194,6 +194,10 @@ def draw_overlay(ax, f, method, title_prefix="", title=True):
 
 
 def draw_curve(ax, f, method, metric, title_prefix="", x_label=True, y_label=True):
+    if method not in f.curves.get(metric.name, {}):  # e.g. a merged folder without this curve
+        _title(ax, f"{title_prefix}{metric.name}: no curve saved")
+        ax.axis("off")
+        return
     scores = np.asarray(f.curves[metric.name][method], np.float64)
     x = np.linspace(0, 1, len(scores))
     colour = style.colour(method)

@@ -123,3 +123,12 @@ def test_saved_image_data_round_trip(tmp_path):
     assert set(back["curves"]) == {"Insertion", "Deletion"} and set(back["maps"]) == {"GRADCAM", "CENTER"}
     with pytest.raises(FileNotFoundError, match="Colonial_X_Y_N_1_LIME.npy"):
         saved.load_image(tmp_path, f.name, ["LIME"])
+
+
+def test_a_row_without_saved_curves_says_so():
+    f = image_figure(("GRADCAM", "CENTER"))
+    del f.curves["Deletion"]["CENTER"]
+    with style.rc():
+        fig = figures.grid_figure(f)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert texts.count("Deletion: no curve saved") == 1 and texts.count("Deletion AUC 0.400") == 1

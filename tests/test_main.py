@@ -121,6 +121,8 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
     assert calls == ["GRADCAM"]
     assert len(report.read_rows(folders["out"] / "results.csv")) == 2
+    page = (folders["out"] / "report.html").read_text()  # the page of the resumed run shows both images
+    assert all(f'src="figures/{g}_grid.png"' in page for g in folders["good"])
 
 
 def test_resume_refuses_changed_numbers(folders, capsys):

@@ -145,6 +145,27 @@ def test_report_command_says_which_images_it_cannot_redraw(tmp_path, capsys):
     assert (out / "report.html").is_file() and not list((out / "figures").glob("*.png"))
 
 
+def test_report_command_on_a_merged_folder(tmp_path, capsys):
+    a = fake_run.make(tmp_path / "a", n_images=2)
+    b = fake_run.make(tmp_path / "b", n_images=4, seed=1)
+    later = fake_run.image_names(4)[2:]  # b's last two images, moved into a
+    rows = [line for line in (b / "results.csv").read_text().splitlines()[1:] if line.split(",")[0] in later]
+    with (a / "results.csv").open("a") as f:
+        f.write("\n".join(rows) + "\n")
+    for folder in ("maps", "inputs", "gfdm", "curves"):
+        for path in (b / folder).iterdir():
+            if any(path.name.startswith(Path(n).stem) for n in later):
+                shutil.copy(path, a / folder / path.name)
+    (a / "curves" / f"{Path(later[1]).stem}.npz").unlink()  # one image without its curves
+    assert report.main([str(a), "--no_progress"]) == 0
+    assert f"1 image(s) have no saved inputs, GFDM or curves (a run of an earlier version): their figures were not " \
+           f"redrawn: {later[1]}" in capsys.readouterr().out
+    page = (a / "report.html").read_text()
+    assert all(f'id="fig-{Path(n).stem}"' in page for n in fake_run.image_names(3))
+    assert f'id="fig-{Path(later[1]).stem}"' not in page and later[1] in page  # in the table, without a figure
+    assert "| GRADCAM | 4 |" in (a / "summary.md").read_text()  # the tables recomputed over all four images
+
+
 # --------------------------------------------------------------------------- a real run, rebuilt without the model
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress", "--n_images", "2",
         "--explanation_method", "GRADCAM,RISE"]

@@ -130,5 +130,5 @@ def test_a_row_without_saved_curves_says_so():
     del f.curves["Deletion"]["CENTER"]
     with style.rc():
         fig = figures.grid_figure(f)
-    texts = [t.get_text() for t in fig.findobj(Text)]
+    texts = list({id(t): t.get_text() for t in fig.findobj(Text)}.values())
     assert texts.count("Deletion: no curve saved") == 1 and texts.count("Deletion AUC 0.400") == 1

@@ -27,7 +27,8 @@ def test_a_nearly_flat_map_keeps_the_fixed_scale():
 def image_figure(methods=("GRADCAM", "RISE", "CENTER")):
     rng = np.random.default_rng(0)
     maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
-    maps["RISE"] = np.full((32, 32), 0.97, np.float32)  # nearly flat
+    if "RISE" in maps:
+        maps["RISE"] = np.full((32, 32), 0.97, np.float32)  # nearly flat
     curves = {"Insertion": {m: np.linspace(0.1, 0.9, 9) for m in methods},
               "Deletion": {m: np.linspace(0.9, 0.1, 9) for m in methods}}
     values = {m: {"Insertion": 0.5, "Deletion": 0.4} for m in methods}

@@ -41,7 +41,7 @@ log = logging.getLogger("xai_mexculture")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 # What --overwrite clears (the tool's own outputs; nothing else in the folder is touched).
 OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "errors.csv", "manifest.json",
-           "crash.log", "maps", "figures", "sanity.csv", "sanity.png", "sanity.pdf", "sanity.svg", "report.html",
+           "crash.log", "maps", "figures", "sanity.csv", "sanity.png", "report.html",
            "plots", "inputs", "gfdm", "curves")
 
 

@@ -1,6 +1,11 @@
 """Result tables: per image x method rows (CSV, appended as each image finishes), per method
 mean ± std with bootstrap confidence intervals (Markdown and CSV), paired Wilcoxon signed-rank
-comparisons between methods with Holm's correction and effect sizes (stats.py)."""
+comparisons between methods with Holm's correction and effect sizes (stats.py); and the rebuild of
+a run's tables, plots, per-image figures and report.html from its saved results alone:
+
+    python report.py OUT                          # a finished, resumed or merged run; no model needed
+    python report.py OUT --figure_format pdf      # the figures and plots again, as PDF
+"""
 import csv
 import io
 import itertools

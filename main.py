@@ -10,8 +10,10 @@ AUC-Judd) and against the model (Insertion, Deletion AUC).
 
 Outputs (under --output_dir, default a new outputs/run-YYYYmmdd-HHMMSS): results.csv (one row per
 image x method, written as each image finishes), summary.md / summary.csv (mean ± std per method),
-comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/*.png, errors.csv (skipped images and
-why), manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
+comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/ (per image), plots/ (the run),
+report.html (one page to read the run), inputs/, gfdm/, curves/ (what the figures need, so that
+`python report.py OUT` redraws them without the model), errors.csv (skipped images and why),
+manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
 
 Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
 non-empty output folder, or a problem of the model found before the first image; 3 some images or
@@ -39,7 +41,8 @@ log = logging.getLogger("xai_mexculture")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 # What --overwrite clears (the tool's own outputs; nothing else in the folder is touched).
 OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "errors.csv", "manifest.json",
-           "crash.log", "maps", "figures", "sanity.csv", "sanity.png")
+           "crash.log", "maps", "figures", "sanity.csv", "sanity.png", "report.html",
+           "plots", "inputs", "gfdm", "curves")
 
 
 class UsageError(Exception):
@@ -133,6 +136,8 @@ def build_parser():
                         "file name's prefix")
     p.add_argument("--display_type", default="grid", choices=["grid", "singles", "none"],
                    help="one figure per image, one per panel, or no figures")
+    p.add_argument("--figure_format", default="png", choices=["png", "pdf", "svg"],
+                   help="format of the figures and plots (a PNG preview is written beside a PDF or SVG)")
     p.add_argument("--show", action="store_true", help="also open the figures in windows")
     p.add_argument("--output_dir", default=None,
                    help="where everything is written (default: a new folder outputs/run-YYYYmmdd-HHMMSS, "
@@ -371,16 +376,12 @@ def local_results(todo, model, args, explainer_objects, bar=None):
             bar.update(bar_start + len(explainer_objects) - bar.n)
 
 
-def save_figures(sample, maps, curves, values, info, args, fig_dir):
+def save_figures(sample, rows, args, out_dir):
+    """The image's figures, drawn from what was just saved (saved.py) and its rows as results.csv
+    holds them: the same function and data as `python report.py OUT`."""
     import figures
-    if args.display_type == "none":
-        return
-    names = args.class_names
-    headline = (f"{sample.name} | true {data.class_name(sample.name, names)} | "
-                f"predicted {names[info['predicted']]} ({info['probs'][info['predicted']]:.2f}) | "
-                f"explained {names[info['target']]}")
-    figures.save_image_figures(sample.name, info["img"], info["gfdm"], maps, values, curves, headline,
-                               fig_dir, args.display_type, args.show)
+    import report
+    figures.draw_saved(out_dir, sample.name, report.as_read(rows), args.display_type, args.figure_format, args.show)
 
 
 # --------------------------------------------------------------------------- the output folder
@@ -605,6 +606,7 @@ def run(args, out_dir) -> int:
     """The whole run, with the folder's lock held. Returns the exit status."""
     import report
     import safe_io
+    import saved
     claim_folder(out_dir, args)
     safe_io.remove_stale_temporaries(out_dir)
     results_path = out_dir / "results.csv"
@@ -661,7 +663,8 @@ def run(args, out_dir) -> int:
                 rows, maps, curves, values, info = result
                 for method, sal in maps.items():
                     safe_io.save_npy(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
-                save_figures(sample, maps, curves, values, info, args, fig_dir)
+                saved.save_image(out_dir, sample.name, info["img"], info["gfdm"], curves)
+                save_figures(sample, rows, args, out_dir)
                 report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
             except Exception as err:  # one bad image never stops the batch
                 reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
@@ -670,7 +673,10 @@ def run(args, out_dir) -> int:
     if cascade is not None:
         run_sanity(args, cascade, methods, explainer_objects, out_dir, errors)
     _write_errors(out_dir / "errors.csv", errors)
-    rows, text = report.write_tables(out_dir, methods, args.references, args.seed)
+    rows = report.read_rows(results_path)
+    import references
+    text = report.write_tables(out_dir, rows, methods, args.references + [references.HUMAN], seed=args.seed)
+    report.rebuild(out_dir, args.display_type, args.figure_format, images=False, progress=False)
     if rows:
         print(_predictions_table(rows, methods))
         print(text)

@@ -5,7 +5,7 @@
 The shards' manifests must agree on every parameter that changes the numbers (their `numbers`, the
 shard aside), on the methods and on the image list; a difference is named. Results, maps, figures,
 errors and the sanity check are combined in the single run's order (images sorted by name) and the
-summary, comparisons and plots are rebuilt from them, so the merged folder equals the folder of one
+summary, comparisons, plots and report.html are rebuilt from them, so the merged folder equals the folder of one
 run over all images (timings aside). Exit status: 0 merged, 2 refused (nothing written).
 """
 import argparse
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import safe_io
 
-# Files of a run folder merged row by row; every other sub-folder (maps, figures, ...) is copied.
+# Files of a run folder merged row by row; every other sub-folder (maps, figures, inputs, curves,
+# ...) is copied, except the run plots, which are rebuilt (with the tables and report.html).
 TABLES = ("results.csv", "errors.csv", "sanity.csv")
-REBUILT = ("summary.md", "summary.csv", "comparisons.csv", "manifest.json", "sanity.png")
-SKIPPED = ("crash.log",)
+REBUILT_FOLDERS = ("plots",)
 # Parameters besides `numbers` that shards must share (the image list and what is explained).
 SAME_PARAMETERS = ("test_images_folder_path", "n_images", "explanation_method", "references")
 
@@ -127,7 +127,8 @@ def copy_files(folders, out_dir) -> int:
     for folder in folders:
         for path in sorted(Path(folder).rglob("*")):
             rel = path.relative_to(folder)
-            if not path.is_file() or len(rel.parts) < 2 or any(part.startswith(".") for part in rel.parts):
+            if (not path.is_file() or len(rel.parts) < 2 or rel.parts[0] in REBUILT_FOLDERS
+                    or any(part.startswith(".") for part in rel.parts)):
                 continue
             target = out_dir / rel
             if target.exists():
@@ -151,10 +152,8 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
     counts["files"] = copy_files(folders, out_dir)
     first = manifests[0]
     params = first.get("parameters", {})
-    methods = [m for m in first.get("methods", [])]
-    present = {r["method"] for r in report.read_rows(out_dir / "results.csv")}
-    report.write_tables(out_dir, [m for m in methods if m in present], params.get("references") or [],
-                        params.get("seed", 0))
+    rows = report.read_rows(out_dir / "results.csv")
+    methods, references, seed = report.run_rows(out_dir, rows)
     if counts["sanity.csv"]:
         import sanity
         sanity.plot(sanity.read_rows(out_dir / "sanity.csv"), out_dir / "sanity.png")
@@ -166,6 +165,9 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
                     numbers=dict(first.get("numbers", {}), shard=None))
     manifest["parameters"] = dict(params, shard=None, output_dir=str(out_dir))
     safe_io.write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    report.write_tables(out_dir, rows, methods, references, seed)
+    report.rebuild(out_dir, params.get("display_type", "grid"), params.get("figure_format", "png"), images=False,
+                   progress=False)
     counts["shards"] = sorted(indexes)
     return counts
 

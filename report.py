@@ -1,6 +1,11 @@
 """Result tables: per image x method rows (CSV, appended as each image finishes), per method
 mean ± std with bootstrap confidence intervals (Markdown and CSV), paired Wilcoxon signed-rank
-comparisons between methods with Holm's correction and effect sizes (stats.py)."""
+comparisons between methods with Holm's correction and effect sizes (stats.py); and the rebuild of
+a run's tables, plots, per-image figures and report.html from its saved results alone:
+
+    python report.py OUT                          # a finished, resumed or merged run; no model needed
+    python report.py OUT --figure_format pdf      # the figures and plots again, as PDF
+"""
 import csv
 import io
 import itertools
@@ -52,13 +57,27 @@ def read_rows(path, repair=False) -> list:
     if repair:
         safe_io.drop_partial_line(path)
     with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+        return _parse(list(csv.DictReader(f)))
+
+
+def _parse(rows) -> list:
     numeric = [c for c in (rows[0] if rows else {}) if c not in INFO_COLUMNS] + ["confidence", "seconds"]
     for row in rows:
         for key in numeric:
             value = row.get(key, "")
             row[key] = float(value) if value not in ("", None) else math.nan
     return rows
+
+
+def as_read(rows) -> list:
+    """Result rows as read_rows would give them back from results.csv (written and parsed again), so
+    what the run draws equals what report.py redraws from the file."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns(), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    buffer.seek(0)
+    return _parse(list(csv.DictReader(buffer)))
 
 
 def _values(rows, method, metric):
@@ -227,22 +246,126 @@ def write_comparisons_csv(path, comparisons) -> None:
                              "p_holm": stats.fmt_p(c["p_holm"]), "effect_size": stats.fmt(c["effect_size"], 4)})
 
 
-def write_tables(out_dir, methods, references=(), seed=0) -> tuple:
-    """summary.md, summary.csv and comparisons.csv of the run in `out_dir`, from its results.csv (and
-    sanity.csv when present): the methods, then the reference rows; the tests between methods only.
-    Returns (rows, summary text). A finished, resumed or merged run gets the same tables."""
-    import references as refs
+# --------------------------------------------------------------------------- rebuilding from the saved results
+def write_tables(out_dir, rows, methods, references, seed=0) -> str:
+    """summary.md, summary.csv and comparisons.csv of `rows` (the methods, then the `references` rows
+    marked), with the sanity check's paragraph when OUT/sanity.csv exists; returns summary.md's text."""
+    import sanity
     out_dir = Path(out_dir)
-    rows = read_rows(out_dir / "results.csv")
-    reference_rows = list(references) + [refs.HUMAN]
-    summary = summarise(rows, list(methods) + reference_rows, seed=seed)
-    tests = comparisons(rows, list(methods)) if len(methods) > 1 else []
-    notes = []
-    if (out_dir / "sanity.csv").exists():
-        import sanity
-        notes = ["", sanity.summary_text(sanity.read_rows(out_dir / "sanity.csv")).rstrip("\n")]
-    text = summary_markdown(summary, tests, rows, notes=notes, references=reference_rows)
+    summary = summarise(rows, list(methods) + list(references), seed=seed)
+    compared = comparisons(rows, methods) if len(methods) > 1 else []
+    sanity_rows = sanity.read_rows(out_dir / "sanity.csv")
+    notes = ["", sanity.summary_text(sanity_rows).rstrip("\n")] if sanity_rows else []
+    text = summary_markdown(summary, compared, rows, notes=notes, references=references)
     safe_io.write_text(out_dir / "summary.md", text)
     write_summary_csv(out_dir / "summary.csv", summary)
-    write_comparisons_csv(out_dir / "comparisons.csv", tests)
-    return rows, text
+    write_comparisons_csv(out_dir / "comparisons.csv", compared)
+    return text
+
+
+def read_manifest(out_dir) -> dict:
+    """manifest.json of a run ({} when absent or unreadable)."""
+    import json
+    try:
+        return json.loads((Path(out_dir) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run_rows(out_dir, rows) -> tuple:
+    """(methods, references, seed) of a finished, resumed or merged run: the manifest's methods and
+    references, and those found in results.csv."""
+    import references as refs
+    import style
+    manifest = read_manifest(out_dir)
+    params = manifest.get("parameters", {})
+    found = list(dict.fromkeys(r["method"] for r in rows))
+    methods = [m for m in list(manifest.get("methods", [])) + found if not style.is_reference(m)]
+    listed = params.get("references", refs.names())
+    references = [r for r in list(listed if isinstance(listed, list) else []) + found if style.is_reference(r)
+                  and r != refs.HUMAN] + [refs.HUMAN]
+    return list(dict.fromkeys(methods)), list(dict.fromkeys(references)), int(params.get("seed", 0) or 0)
+
+
+def rebuild(out_dir, display_type="grid", figure_format="png", images=True, progress=True, show=False) -> dict:
+    """The run plots (plots.py), with `images` every image's figures redrawn from the saved arrays
+    (figures.draw_saved), and report.html (html_report.py), from OUT's files alone; display_type
+    "none": no figure and no plot, only the page. Images whose arrays were not saved (a run of an
+    earlier version) keep the figures they have. Returns
+    {"images": redrawn, "unsaved": [image names], "plots": [...], "page": path}."""
+    import figures
+    import html_report
+    import plots
+    import saved
+    from tqdm import tqdm
+    out_dir = Path(out_dir)
+    rows = read_rows(out_dir / "results.csv")
+    names = list(dict.fromkeys(r["image"] for r in rows))
+    redrawn, unsaved = 0, []
+    if images and display_type != "none":
+        for name in tqdm(names, unit="image", desc="figures", disable=not progress, dynamic_ncols=True):
+            methods = [r["method"] for r in rows if r["image"] == name]
+            if saved.missing(out_dir, name) or not any((out_dir / "maps" / f"{saved.stem(name)}_{m}.npy").is_file()
+                                                       for m in methods):
+                unsaved.append(name)
+                continue
+            figures.draw_saved(out_dir, name, rows, display_type, figure_format, show)
+            redrawn += 1
+    made = plots.save_run_plots(out_dir, rows, figure_format) if display_type != "none" else []
+    page = html_report.write_page(out_dir, rows, made, display_type, figure_format)
+    return dict(images=redrawn, unsaved=unsaved, plots=made, page=page)
+
+
+def main(argv=None) -> int:
+    """python report.py OUT: rebuild the tables, plots, figures and report.html of a run folder."""
+    import argparse
+    import logging
+    import sys
+    import runlock
+    import style
+    p = argparse.ArgumentParser(description="Rebuild the tables (summary.md, summary.csv, comparisons.csv), the "
+                                            "run plots, every image's figures and report.html of a run's output "
+                                            "folder from its saved results alone (no model needed).")
+    p.add_argument("out", help="a run's output folder (with results.csv)")
+    p.add_argument("--display_type", choices=["grid", "singles", "none"], default=None,
+                   help="per-image figures (default: the run's, from manifest.json)")
+    p.add_argument("--figure_format", choices=list(style.FORMATS), default=None,
+                   help="format of the figures and plots (default: the run's, from manifest.json)")
+    p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    out = Path(args.out)
+    if not out.is_dir():
+        print(f"error: {out}: no such folder", file=sys.stderr)
+        return 2
+    if not (out / "results.csv").is_file():
+        print(f"error: {out} is not a run's output folder (no results.csv); give the --output_dir of a run of "
+              f"main.py", file=sys.stderr)
+        return 2
+    params = read_manifest(out).get("parameters", {})
+    if not params:
+        print(f"warning: {out}: no readable manifest.json; using the defaults (grid, png, seed 0)", file=sys.stderr)
+    display_type = args.display_type or params.get("display_type", "grid")
+    figure_format = args.figure_format or params.get("figure_format", "png")
+    try:
+        with runlock.RunLock(out):
+            rows = read_rows(out / "results.csv")
+            if not rows:
+                print(f"error: {out / 'results.csv'} has no rows: nothing to report", file=sys.stderr)
+                return 2
+            methods, references, seed = run_rows(out, rows)
+            write_tables(out, rows, methods, references, seed)
+            result = rebuild(out, display_type, figure_format, progress=not args.no_progress)
+    except runlock.FolderLocked as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if result["unsaved"]:
+        print(f"{len(result['unsaved'])} image(s) have no saved inputs, GFDM or curves (a run of an earlier version): "
+              f"their figures were not redrawn: {', '.join(result['unsaved'][:5])}"
+              f"{', ...' if len(result['unsaved']) > 5 else ''}")
+    print(f"{result['images']} image(s) redrawn, {len(result['plots'])} plot(s); open {result['page'].resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

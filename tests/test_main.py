@@ -97,6 +97,11 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     sal = np.load(out / "maps" / f"{folders['good'][0]}_RISE.npy")
     assert sal.shape == (224, 224) and sal.max() == pytest.approx(1.0)
     assert len(list((out / "figures").glob("*_grid.png"))) == 2
+    for g in folders["good"]:  # what report.py needs to redraw the figures without the model
+        assert (out / "inputs" / f"{g}.png").is_file() and (out / "gfdm" / f"{g}.png").is_file()
+        assert set(np.load(out / "curves" / f"{g}.npz").files) == {
+            f"{m}__{c}" for m in list(explainers.default_names()) + ["CENTER", "RANDOM"] for c in ("Insertion", "Deletion")}
+    assert (out / "report.html").is_file() and (out / "plots" / "box_PCC.png").is_file()
     printed = capsys.readouterr().out
     assert "Colonial_Broken_X_N_1.png" in printed and "| GRADCAM |" in printed
 
@@ -116,6 +121,8 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
     assert calls == ["GRADCAM"]
     assert len(report.read_rows(folders["out"] / "results.csv")) == 2
+    page = (folders["out"] / "report.html").read_text()  # the page of the resumed run shows both images
+    assert all(f'src="figures/{g}_grid.png"' in page for g in folders["good"])
 
 
 def test_resume_refuses_changed_numbers(folders, capsys):
@@ -145,7 +152,9 @@ def test_singles_and_show_without_display(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "FEM", "--display_type", "singles", "--show",
                     "--n_images", "2"))  # the first (sorted) is the corrupt one
     panels = sorted(p.name for p in (folders["out"] / "figures" / folders["good"][0]).glob("*.png"))
-    assert panels == sorted(f"FEM_{p}.png" for p in figures.panel_names())
+    assert panels == sorted(["input.png", "gfdm.png"] + [f"FEM_{p}.png" for p in figures.panel_names()])
+    page = (folders["out"] / "report.html").read_text()
+    assert f'figures/{folders["good"][0]}/FEM_map.png' in page
 
 
 def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):

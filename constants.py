@@ -17,6 +17,7 @@ DEMO_DIR = ROOT / "demo_data"
 DEMO_TEST_IMAGES = DEMO_DIR / "images_test"
 DEMO_TEST_GFDM = DEMO_DIR / "gazefixationsdensitymaps"
 DEMO_TEST_FIXATIONS = DEMO_DIR / "fixations"
+DEMO_TEST_SCANPATHS = DEMO_DIR / "scanpaths"
 DEMO_MODEL = ROOT / "models" / "demo_resnet.keras"
 DEMO_IMAGE_SIZE = (240, 320)  # (height, width) of generated demo images
 DEMO_SEED = 142
@@ -51,10 +52,17 @@ JIT_COMPILE = "on"
 STEP = 224  # pixels changed per insertion/deletion step
 BLUR_KSIZE = 11
 BLUR_SIGMA = 5.0
-DELETION_BASELINE = 0.0
+DELETION_BASELINE = 0.0  # black (the RISE paper); the API also takes "blur", "mean", an array
+INSERTION_START = "blur"  # or "black", "mean", a number, an array
 
 # Representation.
 COLORMAP = "jet"
 OVERLAY_ALPHA = 0.5
+
+# ROAD (Rong et al., ICML 2022), run with --road: percentages of pixels removed, noise of the linear
+# imputation (pixel units), tie-breaking jitter of the [0, 1]-scaled map.
+ROAD_PERCENTAGES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
+ROAD_NOISE_STD = 0.01 * 255
+ROAD_JITTER = 1e-4
 
 SEED = 0

@@ -8,6 +8,7 @@ MexCulture142 naming (the file name without extension):
 SSS is the architectural style (Colonial, Modern, Prehispanic), which gives the class.
 """
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -109,43 +110,76 @@ def pair_samples(images_folder, gfdm_folder=None, fixations_folder=None) -> List
     return samples
 
 
-def read_fixations(path) -> np.ndarray:
-    """Fixations of a file as an (N, 2) float array of (x, y) = (column, row) in image pixels.
+def read_fixations(path, durations=False) -> np.ndarray:
+    """Fixations of a file as an (N, 2) float array of (x, y) = (column, row) in image pixels, or
+    with `durations` an (N, 3) array whose third column is the duration (NaN when the file has no
+    third column).
 
-    The file holds whitespace-separated rows; the first two columns are x and y, further
-    columns (duration, subject) are ignored. Lines starting with '#' are comments.
+    The file holds whitespace-separated rows; the first two columns are x and y, a third the
+    fixation's duration (any unit), further columns are ignored. Lines starting with '#' are comments.
     """
     path = Path(path)
     try:
-        rows = np.loadtxt(path, ndmin=2, comments="#", dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an empty file: handled below
+            rows = np.loadtxt(path, ndmin=2, comments="#", dtype=np.float64)
     except (OSError, ValueError) as err:
         raise ValueError(f"{path}: not a fixation file ({err})") from err
     if rows.size == 0:
-        return np.zeros((0, 2))
+        return np.zeros((0, 3 if durations else 2))
     if rows.shape[1] < 2:
         raise ValueError(f"{path}: a fixation row needs at least two columns (x y)")
     if not np.all(np.isfinite(rows[:, :2])):
         raise ValueError(f"{path}: fixation coordinates must be finite numbers")
-    return rows[:, :2].copy()
+    if not durations:
+        return rows[:, :2].copy()
+    if rows.shape[1] < 3:
+        return np.column_stack([rows[:, :2], np.full(len(rows), np.nan)])
+    if not np.all(np.isfinite(rows[:, 2])) or np.any(rows[:, 2] < 0):
+        raise ValueError(f"{path}: fixation durations (third column) must be non-negative numbers")
+    return rows[:, :3].copy()
 
 
-def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE) -> np.ndarray:
+WEIGHTINGS = ("count", "duration")
+
+
+def fixation_weights(fixations, weighting="count", name="fixations") -> Optional[np.ndarray]:
+    """The weights of (N, 3) fixations (x, y, duration) in a GFDM: None (each counts once) for
+    "count"; the durations for "duration" (None with a warning naming `name` when it has none)."""
+    if weighting == "count":
+        return None
+    if weighting != "duration":
+        raise ValueError(f"unknown GFDM weighting '{weighting}' (known: {', '.join(WEIGHTINGS)})")
+    pts = np.asarray(fixations, np.float64)
+    if pts.ndim != 2 or pts.shape[1] < 3 or not np.all(np.isfinite(pts[:, 2])):
+        log.warning("%s: no fixation durations, every fixation counts once", name)
+        return None
+    return pts[:, 2]
+
+
+def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE, weights=None) -> np.ndarray:
     """Gaze-fixation density map (Wooding 2002): one isotropic Gaussian of standard deviation
-    `sigma` pixels per fixation, summed and divided by the maximum.
+    `sigma` pixels per fixation (times its weight, e.g. its duration, when `weights` are given),
+    summed and divided by the maximum.
 
-    fixations: (N, 2) array of (x, y) pixel coordinates; fixations outside the image are ignored.
+    fixations: (N, 2) array of (x, y) pixel coordinates (further columns ignored); fixations outside
+    the image are ignored.
     shape: (H, W) of the map. Returns float32 (H, W) in [0, 1] (all zeros without fixations).
     The Gaussian is separable, so the sum is the product of an (H, N) and an (N, W) matrix.
     """
     h, w = int(shape[0]), int(shape[1])
-    pts = np.asarray(fixations, dtype=np.float64).reshape(-1, 2)
+    pts = np.asarray(fixations, dtype=np.float64)
+    pts = pts.reshape(-1, pts.shape[-1] if pts.ndim == 2 else 2)[:, :2]
+    wts = np.ones(len(pts)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    if len(wts) != len(pts):
+        raise ValueError(f"{len(wts)} weights for {len(pts)} fixations")
     inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
-    pts = pts[inside]
-    if len(pts) == 0:
+    pts, wts = pts[inside], wts[inside]
+    if len(pts) == 0 or not np.any(wts > 0):
         return np.zeros((h, w), np.float32)
     gx = np.exp(-((np.arange(w)[None, :] - pts[:, :1]) ** 2) / (2.0 * sigma ** 2))  # (N, W)
-    gy = np.exp(-((np.arange(h)[None, :] - pts[:, 1:]) ** 2) / (2.0 * sigma ** 2))  # (N, H)
-    density = gy.T @ gx
+    gy = np.exp(-((np.arange(h)[None, :] - pts[:, 1:2]) ** 2) / (2.0 * sigma ** 2))  # (N, H)
+    density = gy.T @ (wts[:, None] * gx)
     return (density / density.max()).astype(np.float32)
 
 

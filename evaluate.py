@@ -8,9 +8,13 @@ truth's shape when they differ (bilinear). Maps are numpy arrays; each metric re
 Causal metrics follow Petsiuk, Das, Saenko, "RISE: Randomized Input Sampling for Explanation of
 Black-box Models", BMVC 2018: pixels in decreasing-saliency order (ties in raster order), `step`
 pixels per step, n = ceil(HW / step) steps and n + 1 scores (softmax probability of the class).
-Deletion replaces pixels with a baseline (0); insertion starts from a Gaussian-blurred copy (sigma 5,
-11 x 11 kernel) and copies the original pixels in. AUC is the trapezoid rule on x in [0, 1].
+Deletion replaces pixels with a baseline (black by default, as in the RISE paper; or the blurred
+image, the image's mean colour, any number); insertion starts from a Gaussian-blurred copy (sigma 5,
+11 x 11 kernel; or black, the mean colour, a number) and copies the original pixels in. AUC is the trapezoid rule on x in [0, 1].
 All perturbed images are assembled vectorised and scored in large compiled batches.
+
+ROAD (Rong et al., ICML 2022: noisy linear imputation at 10-90 % removed, MoRF and LeRF) is
+computed in road.py and exposed here as `road` and `road_curves`.
 """
 import logging
 import math
@@ -20,6 +24,7 @@ import numpy as np
 
 import backend
 import constants
+import road as _road
 import utils
 
 log = logging.getLogger(__name__)
@@ -118,21 +123,34 @@ def calculate_auc_judd(fixations, sal, shape=None) -> float:
     fraction of fixations at or above it, the false-positive rate the fraction of the other pixels
     at or above it; the ROC curve (from (0, 0) to (1, 1)) is integrated with the trapezoid rule."""
     fix, sal = _fixation_map(fixations, sal, shape)
+    return auc_judd_scorer(sal)(fix)
+
+
+def auc_judd_scorer(sal):
+    """AUC-Judd of one map for many fixation maps: fn(binary (H, W) fixation map) -> float, with
+    the map normalised and sorted once (the human ceiling scores it against every participant)."""
+    sal = _finite("saliency map", sal)
     if sal.max() > sal.min():
         sal = (sal - sal.min()) / (sal.max() - sal.min())
-    at_fix = np.sort(sal[fix])[::-1]
-    n_fix, n_pix = at_fix.size, sal.size
-    if n_pix == n_fix:
-        raise ValueError("every pixel is fixated: AUC-Judd is undefined")
     all_sorted = np.sort(sal.ravel())
-    tp = np.zeros(n_fix + 2)
-    fp = np.zeros(n_fix + 2)
-    tp[-1] = fp[-1] = 1.0
-    for i, thresh in enumerate(at_fix, start=1):
-        above = n_pix - np.searchsorted(all_sorted, thresh, side="left")
-        tp[i] = i / n_fix
-        fp[i] = (above - i) / (n_pix - n_fix)
-    return float(np.trapezoid(tp, fp))
+    n_pix = sal.size
+
+    def score(fix) -> float:
+        fix = np.asarray(fix) > 0
+        if fix.shape != sal.shape:
+            raise ValueError(f"fixation map of shape {fix.shape} for a map of shape {sal.shape}")
+        if not fix.any():
+            raise ValueError("no fixation inside the map")
+        at_fix = np.sort(sal[fix])[::-1]
+        n_fix = at_fix.size
+        if n_pix == n_fix:
+            raise ValueError("every pixel is fixated: AUC-Judd is undefined")
+        i = np.arange(1, n_fix + 1)
+        above = n_pix - np.searchsorted(all_sorted, at_fix, side="left")
+        tp = np.concatenate([[0.0], i / n_fix, [1.0]])
+        fp = np.concatenate([[0.0], (above - i) / (n_pix - n_fix), [1.0]])
+        return float(np.trapezoid(tp, fp))
+    return score
 
 
 # --------------------------------------------------------------------------- causal metrics
@@ -170,7 +188,7 @@ def set_n_pixels_deletion(img_array, saliency, n_pixels, baseline=constants.DELE
     """The image with its n_pixels most salient pixels replaced by `baseline`."""
     img = np.asarray(img_array, np.float32)
     keep = pixel_order(saliency).reshape(img.shape[:2]) >= n_pixels
-    return np.where(keep[..., None], img, np.float32(baseline))
+    return np.where(keep[..., None], img, fill_image(img, baseline))
 
 
 def set_n_pixels_insertion(blurred, img_array, saliency, n_pixels):
@@ -180,15 +198,51 @@ def set_n_pixels_insertion(blurred, img_array, saliency, n_pixels):
     return np.where(insert[..., None], img, np.asarray(blurred, np.float32))
 
 
-def _curve_inputs(img, saliency, kind, baseline):
+FILLS = ("black", "blur", "mean")
+
+
+def fill_image(img_array, fill) -> np.ndarray:
+    """The (H, W, 3) float32 image a curve starts from or deletes to. `fill` is a number (every
+    channel of every pixel), an (H, W, 3) array, "black" (0), "blur" (the insertion blur of the
+    image) or "mean" (the image's mean colour)."""
+    img = np.asarray(img_array, np.float32)
+    if isinstance(fill, str):
+        if fill == "black":
+            return np.zeros_like(img)
+        if fill == "blur":
+            return blur(img)
+        if fill == "mean":
+            return np.broadcast_to(img.reshape(-1, img.shape[-1]).mean(axis=0), img.shape).astype(np.float32)
+        raise ValueError(f"unknown baseline '{fill}' (known: {', '.join(FILLS)}, a number or an (H, W, 3) array)")
+    arr = np.asarray(fill, np.float32)
+    if arr.ndim == 0:
+        if not np.isfinite(arr):
+            raise ValueError(f"the baseline must be a finite number, got {fill}")
+        return np.full_like(img, arr)
+    if arr.shape != img.shape:
+        raise ValueError(f"a baseline array must have the image's shape {img.shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("the baseline array holds NaN or inf")
+    return arr
+
+
+def fill_label(fill) -> str:
+    """How a fill is written in results.csv and the manifest: its name, or the number."""
+    if isinstance(fill, str):
+        return fill
+    arr = np.asarray(fill)
+    return f"{float(arr):g}" if arr.ndim == 0 else "array"
+
+
+def _curve_inputs(img, saliency, kind, baseline, start="blur"):
     """(rank (H, W), start image, source image) of one curve: at step k the pixels of rank
     < k * step come from the source, the others from the start."""
     sal = utils.resize_map(_finite("saliency map", saliency), img.shape[:2])
     rank = pixel_order(sal).reshape(img.shape[:2]).astype(np.int32)
     if kind == "deletion":
-        return rank, img, np.full_like(img, baseline)
+        return rank, img, fill_image(img, baseline)
     if kind == "insertion":
-        return rank, blur(img), img
+        return rank, fill_image(img, start), img
     raise ValueError(f"unknown curve kind '{kind}'")
 
 
@@ -228,10 +282,11 @@ def curve_scorer(model, batch_size=constants.BATCH_SIZE, jit=True) -> CurveScore
 
 def causal_curves(model, img_array, saliency_maps, class_index, step=constants.STEP,
                   kinds=("insertion", "deletion"), baseline=constants.DELETION_BASELINE,
-                  batch_size=constants.BATCH_SIZE, scorer=None):
+                  batch_size=constants.BATCH_SIZE, scorer=None, start=constants.INSERTION_START):
     """Insertion and/or deletion curves of several saliency maps of the same image, scored together.
 
-    saliency_maps: a dict name -> (H, W) map (resized to the image when needed).
+    saliency_maps: a dict name -> (H, W) map (resized to the image when needed). baseline: what
+    deletion replaces pixels with; start: what insertion starts from (see `fill_image`).
     Returns {name: {kind: (scores (n + 1,), auc)}}. The (n + 1) images of every curve are built
     inside one compiled call per batch from the pixel ranks, so a batch mixes curves and only the
     very last batch is padded.
@@ -242,7 +297,10 @@ def causal_curves(model, img_array, saliency_maps, class_index, step=constants.S
     names = [(name, kind) for name in saliency_maps for kind in kinds]
     if not names:
         return {}
-    parts = [_curve_inputs(img, saliency_maps[name], kind, baseline) for name, kind in names]
+    fills = {"deletion": fill_image(img, baseline) if "deletion" in kinds else None,
+             "insertion": fill_image(img, start) if "insertion" in kinds else None}
+    parts = [_curve_inputs(img, saliency_maps[name], kind, fills["deletion"], fills["insertion"])
+             for name, kind in names]
     scorer = scorer or curve_scorer(model, batch_size)
     scores = scorer(*(np.stack([p[i] for p in parts]) for i in range(3)), pixels, class_index)
     out = {}
@@ -253,17 +311,19 @@ def causal_curves(model, img_array, saliency_maps, class_index, step=constants.S
 
 def deletion(model, img_array, saliency, class_index, step=constants.STEP,
              baseline=constants.DELETION_BASELINE, batch_size=constants.BATCH_SIZE):
-    """Deletion curve and AUC (lower is better): (scores (n + 1,), auc)."""
+    """Deletion curve and AUC (lower is better): (scores (n + 1,), auc). baseline: a number, an
+    (H, W, 3) array, "black", "blur" or "mean" (the image's mean colour)."""
     res = causal_curves(model, img_array, {"map": saliency}, class_index, step, ("deletion",),
                         baseline, batch_size)
     return res["map"]["deletion"]
 
 
 def insertion(model, img_array, saliency, class_index, step=constants.STEP,
-              batch_size=constants.BATCH_SIZE):
-    """Insertion curve and AUC (higher is better): (scores (n + 1,), auc)."""
+              batch_size=constants.BATCH_SIZE, start=constants.INSERTION_START):
+    """Insertion curve and AUC (higher is better): (scores (n + 1,), auc). start: "blur" (the
+    default, sigma 5), "black", "mean", a number or an (H, W, 3) array."""
     res = causal_curves(model, img_array, {"map": saliency}, class_index, step, ("insertion",),
-                        batch_size=batch_size)
+                        batch_size=batch_size, start=start)
     return res["map"]["insertion"]
 
 
@@ -378,3 +438,23 @@ def calculate_mufidelity(model, img_array, saliency, class_index, grid_size=9, s
     removed = mufidelity_patterns(grid_size, subset_percent, n_samples, seed)
     drops = mufidelity_scorer(model, batch_size).drops(img, class_index, removed, baseline)
     return mufidelity_from_drops(sal, removed, drops)
+
+
+# --------------------------------------------------------------------------- ROAD
+def road(model, img_array, saliency, class_index, order="MoRF", percentages=_road.PERCENTAGES, seed=0,
+         batch_size=constants.BATCH_SIZE, jit=True):
+    """ROAD (Rong et al., ICML 2022) of one map in one order: (scores (n_levels,), mean). At each
+    level p the k = floor(H W p / 100) most (MoRF) or least (LeRF) relevant pixels are removed by
+    noisy linear imputation (see road.py) and the class probability of the imputed image is the
+    score. MoRF: lower is better; LeRF: higher is better. `seed` drives the tie-breaking jitter and
+    the noise."""
+    res = road_curves(model, img_array, {"map": saliency}, class_index, (order,), percentages, seed, batch_size, jit)
+    return res["map"][_road.check_order(order)]
+
+
+def road_curves(model, img_array, saliency_maps, class_index, orders=_road.ORDERS, percentages=_road.PERCENTAGES,
+                seed=0, batch_size=constants.BATCH_SIZE, jit=True, workers=None) -> dict:
+    """ROAD of several maps of one image in both orders, every imputed image scored in one batched
+    compiled pass: {name: {order: (scores (n_levels,), mean)}}."""
+    return _road.road_curves(model, img_array, saliency_maps, class_index, orders, percentages, seed,
+                             batch_size, jit, workers)

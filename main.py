@@ -10,8 +10,10 @@ AUC-Judd) and against the model (Insertion, Deletion AUC).
 
 Outputs (under --output_dir, default a new outputs/run-YYYYmmdd-HHMMSS): results.csv (one row per
 image x method, written as each image finishes), summary.md / summary.csv (mean ± std per method),
-comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/*.png, errors.csv (skipped images and
-why), manifest.json.
+comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/ (per image), plots/ (the run),
+report.html (one page to read the run), inputs/, gfdm/, curves/ (what the figures need, so that
+`python report.py OUT` redraws them without the model), errors.csv (skipped images and why),
+manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
 
 Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
 non-empty output folder, or a problem of the model found before the first image; 3 some images or
@@ -39,7 +41,8 @@ log = logging.getLogger("xai_mexculture")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 # What --overwrite clears (the tool's own outputs; nothing else in the folder is touched).
 OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "errors.csv", "manifest.json",
-           "crash.log", "maps", "figures")
+           "crash.log", "maps", "figures", "sanity.csv", "sanity.png", "report.html",
+           "plots", "inputs", "gfdm", "curves")
 
 
 class UsageError(Exception):
@@ -48,7 +51,10 @@ class UsageError(Exception):
 # Parameters of the run (besides the methods' own) that change the numbers: --resume refuses to mix
 # rows computed with different values.
 NUMBER_FLAGS = ("model_sha256", "target", "seed", "step", "gfdm_sigma", "test_gdfm_folder_path",
-                "fixations_folder_path", "class_names")
+                "fixations_folder_path", "class_names", "deletion_baseline", "insertion_start",
+                "scanpaths_folder_path", "gfdm_weighting", "references", "center_sigma")
+# Switches that turn opt-in metrics on: --NAME turns on the metrics whose `option` is NAME.
+METRIC_OPTIONS = ("road",)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -68,6 +74,38 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _fill_type(allowed, numbers):
+    """argparse type of a baseline flag: one of `allowed`, or (with `numbers`) a number in [0, 255]."""
+    def parse(text):
+        if text in allowed:
+            return text
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not numbers or value is None or not 0 <= value <= 255:
+            raise argparse.ArgumentTypeError(f"'{text}': expected one of {', '.join(allowed)}"
+                                             + (" or a number in [0, 255]" if numbers else ""))
+        return value
+    return parse
+
+
+def _shard_type(text):
+    """argparse type of --shard INDEX/COUNT -> (index, count)."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': expected INDEX/COUNT, e.g. 0/4") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"'{text}': INDEX must be in 0 .. COUNT - 1 and COUNT >= 1")
+    return index, count
+
+
+def shard_samples(samples, shard):
+    """The round-robin shard (index, count) of a sorted sample list (all of it when shard is None)."""
+    return list(samples) if shard is None else list(samples)[shard[0]::shard[1]]
+
+
 def build_parser():
     import explainers
     p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
@@ -80,6 +118,10 @@ def build_parser():
                    help="folder of fixation files (SSS_XXX_YYY_GazeFix_N_#.txt): enables NSS and "
                         "AUC-Judd, and GFDMs are built from fixations where one is missing "
                         "(default: the demo fixations when running on the demo data)")
+    p.add_argument("--scanpaths_folder_path", default=None,
+                   help="folder of scanpaths (SSS_XXX_YYY_ScanPath_N_#_P_k.txt, one per participant: x y "
+                        "duration per row): adds the human ceiling (reference row HUMAN) and the like-for-like "
+                        "columns (default: the demo scanpaths when running on the demo data)")
     p.add_argument("--explanation_method", default="ALL",
                    help=f"one method, a comma-separated list, ALL ({','.join(explainers.default_names())})"
                         f" or EVERY; registered: {', '.join(explainers.names())}")
@@ -94,6 +136,8 @@ def build_parser():
                         "file name's prefix")
     p.add_argument("--display_type", default="grid", choices=["grid", "singles", "none"],
                    help="one figure per image, one per panel, or no figures")
+    p.add_argument("--figure_format", default="png", choices=["png", "pdf", "svg"],
+                   help="format of the figures and plots (a PNG preview is written beside a PDF or SVG)")
     p.add_argument("--show", action="store_true", help="also open the figures in windows")
     p.add_argument("--output_dir", default=None,
                    help="where everything is written (default: a new folder outputs/run-YYYYmmdd-HHMMSS, "
@@ -106,19 +150,51 @@ def build_parser():
     p.add_argument("--seed", type=int, default=constants.SEED,
                    help="seed of every random draw (combined with each image's name)")
     p.add_argument("--n_images", type=int, default=None, help="only the first N images (sorted by name)")
+    p.add_argument("--shard", default=None, type=_shard_type,
+                   help="INDEX/COUNT: only this shard of the images (after --n_images, round-robin: images INDEX, "
+                        "INDEX + COUNT, ...; INDEX from 0); each shard writes its own --output_dir, and merge.py "
+                        "combines them")
     p.add_argument("--step", type=int, default=constants.STEP, help="pixels per insertion/deletion step")
-    p.add_argument("--gfdm_sigma", type=float, default=constants.GFDM_SIGMA_MEXCULTURE,
-                   help="Gaussian sigma (pixels) for GFDMs built from fixations")
+    p.add_argument("--deletion_baseline", default="black", type=_fill_type(("black", "blur", "mean"), numbers=True),
+                   help="what deletion replaces pixels with: black (the RISE paper), blur (the insertion "
+                        "start), mean (the image's mean colour) or a number in [0, 255]")
+    p.add_argument("--insertion_start", default="blur", type=_fill_type(("blur", "black", "mean"), numbers=False),
+                   help="what insertion starts from: blur (Gaussian, sigma 5), black or mean")
+    p.add_argument("--gfdm_sigma", type=float, default=None,
+                   help=f"Gaussian sigma (pixels) of GFDMs built from fixations and scanpaths (default: "
+                        f"{constants.GFDM_SIGMA_MEXCULTURE:g}, about 2 degrees in the MexCulture142 set-up; "
+                        f"{constants.GFDM_SIGMA_DEMO:g} on the demo data)")
+    p.add_argument("--gfdm_weighting", default="count", choices=["count", "duration"],
+                   help="GFDMs built from fixations weight each fixation once or by its duration (when the "
+                        "files carry durations)")
+    p.add_argument("--references", default="CENTER,RANDOM",
+                   help="reference maps scored beside the methods (CENTER, RANDOM, comma-separated, or none)")
+    p.add_argument("--center_sigma", type=float, default=0.25,
+                   help="sigma of the CENTER reference, as a fraction of the map's shorter side")
     p.add_argument("--batch_size", type=int, default=constants.BATCH_SIZE,
                    help="images per compiled model call (at most)")
     p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
                    help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
     p.add_argument("--robustness", action="store_true",
                    help="also compute Max-Sensitivity (10 more explanations per map: slow)")
+    p.add_argument("--sanity", action="store_true",
+                   help="also run the model-randomisation sanity check (Adebayo et al. 2018): re-explain each "
+                        "image with the top --sanity_layers weighted layers re-initialised, one more at a time; "
+                        "sanity.csv, sanity.png (--sanity_layers more explanations per map: slow)")
+    p.add_argument("--sanity_layers", type=int, default=5,
+                   help="with --sanity: how many weighted layers to re-initialise, from the output backwards")
+    p.add_argument("--road", action="store_true",
+                   help="also compute ROAD_MoRF and ROAD_LeRF (18 noisy linear imputations per map, each a "
+                        "sparse solve: about a second per map and order on a 2-core CPU)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --output_dir: skip images already in results.csv (refused when "
                         "a parameter that changes the numbers differs)")
     p.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="process the images on Ray actors (one model each): a new local Ray instance, or the "
+                        "cluster at ADDRESS (e.g. ray://HOST:10001); results are written here as they come")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --ray: number of actors (default: one per GPU of the cluster, else 2)")
     group = p.add_argument_group("method parameters (declared by the registered methods)")
     for param in explainers.all_params():
         group.add_argument(f"--{param.flag}", dest=param.flag, type=param.type, default=param.default,
@@ -134,12 +210,29 @@ def parse_args(argv=None):
         args.methods = explainers.parse_methods(args.explanation_method)
     except ValueError as err:
         p.error(str(err))
-    if args.fixations_folder_path is None and \
-            Path(args.test_images_folder_path).resolve() == constants.DEMO_TEST_IMAGES.resolve():
+    on_demo = Path(args.test_images_folder_path).resolve() == constants.DEMO_TEST_IMAGES.resolve()
+    if args.fixations_folder_path is None and on_demo:
         args.fixations_folder_path = str(constants.DEMO_TEST_FIXATIONS)
-    for name in ("step", "batch_size"):
+    if args.scanpaths_folder_path is None and on_demo and constants.DEMO_TEST_SCANPATHS.is_dir():
+        args.scanpaths_folder_path = str(constants.DEMO_TEST_SCANPATHS)
+    if args.gfdm_sigma is None:
+        args.gfdm_sigma = constants.GFDM_SIGMA_DEMO if on_demo else constants.GFDM_SIGMA_MEXCULTURE
+    if args.gfdm_sigma <= 0:
+        p.error("--gfdm_sigma must be > 0")
+    if not 0 < args.center_sigma <= 10:
+        p.error("--center_sigma must be in (0, 10]")
+    import references
+    try:
+        args.references = references.parse(args.references)
+    except ValueError as err:
+        p.error(f"--references: {err}")
+    if args.workers is not None and args.ray is None:
+        p.error("--workers needs --ray")
+    for name in ("step", "batch_size", "sanity_layers"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
+    if args.workers is not None and args.workers < 1:
+        p.error("--workers must be >= 1")
     if args.n_images is not None and args.n_images < 1:
         p.error("--n_images must be >= 1")
     if args.resume and args.overwrite:
@@ -152,7 +245,8 @@ def parse_args(argv=None):
             param.validate(getattr(args, param.flag))
         except ValueError as err:
             p.error(str(err))
-    for flag in ("test_images_folder_path", "test_gdfm_folder_path", "fixations_folder_path"):
+    for flag in ("test_images_folder_path", "test_gdfm_folder_path", "fixations_folder_path",
+                 "scanpaths_folder_path"):
         folder = getattr(args, flag)
         if folder is not None and not Path(folder).is_dir():
             p.error(f"--{flag} {folder}: no such folder")
@@ -173,6 +267,11 @@ def number_parameters(args, methods) -> dict:
     return out
 
 
+def metric_options(args) -> frozenset:
+    """The opt-in metric options this run turns on (metrics.ImageData.options)."""
+    return frozenset(option for option in METRIC_OPTIONS if getattr(args, option, False))
+
+
 # --------------------------------------------------------------------------- one image
 def explain(explainer, img, target, name):
     """The saliency map of one method for one image (float32 (H, W) in [0, 1])."""
@@ -183,17 +282,20 @@ def load_gaze(sample, args, image_shape):
     """(GFDM (H, W) in [0, 1], fixations (N, 2) or None) of a sample; errors name the file. A GFDM
     built from fixations has the image's own shape (H, W) = image_shape."""
     import utils
-    fixations = data.read_fixations(sample.fixation_path) if sample.fixation_path else None
+    fixations = data.read_fixations(sample.fixation_path, durations=True) if sample.fixation_path else None
     if sample.gfdm_path is not None:
-        return utils.load_gfdm(sample.gfdm_path), fixations
+        return utils.load_gfdm(sample.gfdm_path), None if fixations is None else fixations[:, :2]
     if fixations is not None:
-        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma), fixations
+        weights = data.fixation_weights(fixations, args.gfdm_weighting, sample.fixation_path.name)
+        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma, weights), fixations[:, :2]
     raise ValueError(f"{sample.name}: no GFDM (and no fixation file to build one from)")
 
 
 def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     """Explain and score one image with every method; returns (rows, maps, image data, values, info)."""
     import metrics
+    import references
+    import scanpaths
     import utils
     names = args.class_names
     original = utils.read_rgb(sample.image_path)  # decoded once
@@ -217,28 +319,69 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     import explainers
     other = (data.other_fixations(args.fixation_set, sample.name, gfdm.shape)
              if getattr(args, "fixation_set", None) else None)
+    seed = explainers.seed_for(args.seed, sample.name)
+    reference_maps, native = references.maps(args.references, img.shape[:2], seed, center_sigma=args.center_sigma)
+    participants = (getattr(args, "scanpath_index", None) or {}).get(Path(sample.name).stem)
+    if participants:
+        participants = scanpaths.to_map(participants.values(), original.shape[:2], gfdm.shape)
+    scale = (gfdm.shape[0] / original.shape[0] + gfdm.shape[1] / original.shape[1]) / 2
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
-                              seed=explainers.seed_for(args.seed, sample.name), other_fixations=other,
-                              explainers=explainer_objects if args.robustness else None)
-    values = metrics.evaluate_image(image, maps)
-    rows = [dict(image=sample.name, method=method, true_class=data.class_name(sample.name, names),
-                 target_class=names[target], predicted_class=names[predicted],
-                 confidence=f"{probs[predicted]:.6f}", seconds=f"{seconds[method]:.4f}", **values[method])
-             for method in maps]
+                              seed=seed, other_fixations=other, scanpaths=participants or None,
+                              scanpath_sigma=args.gfdm_sigma * scale, gfdm_weighting=args.gfdm_weighting,
+                              native=native,
+                              explainers=explainer_objects if args.robustness else None,
+                              deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start,
+                              options=metric_options(args))
+    values = metrics.evaluate_image(image, {**maps, **reference_maps})
+    if image.has("scanpaths"):
+        values[references.HUMAN] = scanpaths.ceiling(image, {})[references.HUMAN]
+    common = dict(image=sample.name, true_class=data.class_name(sample.name, names), target_class=names[target],
+                  predicted_class=names[predicted], confidence=f"{probs[predicted]:.6f}",
+                  **baseline_columns(args, probs[target], image.curves))
+    rows = [dict(common, method=method, seconds=f"{seconds[method]:.4f}" if method in seconds else "",
+                 **values[method]) for method in values]
     info = dict(img=img, gfdm=gfdm, probs=probs, predicted=predicted, target=target)
-    return rows, maps, image, values, info
+    return rows, {**maps, **reference_maps}, image, values, info
 
 
-def save_figures(sample, maps, image, values, info, args, fig_dir):
+def baseline_columns(args, p_full, curves) -> dict:
+    """The baselines of the run and the class probability of the full image, of the insertion start
+    (the first insertion score) and of the fully deleted image (the last deletion score)."""
+    import evaluate
+    out = dict(deletion_baseline=evaluate.fill_label(args.deletion_baseline),
+               insertion_start=evaluate.fill_label(args.insertion_start), p_full=f"{p_full:.6f}")
+    for column, metric, index in (("p_start", "Insertion", 0), ("p_end", "Deletion", -1)):
+        scores = next(iter(curves.get(metric, {}).values()), None)
+        out[column] = f"{scores[index]:.6f}" if scores is not None else ""
+    return out
+
+
+class ImageFailed(Exception):
+    """An image whose explanation or scoring failed (the message says why)."""
+
+
+def local_results(todo, model, args, explainer_objects, bar=None):
+    """Yield (sample, ("ok", (rows, maps, curves, values, info)) | ("error", message)) for each sample,
+    computed in this process; the progress bar counts maps."""
+    from evaluate import CurveScorer
+    scorer = CurveScorer(model, args.batch_size, args.jit == "on")
+    for sample in todo:
+        bar_start = bar.n if bar is not None else 0
+        try:
+            rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
+            yield sample, ("ok", (rows, maps, image.curves, values, info))
+        except Exception as err:  # reported by the writer
+            yield sample, ("error", f"{type(err).__name__}: {err}")
+        if bar is not None:
+            bar.update(bar_start + len(explainer_objects) - bar.n)
+
+
+def save_figures(sample, rows, args, out_dir):
+    """The image's figures, drawn from what was just saved (saved.py) and its rows as results.csv
+    holds them: the same function and data as `python report.py OUT`."""
     import figures
-    if args.display_type == "none":
-        return
-    names = args.class_names
-    headline = (f"{sample.name} | true {data.class_name(sample.name, names)} | "
-                f"predicted {names[info['predicted']]} ({info['probs'][info['predicted']]:.2f}) | "
-                f"explained {names[info['target']]}")
-    figures.save_image_figures(sample.name, info["img"], info["gfdm"], maps, values, image.curves, headline,
-                               fig_dir, args.display_type, args.show)
+    import report
+    figures.draw_saved(out_dir, sample.name, report.as_read(rows), args.display_type, args.figure_format, args.show)
 
 
 # --------------------------------------------------------------------------- the output folder
@@ -311,7 +454,7 @@ def write_manifest(args, out_dir, methods, n_images, numbers):
         except metadata.PackageNotFoundError:
             pass
     params = {k: v for k, v in vars(args).items()
-              if k not in ("methods", "samples", "input_size", "min_image_side", "fixation_set")}
+              if k not in ("methods", "samples", "input_size", "min_image_side", "fixation_set", "scanpath_index")}
     manifest = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     command=" ".join(sys.argv), output_dir=str(out_dir), parameters=params, methods=methods,
                     backend=backend.name(), numbers=numbers, n_images=n_images,
@@ -336,6 +479,20 @@ def check_resume(out_dir, numbers):
     if differ:
         raise UsageError(f"--resume in {out_dir}: these parameters differ from the earlier run, so its rows "
                          f"cannot be mixed with new ones: {'; '.join(differ)}")
+
+
+def check_columns(results_path):
+    """--resume appends to results.csv only when its columns are this version's."""
+    import report
+    if not results_path.exists() or results_path.stat().st_size == 0:
+        return
+    with results_path.open(newline="") as f:
+        header = f.readline().strip().split(",")
+    if header != report.columns():
+        missing = [c for c in report.columns() if c not in header]
+        raise UsageError(f"--resume in {results_path.parent}: results.csv has other columns than this version "
+                         f"writes (missing: {', '.join(missing) or 'none'}); its rows cannot be continued "
+                         f"(use --overwrite or another --output_dir)")
 
 
 # --------------------------------------------------------------------------- the model, checked once
@@ -382,12 +539,74 @@ def build_explainers(model, args, errors):
     return built
 
 
+# --------------------------------------------------------------------------- the sanity check
+def build_cascade(model, args):
+    """The randomised copy of --sanity (sanity.Cascade), made before the first image so that a model
+    the check cannot handle stops the run at once."""
+    import sanity
+    try:
+        return sanity.Cascade(model, args.sanity_layers, args.seed)
+    except ValueError as err:
+        raise UsageError(f"--sanity: {err}") from None
+
+
+def run_sanity(args, cascade, methods, explainer_objects, out_dir, errors):
+    """The sanity check of every image done with every method (sanity.py): its maps (maps/*.npy)
+    against those of the randomised copy at depths 1..K, with the same seed and key. sanity.csv is
+    rewritten atomically after each image; images already in it (--resume) are kept; a failing
+    image is reported in `errors` and the others go on. Then sanity.png."""
+    import explainers
+    import report
+    import sanity
+    import utils
+    from tqdm import tqdm
+    path, depths = out_dir / "sanity.csv", len(cascade.layers)
+    results = report.read_rows(out_dir / "results.csv")
+    done_methods, targets = {}, {}
+    for r in results:
+        done_methods.setdefault(r["image"], set()).add(r["method"])
+        targets[r["image"]] = args.class_names.index(r["target_class"])
+    have = {}
+    for r in sanity.read_rows(path):
+        have.setdefault(r["image"], []).append(r)
+    need = {(m, d) for m in methods for d in range(1, depths + 1)}
+    kept = [r for rows in have.values() if need <= {(r["method"], r["randomised_layers"]) for r in rows}
+            for r in rows if r["method"] in methods]
+    kept_images = {r["image"] for r in kept}
+    todo = [s for s in args.samples if set(methods) <= done_methods.get(s.name, set()) and s.name not in kept_images]
+    copies = {m: explainers.build(m, cascade.model, args.model_name, args.batch_size, args.seed, args.jit == "on",
+                                  vars(args)) for m in methods} if todo else {}
+    rows, start = kept, time.perf_counter()
+    with tqdm(total=len(todo) * len(methods) * depths, unit="map", desc="sanity", disable=args.no_progress,
+              dynamic_ncols=True) as bar:
+        for sample in todo:
+            bar_start = bar.n
+            try:
+                img = utils.fit_image(utils.read_rgb(sample.image_path), args.input_size)
+                originals = {}
+                for method in methods:
+                    saved = out_dir / "maps" / f"{Path(sample.name).stem}_{method}.npy"
+                    originals[method] = (np.load(saved) if saved.exists() else
+                                         explain(explainer_objects[method], img, targets[sample.name], sample.name))
+                rows += sanity.check_image(cascade, copies, img, targets[sample.name], sample.name, originals, bar)
+                sanity.write_rows(path, rows)
+            except Exception as err:  # one bad image never stops the check
+                log.error("sanity check skipped %s: %s", sample.name, err)
+                errors.append((sample.name, f"sanity check: {type(err).__name__}: {err}"))
+                bar.update(bar_start + len(methods) * depths - bar.n)
+    log.info("sanity check: %d image(s) x %d method(s) x %d depth(s) in %.1f s", len(todo), len(methods), depths,
+             time.perf_counter() - start)
+    if rows:
+        sanity.write_rows(path, rows)
+        sanity.plot(rows, out_dir / "sanity.png")
+
+
 # --------------------------------------------------------------------------- the run
 def run(args, out_dir) -> int:
     """The whole run, with the folder's lock held. Returns the exit status."""
     import report
     import safe_io
-    from evaluate import CurveScorer
+    import saved
     claim_folder(out_dir, args)
     safe_io.remove_stale_temporaries(out_dir)
     results_path = out_dir / "results.csv"
@@ -395,16 +614,28 @@ def run(args, out_dir) -> int:
     numbers["model_sha256"] = file_sha256(args.model_path)
     numbers["class_names"] = ",".join(args.class_names)
     numbers["robustness"] = args.robustness
+    numbers["shard"] = "/".join(map(str, args.shard)) if args.shard else None
+    if args.sanity:
+        numbers["sanity_layers"] = args.sanity_layers
+    for option in METRIC_OPTIONS:
+        numbers[option] = bool(getattr(args, option, False))
     args.fixation_set = None
     if args.fixations_folder_path:
         args.fixation_set, numbers["fixation_set_sha256"] = data.fixation_set(
             args.fixations_folder_path, args.test_images_folder_path, args.test_gdfm_folder_path)
+    args.scanpath_index, scanpath_problems = {}, []
+    if args.scanpaths_folder_path:
+        import scanpaths
+        args.scanpath_index, scanpath_problems, numbers["scanpaths_sha256"] = scanpaths.read_folder(
+            args.scanpaths_folder_path)
     if args.resume:
         check_resume(out_dir, numbers)
+        check_columns(results_path)
     model = load_checked_model(args)
-    errors = []
+    errors = [(name, f"scanpath left out: {reason}") for name, reason in scanpath_problems]
     explainer_objects = build_explainers(model, args, errors)
     methods = list(explainer_objects)
+    cascade = build_cascade(model, args) if args.sanity else None
     samples = args.samples
     maps_dir, fig_dir = out_dir / "maps", out_dir / "figures"
     for d in (maps_dir, fig_dir):
@@ -417,29 +648,35 @@ def run(args, out_dir) -> int:
     if args.resume and len(todo) < len(samples):
         log.info("resuming: %d of %d images already done", len(samples) - len(todo), len(samples))
     from tqdm import tqdm
-    scorer = CurveScorer(model, args.batch_size, args.jit == "on")
-    with tqdm(total=len(todo) * len(methods), unit="map", disable=args.no_progress, dynamic_ncols=True) as bar:
-        for sample in todo:
-            bar_start = bar.n
+    on_ray = args.ray is not None and todo and methods
+    total, unit = (len(todo), "image") if on_ray else (len(todo) * len(methods), "map")
+    with tqdm(total=total, unit=unit, disable=args.no_progress, dynamic_ncols=True) as bar:
+        if on_ray:
+            import ray_runner
+            outcomes = ray_runner.results(args, todo, bar, None if args.ray == "local" else args.ray, args.workers)
+        else:
+            outcomes = local_results(todo, model, args, explainer_objects, bar)
+        for sample, (status, result) in outcomes:
             try:
-                rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
+                if status == "error":
+                    raise ImageFailed(result)
+                rows, maps, curves, values, info = result
                 for method, sal in maps.items():
                     safe_io.save_npy(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
-                save_figures(sample, maps, image, values, info, args, fig_dir)
+                saved.save_image(out_dir, sample.name, info["img"], info["gfdm"], curves)
+                save_figures(sample, rows, args, out_dir)
                 report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
             except Exception as err:  # one bad image never stops the batch
                 reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
                 log.error("skipped %s", reason)
-                errors.append((sample.name, f"{type(err).__name__}: {err}"))
-                bar.update(bar_start + len(methods) - bar.n)
+                errors.append((sample.name, str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"))
+    if cascade is not None:
+        run_sanity(args, cascade, methods, explainer_objects, out_dir, errors)
     _write_errors(out_dir / "errors.csv", errors)
     rows = report.read_rows(results_path)
-    summary = report.summarise(rows, methods)
-    comparisons = report.wilcoxon_comparisons(rows, methods) if len(methods) > 1 else []
-    text = report.summary_markdown(summary, comparisons)
-    safe_io.write_text(out_dir / "summary.md", text)
-    report.write_summary_csv(out_dir / "summary.csv", summary)
-    report.write_comparisons_csv(out_dir / "comparisons.csv", comparisons)
+    import references
+    text = report.write_tables(out_dir, rows, methods, args.references + [references.HUMAN], seed=args.seed)
+    report.rebuild(out_dir, args.display_type, args.figure_format, images=False, progress=False)
     if rows:
         print(_predictions_table(rows, methods))
         print(text)
@@ -504,6 +741,11 @@ def main(argv=None) -> int:
         return _fail(EXIT_USAGE, err)
     if not args.samples:
         return _fail(EXIT_USAGE, f"no images in {args.test_images_folder_path}")
+    n_all = len(args.samples)
+    args.samples = shard_samples(args.samples, args.shard)
+    if not args.samples:
+        return _fail(EXIT_USAGE, f"--shard {args.shard[0]}/{args.shard[1]}: no image in this shard ({n_all} images "
+                                 f"in all; use at most {n_all} shards)")
     out_dir = None
     existed = args.output_dir is not None and Path(args.output_dir).exists()
     try:

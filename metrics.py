@@ -6,7 +6,9 @@ A metric computes its values for all the maps of one image at once:
     compute(image: ImageData, maps: {method: (H, W) map}) -> {method: float}
 so a model metric can score the maps of an image together in large batches. `per_map(fn)` turns a
 function fn(image, saliency) -> float into such a compute. A metric with `curve=True` also leaves
-its curves in `image.curves[metric name][method]` (numpy arrays), which the figures draw.
+its curves in `image.curves[metric name][method]` (numpy arrays), which the figures draw. A costly
+metric may be opt-in: `option="road"` computes it only when the run turns that option on
+(`image.options`, filled by main.py from its switch, e.g. --road); otherwise its column stays empty.
 
     import metrics
     metrics.register(metrics.Metric("MAX", higher_is_better=True, needs=("gfdm",),
@@ -23,7 +25,7 @@ import constants
 import evaluate
 import utils
 
-NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers")
+NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers", "scanpaths")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,11 +36,14 @@ class Metric:
     compute: Callable
     curve: bool = False
     description: str = ""
+    option: Optional[str] = None  # computed only when this option is in image.options
 
     def __post_init__(self):
         unknown = set(self.needs) - set(NEEDS)
         if unknown:
             raise ValueError(f"metric {self.name}: unknown needs {sorted(unknown)} (known: {NEEDS})")
+        if self.option is not None and (not isinstance(self.option, str) or not self.option):
+            raise ValueError(f"metric {self.name}: option must be a non-empty name or None, not {self.option!r}")
 
 
 @dataclasses.dataclass
@@ -46,8 +51,13 @@ class ImageData:
     """What the metrics of one image may use. gfdm (h, w) in [0, 1] or None; fixations (N, 2) of
     (x, y) in GFDM pixels or None; other_fixations: those of the other images of the data set, in
     this image's GFDM pixels (sAUC); the model and its CurveScorer; seed: this image's seed (from the
-    run's seed and the image name); explainers {method: explainer} only when the robustness metric
-    runs; `curves` is filled by curve metrics."""
+    run's seed and the image name); deletion_baseline / insertion_start: the causal curves' fills
+    (see evaluate.fill_image); scanpaths: the participants' (N, 3) fixations (x, y, duration) in
+    GFDM pixels, with the sigma (GFDM pixels) and weighting of their GFDMs (the human ceiling);
+    native {id(map): fn(shape) -> map}: how to build a map at another size instead of resizing it
+    (the reference maps, see references.maps); explainers {method: explainer} only when the
+    robustness metric runs; options: the opt-in metrics' options turned on in this run (e.g.
+    {"road"}); `curves` is filled by curve metrics."""
     name: str
     img: np.ndarray
     class_index: int
@@ -59,8 +69,21 @@ class ImageData:
     seed: int = 0
     other_fixations: Optional[np.ndarray] = None
     explainers: Optional[dict] = None
+    deletion_baseline: object = constants.DELETION_BASELINE
+    insertion_start: object = constants.INSERTION_START
+    scanpaths: Optional[list] = None
+    scanpath_sigma: float = constants.GFDM_SIGMA_MEXCULTURE
+    gfdm_weighting: str = "count"
+    native: dict = dataclasses.field(default_factory=dict)
+    options: frozenset = frozenset()
     curves: dict = dataclasses.field(default_factory=dict)
     cache: dict = dataclasses.field(default_factory=dict)
+
+    def enabled(self, metric) -> bool:
+        """Whether the metric runs for this image: its needs met and its option (if any) turned on."""
+        if metric.option is not None and metric.option not in self.options:
+            return False
+        return all(self.has(n) for n in metric.needs)
 
     def has(self, need) -> bool:
         if need == "gfdm":
@@ -71,6 +94,8 @@ class ImageData:
             return self.other_fixations is not None and len(self.other_fixations) > 0
         if need == "explainers":
             return bool(self.explainers)
+        if need == "scanpaths":
+            return self.scanpaths is not None and len(self.scanpaths) >= 2
         return self.model is not None
 
 
@@ -116,11 +141,11 @@ def per_map(fn):
 
 
 def evaluate_image(image: ImageData, maps: dict) -> dict:
-    """{method: {metric: value}} for every registered metric whose needs the image meets; the others
-    are left out (empty in results.csv)."""
+    """{method: {metric: value}} for every registered metric whose needs the image meets and whose
+    option (if any) is on; the others are left out (empty in results.csv)."""
     out = {method: {} for method in maps}
     for metric in all_metrics():
-        if not all(image.has(n) for n in metric.needs):
+        if not image.enabled(metric):
             continue
         for method, value in metric.compute(image, maps).items():
             out[method][metric.name] = float(value)
@@ -128,11 +153,13 @@ def evaluate_image(image: ImageData, maps: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- the seed's metrics
-def _at_gfdm(image, sal):
-    """The map at the GFDM's resolution (resized once per image and map)."""
+def at_gfdm(image, sal):
+    """The map at the GFDM's resolution: resized once per image and map, or built at that size
+    when it is a reference map (image.native)."""
     key = ("at_gfdm", id(sal))
     if key not in image.cache:
-        image.cache[key] = utils.resize_map(sal, image.gfdm.shape)
+        build = image.native.get(id(sal))
+        image.cache[key] = build(image.gfdm.shape) if build else utils.resize_map(sal, image.gfdm.shape)
     return image.cache[key]
 
 
@@ -140,7 +167,8 @@ def _curves(image, maps):
     """Insertion and deletion curves of all maps of the image, scored together once."""
     if "causal" not in image.cache:
         image.cache["causal"] = evaluate.causal_curves(image.model, image.img, maps, image.class_index,
-                                                       image.step, scorer=image.scorer)
+                                                       image.step, baseline=image.deletion_baseline,
+                                                       scorer=image.scorer, start=image.insertion_start)
     return image.cache["causal"]
 
 
@@ -180,25 +208,41 @@ def _max_sensitivity(image, maps, n=10, radius=0.02 * 255):
     return out
 
 
+def _road_results(image, maps):
+    """ROAD of all maps of the image in both orders, imputed and scored together once."""
+    if "road" not in image.cache:
+        batch_size = image.scorer.batch_size if image.scorer is not None else constants.BATCH_SIZE
+        image.cache["road"] = evaluate.road_curves(image.model, image.img, maps, image.class_index,
+                                                   seed=image.seed, batch_size=batch_size)
+    return image.cache["road"]
+
+
+def _road(order):
+    def compute(image, maps):
+        results = _road_results(image, maps)
+        return {m: results[m][order][1] for m in maps}
+    return compute
+
+
 for _metric in (
-        Metric("PCC", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_pcc(im.gfdm, _at_gfdm(im, s))),
+        Metric("PCC", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_pcc(im.gfdm, at_gfdm(im, s))),
                description="Pearson correlation with the GFDM"),
-        Metric("SIM", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_sim(im.gfdm, _at_gfdm(im, s))),
+        Metric("SIM", True, ("gfdm",), per_map(lambda im, s: evaluate.calculate_sim(im.gfdm, at_gfdm(im, s))),
                description="histogram intersection with the GFDM"),
-        Metric("KLD", False, ("gfdm",), per_map(lambda im, s: evaluate.calculate_kld(im.gfdm, _at_gfdm(im, s))),
+        Metric("KLD", False, ("gfdm",), per_map(lambda im, s: evaluate.calculate_kld(im.gfdm, at_gfdm(im, s))),
                description="KL divergence of the map from the GFDM"),
         Metric("NSS", True, ("gfdm", "fixations"),
-               per_map(lambda im, s: evaluate.calculate_nss(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
+               per_map(lambda im, s: evaluate.calculate_nss(im.fixations, at_gfdm(im, s), shape=im.gfdm.shape)),
                description="normalized scanpath saliency at the fixations"),
         Metric("AUC_Judd", True, ("gfdm", "fixations"),
-               per_map(lambda im, s: evaluate.calculate_auc_judd(im.fixations, _at_gfdm(im, s), shape=im.gfdm.shape)),
+               per_map(lambda im, s: evaluate.calculate_auc_judd(im.fixations, at_gfdm(im, s), shape=im.gfdm.shape)),
                description="AUC-Judd of the fixations"),
         Metric("Insertion", True, ("model",), _causal("insertion"), curve=True,
-               description="insertion AUC (blurred start)"),
+               description="insertion AUC (from --insertion_start, blurred by default)"),
         Metric("Deletion", False, ("model",), _causal("deletion"), curve=True,
-               description="deletion AUC (black baseline)"),
+               description="deletion AUC (to --deletion_baseline, black by default)"),
         Metric("sAUC", True, ("gfdm", "fixations", "other_fixations"),
-               per_map(lambda im, s: evaluate.calculate_sauc(im.fixations, _at_gfdm(im, s), im.other_fixations,
+               per_map(lambda im, s: evaluate.calculate_sauc(im.fixations, at_gfdm(im, s), im.other_fixations,
                                                              shape=im.gfdm.shape)),
                description="shuffled AUC: this image's fixations against the other images' ones"),
         Metric("MuFidelity", True, ("model",), _mufidelity,
@@ -206,5 +250,11 @@ for _metric in (
         Metric("Sparseness", True, (), per_map(lambda im, s: evaluate.calculate_sparseness(s)),
                description="Gini index of the map"),
         Metric("MaxSensitivity", False, ("explainers",), _max_sensitivity,
-               description="largest relative change of the map under 10 small input perturbations")):
+               description="largest relative change of the map under 10 small input perturbations"),
+        Metric("ROAD_MoRF", False, ("model",), _road("MoRF"), option="road",
+               description="ROAD, most relevant first: mean class probability at 10-90 % of the pixels "
+                           "removed by noisy linear imputation"),
+        Metric("ROAD_LeRF", True, ("model",), _road("LeRF"), option="road",
+               description="ROAD, least relevant first: mean class probability at 10-90 % of the pixels "
+                           "removed by noisy linear imputation")):
     register(_metric)

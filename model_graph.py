@@ -184,3 +184,17 @@ def features_and_logits_model(model, layer_name):
 def n_classes(model) -> int:
     """Number of classes of a classifier (the size of its output's last axis)."""
     return int(model.outputs[0].shape[-1])
+
+
+def weighted_layers(model) -> list:
+    """The layers that hold learned weights, nested models recursed into (a nested model is not a
+    layer here: its own layers are), in the flattened layer order (`_flat_layers`). A layer counts
+    when it created trainable weights (Conv2D, Dense, BatchNormalization's gamma and beta), also when
+    it is frozen now (`layer.trainable = False` keeps them in `_trainable_variables`); a layer with
+    only non-trainable state (Normalization's adapted mean and variance) does not count."""
+    def learned(layer):
+        created = getattr(layer, "_trainable_variables", None)
+        if created is None:
+            created = [v for v in layer.weights if v.trainable]
+        return bool(created)
+    return [layer for layer in _flat_layers(model) if learned(layer)]

@@ -73,12 +73,12 @@ def load(name):
 def settings(name, args):
     """Per-model sizes: full defaults on the demo model, smaller counts on ResNet50 (ratios hold)."""
     if args.quick:
-        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size, mufidelity=32)
+        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size, mufidelity=32, road=(50,))
     if name == "resnet50":
         return dict(masks=args.resnet_masks, lime=args.resnet_lime, step=args.resnet_step,
-                    limit_n=2 * args.batch_size, mufidelity=64)
+                    limit_n=2 * args.batch_size, mufidelity=64, road=constants.ROAD_PERCENTAGES)
     return dict(masks=args.rise_masks, lime=args.lime_samples, step=args.step, limit_n=8 * args.batch_size,
-                mufidelity=200)
+                mufidelity=200, road=constants.ROAD_PERCENTAGES)
 
 
 def rise_peak_rss(model_arg, n_masks, batch_size):
@@ -224,7 +224,8 @@ def bench_model(name, args, rows):
 def bench_metrics(model, img, cls, sal, cfg, jit, bs, ideal, add):
     """The other registered metrics on one map: MuFidelity against the limit for its evaluations;
     the host metrics (sAUC, Sparseness) in seconds; MaxSensitivity as the cost of its 10 explanations
-    of a map (Grad-CAM's)."""
+    of a map (Grad-CAM's); ROAD per map and order (both orders run together, as the tool does; the
+    time is their half: host sparse solves plus the scoring, whose limit is given for comparison)."""
     import evaluate
     import explainers
     import metrics
@@ -245,6 +246,12 @@ def bench_metrics(model, img, cls, sal, cfg, jit, bs, ideal, add):
     image = metrics.ImageData("x", img, cls, model=model, explainers={"GRADCAM": explainer})
     t, _ = timed(lambda: metrics.get("MaxSensitivity").compute(image, {"GRADCAM": gradcam}))
     add("MaxSensitivity of a GRADCAM map (10 explanations)", 10, t, None, "--robustness")
+    import road
+    levels = cfg["road"]
+    t, _ = timed(lambda: evaluate.road_curves(model, img, {"m": sal}, cls, percentages=levels, seed=0,
+                                              batch_size=bs, jit=jit))
+    add(f"ROAD per map and order ({len(levels)} levels)", len(levels), t / 2, ideal(2 * len(levels)) / 2,
+        f"--road; sparse solves on the host ({road.default_workers()} threads)")
 
 
 def _f(value, digits=3):

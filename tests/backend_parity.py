@@ -1,4 +1,5 @@
-"""Maps of every registered method and curves of the seed's four, on the demo model, for the backend parity test.
+"""Maps of every registered method, curves of the seed's four, MuFidelity drops and ROAD scores (a Grad-CAM
+map, both orders, three levels), on the demo model, for the backend parity test.
 
     KERAS_BACKEND=jax python tests/backend_parity.py OUT.npz
 computes them on the backend of the process and saves them; tests/test_backend.py compares the
@@ -43,6 +44,10 @@ def compute(batch_size=16):
     removed = evaluate.mufidelity_patterns(n_samples=64, seed=2)
     for i, (img, cls) in enumerate(zip(imgs, classes)):
         out[f"mufidelity_drops_{i}"] = evaluate.mufidelity_scorer(model, batch_size).drops(img, int(cls), removed)
+        road = evaluate.road_curves(model, img, {"m": out["GRADCAM_maps"][i]}, int(cls), percentages=(30, 60, 90),
+                                    seed=i, batch_size=batch_size)
+        for order, (scores, _) in road["m"].items():
+            out[f"road_{order}_{i}"] = scores
     out["probs"] = utils.predict_batched(model, imgs)
     return out
 

@@ -116,3 +116,23 @@ def demo_image():
     import utils
     path = data.list_images(constants.DEMO_TEST_IMAGES)[0]
     return utils.load_image(path), utils.get_image_index(path.name)
+
+
+@pytest.fixture()
+def fonts_checked(monkeypatch):
+    """Every figure saved through style.save: after drawing, every visible text is >= 8 pt (the list
+    of the figures checked)."""
+    import style
+    from matplotlib.text import Text
+    checked = []
+    real = style.save
+
+    def save(fig, stem, fmt="png", dpi=style.DPI):
+        path = real(fig, stem, fmt, dpi)
+        small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip() and t.get_fontsize() < style.MIN_FONT]
+        assert not small, f"{stem}: text under {style.MIN_FONT} pt: {small[:5]}"
+        checked.append(stem)
+        return path
+    monkeypatch.setattr(style, "save", save)
+    return checked

@@ -13,7 +13,8 @@ def test_benchmark_smoke(tmp_path):
     for measure in ("forward-pass limit", "GRADCAM on 12 images", "FEM on 12 images", "RISE (64 evaluations)",
                     "LIME model part (32 samples)", "insertion (step", "deletion (step", "4 maps together",
                     "lime package, plain", "model.predict", "peak RSS", "Backend: tensorflow",
-                    "MuFidelity (32 samples)", "sAUC", "Sparseness", "MaxSensitivity"):
+                    "MuFidelity (32 samples)", "sAUC", "Sparseness", "MaxSensitivity",
+                    "ROAD per map and order (1 levels)"):
         assert measure in text, measure
     import explainers
     for method in explainers.names():  # every registered method has its row

@@ -139,6 +139,41 @@ def test_deletion_baseline_is_configurable(pmodel):
     np.testing.assert_allclose(scores[:2], [1.0, 0.5], atol=1e-6)
 
 
+def test_deletion_baselines_by_name_and_array(pmodel):
+    img = np.zeros(SHAPE + (3,), np.float32)
+    img[ROWS[0]:ROWS[1], COLS[0]:COLS[1]] = 255  # mean colour 16 * 255 / 64 = 63.75
+    black, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64)
+    mean, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64, baseline="mean")
+    blurred = cv2.GaussianBlur(img, (11, 11), 5)
+    blur, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64, baseline="blur")
+    np.testing.assert_allclose(black, [1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(mean, [1.0, 0.25], atol=1e-6)
+    np.testing.assert_allclose(blur, [1.0, blurred[2:6, 2:6, 0].mean() / 255], atol=1e-5)
+    ramp = np.broadcast_to(np.linspace(0, 255, 64, dtype=np.float32).reshape(SHAPE)[..., None], SHAPE + (3,))
+    arr, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64, baseline=ramp)
+    np.testing.assert_allclose(arr[1], ramp[2:6, 2:6, 0].mean() / 255, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown baseline 'grey'"):
+        evaluate.deletion(pmodel, img, _perfect(), 0, baseline="grey")
+    with pytest.raises(ValueError, match="image's shape"):
+        evaluate.deletion(pmodel, img, _perfect(), 0, baseline=np.zeros((4, 4, 3)))
+
+
+def test_insertion_start_is_configurable(pmodel):
+    img = np.full(SHAPE + (3,), 255, np.float32)
+    black, auc = evaluate.insertion(pmodel, img, _perfect(), 0, step=4, start="black")
+    np.testing.assert_allclose(black, [0, 0.25, 0.5, 0.75] + [1] * 13, atol=1e-6)  # mirror of deletion
+    assert auc == pytest.approx(1 - 2.0 / 16)
+    grey, _ = evaluate.insertion(pmodel, img, _perfect(), 0, step=4, start=51.0)
+    np.testing.assert_allclose(grey[:2], [0.2, 0.4], atol=1e-6)
+    same, _ = evaluate.insertion(pmodel, img, _perfect(), 0, step=4, start="mean")  # uniform image
+    np.testing.assert_allclose(same, 1.0, atol=1e-6)
+
+
+def test_fill_label():
+    assert evaluate.fill_label(0.0) == "0" and evaluate.fill_label(127.5) == "127.5"
+    assert evaluate.fill_label("mean") == "mean" and evaluate.fill_label(np.zeros((2, 2, 3))) == "array"
+
+
 def test_insertion_closed_form(pmodel):
     img = np.zeros(SHAPE + (3,), np.float32)
     img[ROWS[0]:ROWS[1], COLS[0]:COLS[1]] = 255

@@ -15,7 +15,8 @@ import main
 import report
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress"]
+FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress", "--references", "none"]
+OPT_IN = {"MaxSensitivity", "ROAD_MoRF", "ROAD_LeRF"}  # only with --robustness / --road
 
 
 @pytest.fixture()
@@ -55,14 +56,17 @@ def _errors(out):
 
 
 def test_end_to_end_outputs_and_skipped_images(folders, capsys):
-    assert main.main(_args(folders)) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, "--references", "CENTER,RANDOM")) == main.EXIT_PARTIAL
     out = folders["out"]
     rows = report.read_rows(out / "results.csv")
     assert sorted({r["image"] for r in rows}) == [g + ".png" for g in folders["good"]]
-    assert len(rows) == 2 * 4
+    assert len(rows) == 2 * (4 + 2)  # the four methods and the references CENTER and RANDOM
+    assert [r["method"] for r in rows[:6]] == list(explainers.default_names()) + ["CENTER", "RANDOM"]
+    no_scanpaths = {"NSS_loo", "AUC_Judd_loo", "PCC_split", "SIM_split", "KLD_split", "NSS_norm", "AUC_Judd_norm"}
     for r in rows:
-        for metric in report.metric_names():  # all but MaxSensitivity (only with --robustness)
-            assert np.isfinite(r[metric]) == (metric != "MaxSensitivity"), (r["method"], metric)
+        for metric in report.metric_names():  # all but the opt-in metrics and the scanpath ones
+            expected = metric not in OPT_IN and metric not in no_scanpaths
+            assert np.isfinite(r[metric]) == expected, (r["method"], metric)
         assert -1 <= r["PCC"] <= 1 and 0 <= r["SIM"] <= 1 and 0 <= r["Insertion"] <= 1
     skipped = _errors(out)
     assert set(skipped) == {"Colonial_Broken_X_N_1.png", "Modern_NoGaze_X_N_1.png", "Gothic_Cathedral_X_N_1.png"}
@@ -74,23 +78,30 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     md = (out / "summary.md").read_text()
     for method in explainers.default_names():
         assert f"| {method} | 2 |" in md
+    assert "| *CENTER* (reference) | 2 |" in md and "| *RANDOM* (reference) | 2 |" in md
     for metric in report.metric_names():
-        assert (metric in md) == (metric != "MaxSensitivity"), metric
+        assert (metric in md) == (metric not in OPT_IN and metric not in no_scanpaths), metric
     with (out / "summary.csv").open() as fh:
         srows = list(csv.DictReader(fh))
-    assert [r["method"] for r in srows] == list(explainers.default_names())
+    assert [r["method"] for r in srows] == list(explainers.default_names()) + ["CENTER", "RANDOM"]
     assert all(float(r["PCC_mean"]) == pytest.approx(np.mean([x["PCC"] for x in rows if x["method"] == r["method"]]))
                for r in srows)
     with (out / "comparisons.csv").open() as fh:
         comps = list(csv.DictReader(fh))
-    assert len(comps) == (len(report.metric_names()) - 1) * 6  # not MaxSensitivity (no --robustness)
+    assert len(comps) == (len(report.metric_names()) - len(OPT_IN) - len(no_scanpaths)) * 6  # methods only
+    assert not {c["method_a"] for c in comps} & {"CENTER", "RANDOM"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["rise_masks"] == 64 and len(manifest["model_sha256"]) == 64
     assert "keras" in manifest["packages"]
-    assert len(list((out / "maps").glob("*.npy"))) == 8
+    assert len(list((out / "maps").glob("*.npy"))) == 2 * 6
     sal = np.load(out / "maps" / f"{folders['good'][0]}_RISE.npy")
     assert sal.shape == (224, 224) and sal.max() == pytest.approx(1.0)
     assert len(list((out / "figures").glob("*_grid.png"))) == 2
+    for g in folders["good"]:  # what report.py needs to redraw the figures without the model
+        assert (out / "inputs" / f"{g}.png").is_file() and (out / "gfdm" / f"{g}.png").is_file()
+        assert set(np.load(out / "curves" / f"{g}.npz").files) == {
+            f"{m}__{c}" for m in list(explainers.default_names()) + ["CENTER", "RANDOM"] for c in ("Insertion", "Deletion")}
+    assert (out / "report.html").is_file() and (out / "plots" / "box_PCC.png").is_file()
     printed = capsys.readouterr().out
     assert "Colonial_Broken_X_N_1.png" in printed and "| GRADCAM |" in printed
 
@@ -110,6 +121,8 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
     assert calls == ["GRADCAM"]
     assert len(report.read_rows(folders["out"] / "results.csv")) == 2
+    page = (folders["out"] / "report.html").read_text()  # the page of the resumed run shows both images
+    assert all(f'src="figures/{g}_grid.png"' in page for g in folders["good"])
 
 
 def test_resume_refuses_changed_numbers(folders, capsys):
@@ -139,7 +152,9 @@ def test_singles_and_show_without_display(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "FEM", "--display_type", "singles", "--show",
                     "--n_images", "2"))  # the first (sorted) is the corrupt one
     panels = sorted(p.name for p in (folders["out"] / "figures" / folders["good"][0]).glob("*.png"))
-    assert panels == sorted(f"FEM_{p}.png" for p in figures.panel_names())
+    assert panels == sorted(["input.png", "gfdm.png"] + [f"FEM_{p}.png" for p in figures.panel_names()])
+    page = (folders["out"] / "report.html").read_text()
+    assert f'figures/{folders["good"][0]}/FEM_map.png' in page
 
 
 def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):

@@ -14,7 +14,7 @@ import metrics
 import report
 from explainers import Param
 
-FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress"]
+FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress", "--references", "none"]
 
 
 class Brightness(explainers.Explainer):
@@ -113,8 +113,10 @@ def test_discover_imports_a_new_module(tmp_path):
 def test_metric_registry_drives_the_columns(demo_folders, tmp_path):
     assert metrics.names()[:11] == ["PCC", "SIM", "KLD", "NSS", "AUC_Judd", "Insertion", "Deletion", "sAUC",
                                     "MuFidelity", "Sparseness", "MaxSensitivity"]
-    assert metrics.lower_is_better() == ["KLD", "Deletion", "MaxSensitivity"]
-    assert {m.name for m in metrics.all_metrics() if "model" in m.needs} == {"Insertion", "Deletion", "MuFidelity"}
+    assert metrics.lower_is_better() == ["KLD", "Deletion", "MaxSensitivity", "ROAD_MoRF", "KLD_split"]
+    assert {m.name for m in metrics.all_metrics() if "model" in m.needs} == {"Insertion", "Deletion", "MuFidelity",
+                                                                             "ROAD_MoRF", "ROAD_LeRF"}
+    assert {m.name for m in metrics.all_metrics() if m.option} == {"ROAD_MoRF", "ROAD_LeRF"}
     peak = metrics.Metric("GAZE_AT_PEAK", True, ("gfdm",),
                           metrics.per_map(lambda im, sal: float(
                               metrics.utils.resize_map(im.gfdm, sal.shape).ravel()[sal.argmax()])))

@@ -21,7 +21,7 @@ import runlock
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
-FAST = ["--step", "256", "--no_progress", "--display_type", "none"]
+FAST = ["--step", "256", "--no_progress", "--display_type", "none", "--references", "none"]
 
 
 def tiny_model(path, n_classes=3, conv=True, lam=False):
@@ -127,11 +127,17 @@ def test_a_non_empty_folder_needs_resume_or_overwrite(small, tmp_path, capsys):
     out = tmp_path / "out"
     assert main.main(_args(small, out)) == 0
     (out / "maps" / "stale_GRADCAM.npy").write_bytes(b"old")
+    stale = [out / "inputs" / "stale.png", out / "gfdm" / "stale.png", out / "curves" / "stale.npz",
+             out / "plots" / "box_Stale.png"]
+    (out / "plots").mkdir()
+    for path in stale:
+        path.write_bytes(b"old")
     (out / "notes.txt").write_text("mine")
     assert main.main(_args(small, out)) == 2
     assert "not empty" in capsys.readouterr().err
     assert main.main(_args(small, out, "--overwrite")) == 0
     assert not (out / "maps" / "stale_GRADCAM.npy").exists() and (out / "notes.txt").read_text() == "mine"
+    assert not any(path.exists() for path in stale) and (out / "report.html").is_file()
     assert len(_rows(out)) == 4
     file_path = tmp_path / "a_file"
     file_path.write_text("x")
@@ -148,7 +154,7 @@ def test_exit_statuses(small, tmp_path, monkeypatch, capsys):
     assert main.main(args) == 1
     assert "no image completed" in capsys.readouterr().err
     assert len(_errors(tmp_path / "none")) == 4
-    monkeypatch.setattr(report, "summarise", lambda *a: 1 / 0)
+    monkeypatch.setattr(report, "summarise", lambda *a, **k: 1 / 0)
     assert main.main(_args(small, tmp_path / "crash")) == 4
     assert "ZeroDivisionError" in (tmp_path / "crash" / "crash.log").read_text()
     assert "crash.log" in capsys.readouterr().err

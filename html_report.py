@@ -1,0 +1,326 @@
+"""report.html: one self-contained page to read a whole run, written from the run's files alone.
+
+It works offline and when the output folder is copied elsewhere: no server, nothing external (its
+CSS and JavaScript are inline, no web fonts), every figure linked by a path relative to the page (the
+PNG, or the PNG preview beside a PDF/SVG, so the page stays small for hundreds of images). Sections:
+the run, the summary with confidence intervals, its notes, the comparisons, the run plots, the
+per-image table (a click on a column header sorts it, numbers as numbers), each image's figures,
+the errors and the manifest."""
+import csv
+import html
+import json
+import math
+from pathlib import Path
+from urllib.parse import quote
+
+import safe_io
+import saved
+import stats
+import style
+
+PAGE = "report.html"
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;
+max-width:1400px;padding:0 16px 40px;color:#1b1b1b}
+h1{font-size:22px;margin:18px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ccc}
+h3{font-size:15px;margin:18px 0 6px}nav a{margin-right:12px}
+.wrap{overflow-x:auto;max-height:80vh;border:1px solid #ddd}
+table{border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}
+th,td{padding:3px 7px;border-bottom:1px solid #e4e4e4;text-align:left;white-space:nowrap}
+th{background:#f3f3f3;position:sticky;top:0;z-index:1}
+#t-summary td:nth-child(n+2),#t-images td:nth-child(n+6),#t-comparisons td:nth-child(n+4):not(:last-child){text-align:right}
+table.sortable th{cursor:pointer;user-select:none}
+table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
+table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
+tr.ref td{font-style:italic;background:#f7f7f7}
+small{color:#555}.sig{font-weight:bold}
+figure{margin:10px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+.plots{display:flex;flex-wrap:wrap;gap:14px}.plots figure{flex:0 1 auto;max-width:100%;margin:0}
+.plots img{height:300px;width:auto}
+.singles{display:flex;flex-wrap:wrap;gap:6px}.singles img{width:180px}
+pre{background:#f6f6f6;padding:10px;overflow:auto;font-size:12px}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}dd{margin:0}
+"""
+
+SCRIPT = """
+(function () {
+  var NUMBER = /^[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?$/;
+  function key(cell) {
+    var text = cell ? cell.textContent.trim() : '';
+    if (text === '' || text === '\\u2013') return null;
+    return NUMBER.test(text) ? parseFloat(text) : text.toLowerCase();
+  }
+  function compare(a, b) {
+    if (typeof a === 'number' && typeof b === 'number') return a - b;
+    return String(a).localeCompare(String(b));
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (table) {
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      function sort() {
+        var dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
+        var body = table.tBodies[0];
+        var items = Array.prototype.map.call(body.rows, function (row, i) {
+          return {row: row, key: key(row.cells[col]), i: i};
+        });
+        items.sort(function (a, b) {
+          if (a.key === null || b.key === null) {  // empty cells last, either way
+            return (a.key === null) - (b.key === null) || a.i - b.i;
+          }
+          return dir * compare(a.key, b.key) || a.i - b.i;
+        });
+        var sorted = document.createDocumentFragment();
+        items.forEach(function (item) { sorted.appendChild(item.row); });
+        body.appendChild(sorted);
+      }
+      th.tabIndex = 0;
+      th.title = 'sort by this column';
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
+    });
+  });
+})();
+"""
+
+
+def esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def href(relative) -> str:
+    """A path relative to the page as a URL (each part quoted)."""
+    return esc("/".join(quote(part) for part in Path(relative).as_posix().split("/")))
+
+
+def _csv(path) -> list:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _float(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _table(name, head, body, sortable=False, classes=None) -> str:
+    """The table t-<name> (its numeric columns are right-aligned by CSS); head: [header html]; body:
+    [[cell html]] (cells already escaped); classes: a class per row. End tags of cells and rows are
+    left out (optional in HTML: a smaller page)."""
+    classes = classes or [""] * len(body)
+    out = [f'<div class="wrap"><table id="t-{name}"{" class=sortable" if sortable else ""}><thead><tr>']
+    out += [f"<th>{h}" for h in head]
+    out.append("</tr></thead><tbody>")
+    for row, cls in zip(body, classes):
+        out.append(f'<tr class="{cls}">' if cls else "<tr>")
+        out.append("".join(f"<td>{c}" for c in row))
+    out.append("</tbody></table></div>")
+    return "\n".join(out)
+
+
+def _direction(metric) -> str:
+    import metrics
+    try:
+        return " \u2191" if metrics.get(metric).higher_is_better else " \u2193"
+    except ValueError:
+        return ""
+
+
+def summary_section(out_dir) -> str:
+    import report
+    rows = _csv(Path(out_dir) / "summary.csv")
+    if not rows:
+        return "<p>No summary (no image completed).</p>"
+    metrics_ = [m for m in report.metric_names() if any(math.isfinite(_float(r.get(f"{m}_mean"))) for r in rows)]
+    head = ["method", "n"] + [esc(m) + _direction(m) for m in metrics_] + ["s/image"]
+    body, classes = [], []
+    for r in rows:
+        reference = style.is_reference(r["method"])
+        cells = [esc(style.label(r["method"])), esc(r["n"])]
+        for m in metrics_:
+            mean, std, low, high = (_float(r.get(f"{m}_{k}")) for k in ("mean", "std", "ci_low", "ci_high"))
+            if not math.isfinite(mean):
+                cells.append("\u2013")
+                continue
+            text = stats.fmt(mean) + (f" \u00b1 {stats.fmt(std)}" if math.isfinite(std) else "")
+            if math.isfinite(low) and low != high:
+                text += f"<br><small>[{stats.fmt(low)}, {stats.fmt(high)}]</small>"
+            cells.append(text)
+        cells.append(stats.fmt(_float(r.get("seconds_per_image")), 2) or "\u2013")
+        body.append(cells)
+        classes.append("ref" if reference else "")
+    note = ("<p>mean \u00b1 std (ddof = 1) over images, [95% percentile-bootstrap confidence interval of the mean, "
+            "10,000 resamples]; \u2191 higher is better, \u2193 lower is better. Reference rows (italic) are floors "
+            "(CENTER, RANDOM) and the human ceiling (HUMAN), not methods.</p>")
+    return _table("summary", head, body, classes=classes) + note
+
+
+def notes_section(out_dir) -> str:
+    """summary.md's paragraphs and lists (its tables are shown as tables elsewhere)."""
+    path = Path(out_dir) / "summary.md"
+    if not path.is_file():
+        return ""
+    out, items = [], []
+    for line in path.read_text().splitlines():
+        if line.startswith("|") or not line.strip():
+            if items:
+                out.append("<ul>" + "".join(f"<li>{esc(i)}" for i in items) + "</ul>")
+                items = []
+            continue
+        if line.startswith("- "):
+            items.append(line[2:])
+        elif not line.startswith("mean \u00b1 std") and not line.startswith("Reference rows"):
+            out.append(f"<p>{esc(line)}</p>")
+    if items:
+        out.append("<ul>" + "".join(f"<li>{esc(i)}" for i in items) + "</ul>")
+    return "\n".join(out)
+
+
+def comparisons_section(out_dir) -> str:
+    import report
+    rows = _csv(Path(out_dir) / "comparisons.csv")
+    if not rows:
+        return "<p>No comparison (fewer than two methods).</p>"
+    body = []
+    for r in rows:
+        significant = _float(r.get("p_holm")) < 0.05
+        cells = [esc(r[c]) if r[c] != "" else "\u2013" for c in report.COMPARISON_COLUMNS]
+        cells[report.COMPARISON_COLUMNS.index("median_difference")] = stats.fmt(_float(r["median_difference"])) or "\u2013"
+        if significant:
+            cells[report.COMPARISON_COLUMNS.index("p_holm")] = f'<span class="sig">{esc(r["p_holm"])}</span>'
+        body.append(cells)
+    return (_table("comparisons", [esc(c) for c in report.COMPARISON_COLUMNS], body, sortable=True)
+            + "<p>Paired two-sided Wilcoxon signed-rank tests, Holm-corrected within each metric (bold: p_holm "
+              "&lt; 0.05); effect_size: matched-pairs rank-biserial correlation of A \u2212 B. Click a header to "
+              "sort.</p>")
+
+
+def plots_section(plots, display_type="grid") -> str:
+    if not plots:
+        if display_type == "none":
+            return ("<p>No plots (--display_type none); <code>python report.py OUT --display_type grid</code> "
+                    "draws them from the saved results.</p>")
+        return "<p>No plot (no image completed).</p>"
+    out = ['<div class="plots">']
+    for p in plots:
+        extra = "" if p["file"] == p["png"] else f' (<a href="{href(p["file"])}">{esc(Path(p["file"]).suffix[1:].upper())}</a>)'
+        out.append(f'<figure><a href="{href(p["file"])}"><img src="{href(p["png"])}" alt="{esc(p["title"])}" '
+                   f'loading="lazy"></a><figcaption>{esc(p["title"])}{extra}</figcaption></figure>')
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _cell(value, digits=4) -> str:
+    if isinstance(value, float):
+        return stats.fmt(value, digits) or "\u2013"
+    return esc(value) if value not in ("", None) else "\u2013"
+
+
+def images_section(rows, anchors) -> str:
+    import report
+    metrics_ = [m for m in report.metric_names() if any(math.isfinite(r.get(m, math.nan)) for r in rows)]
+    info = [("image", "image"), ("method", "method"), ("true_class", "true"), ("target_class", "explained"),
+            ("predicted_class", "predicted"), ("confidence", "confidence"), ("p_full", "p_full"),
+            ("p_start", "p_start"), ("p_end", "p_end"), ("seconds", "seconds")]
+    head = [esc(label) for _, label in info] + [esc(m) + _direction(m) for m in metrics_]
+    body, classes = [], []
+    for r in rows:
+        name = r["image"]
+        first = (f'<a href="#{esc(anchors[name])}">{esc(name)}</a>' if name in anchors else esc(name))
+        cells = [first, esc(r["method"])] + [_cell(r.get(c, ""), 3 if c == "seconds" else 4) for c, _ in info[2:]]
+        cells += [_cell(r.get(m, math.nan)) for m in metrics_]
+        body.append(cells)
+        classes.append("ref" if style.is_reference(r["method"]) else "")
+    return (_table("images", head, body, sortable=True, classes=classes)
+            + f"<p>{len(rows)} rows (image \u00d7 method, reference rows in italic; full precision in results.csv). "
+              f"Click a header to sort by it, again to reverse; empty cells stay last.</p>")
+
+
+def figures_section(out_dir, rows, display_type, fmt) -> tuple:
+    """(html, {image: anchor}) of every image's figures that exist."""
+    import figures
+    out_dir = Path(out_dir)
+    names = list(dict.fromkeys(r["image"] for r in rows))
+    anchors, blocks = {}, []
+    if display_type == "none":
+        return ("<p>No per-image figures in this run (--display_type none); <code>python report.py OUT "
+                "--display_type grid</code> draws them from the saved arrays.</p>", anchors)
+    for name in names:
+        methods = [m for m in dict.fromkeys(r["method"] for r in rows if r["image"] == name)
+                   if (out_dir / "maps" / f"{saved.stem(name)}_{m}.npy").is_file()]
+        methods = sorted(methods, key=lambda m: (style.is_reference(m), methods.index(m)))
+        pngs = [p for p in figures.figure_paths(out_dir / "figures", name, display_type, methods) if p.is_file()]
+        if not pngs:
+            continue
+        anchor = f"fig-{saved.stem(name)}"
+        anchors[name] = anchor
+        links = []
+        for png in pngs:
+            vector = png.with_suffix(f".{fmt}")
+            rel = png.relative_to(out_dir).as_posix()
+            target = vector.relative_to(out_dir).as_posix() if fmt != "png" and vector.is_file() else rel
+            alt = f"{name}: {png.stem}"
+            links.append(f'<a href="{href(target)}"><img src="{href(rel)}" alt="{esc(alt)}" loading="lazy"></a>')
+        cls = "singles" if display_type == "singles" else ""
+        note = f' <small>(links open the {fmt.upper()})</small>' if fmt != "png" else ""
+        blocks.append(f'<section id="{esc(anchor)}"><h3>{esc(name)}{note}</h3>'
+                      f'<figure class="{cls}">{"".join(links)}</figure></section>')
+    if not blocks:
+        return "<p>No per-image figure found.</p>", anchors
+    return "\n".join(blocks), anchors
+
+
+def errors_section(out_dir) -> str:
+    rows = _csv(Path(out_dir) / "errors.csv")
+    if not rows:
+        return "<p>None: every image was done with every method.</p>"
+    return _table("errors", ["image", "reason"], [[esc(r.get("image", "")), esc(r.get("reason", ""))] for r in rows])
+
+
+def run_section(out_dir, rows, manifest) -> str:
+    params = manifest.get("parameters", {})
+    facts = [("folder", Path(out_dir).resolve().name), ("date", manifest.get("date", "")),
+             ("command", manifest.get("command", "")), ("backend", manifest.get("backend", "")),
+             ("model", params.get("model_path", "")), ("model SHA-256", str(manifest.get("model_sha256", ""))[:16]),
+             ("methods", ", ".join(manifest.get("methods", []))),
+             ("images done", len({r["image"] for r in rows})), ("images in the run", manifest.get("n_images", "")),
+             ("deletion baseline / insertion start",
+              f"{params.get('deletion_baseline', '')} / {params.get('insertion_start', '')}")]
+    return "<dl>" + "".join(f"<dt>{esc(k)}<dd>{esc(v)}" for k, v in facts if v not in ("", None)) + "</dl>"
+
+
+def page(out_dir, rows, plots, display_type="grid", fmt="png") -> str:
+    """The page's HTML."""
+    import report
+    out_dir = Path(out_dir)
+    manifest = report.read_manifest(out_dir)
+    figures_html, anchors = figures_section(out_dir, rows, display_type, fmt)
+    sections = [("run", "Run", run_section(out_dir, rows, manifest)),
+                ("summary", "Summary", summary_section(out_dir) + notes_section(out_dir)),
+                ("comparisons", "Comparisons", comparisons_section(out_dir)),
+                ("plots", "Plots", plots_section(plots, display_type)),
+                ("images", "Per image", images_section(rows, anchors)),
+                ("figures", "Figures", figures_html),
+                ("errors", "Errors", errors_section(out_dir)),
+                ("manifest", "Manifest", "<pre>" + esc(json.dumps(manifest, indent=2, default=str)) + "</pre>")]
+    nav = "".join(f'<a href="#{k}">{esc(t)}</a>' for k, t, _ in sections)
+    body = "\n".join(f'<h2 id="{k}">{esc(t)}</h2>\n{h}' for k, t, h in sections)
+    title = f"xai-mexculture: {Path(out_dir).resolve().name}"
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head>\n"
+            f"<body><h1>{esc(title)}</h1><nav>{nav}</nav>\n{body}\n<script>{SCRIPT}</script></body></html>\n")
+
+
+def write_page(out_dir, rows, plots, display_type="grid", fmt="png") -> Path:
+    """OUT/report.html (written atomically); returns its path."""
+    path = Path(out_dir) / PAGE
+    safe_io.write_text(path, page(out_dir, rows, plots, display_type, fmt))
+    return path

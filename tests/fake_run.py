@@ -1,0 +1,70 @@
+"""A run's output folder made without a model (seeded numbers), for the tests of the plots, the page
+and report.py: results.csv, maps, saved inputs/GFDM/curves, manifest, errors, optionally sanity.csv."""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+import report
+import saved
+
+METHODS = ("GRADCAM", "FEM", "RISE")
+REFERENCES = ("CENTER", "RANDOM")
+
+
+def image_names(n):
+    classes = ("Colonial", "Modern", "Prehispanic")
+    return [f"{classes[i % 3]}_Fake{i:03d}_X_N_1.png" for i in range(n)]
+
+
+def make(out, n_images=4, methods=METHODS, references=REFERENCES, sanity=False, human=True, seed=0,
+         display_type="grid", figure_format="png") -> Path:
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    (out / "maps").mkdir(parents=True)
+    rows = []
+    for i, name in enumerate(image_names(n_images)):
+        cls = name.split("_")[0]
+        common = dict(image=name, true_class=cls, target_class=cls, predicted_class=cls if i % 4 else "Modern",
+                      confidence=f"{0.5 + 0.1 * (i % 5):.6f}", deletion_baseline="black", insertion_start="blur",
+                      p_full=f"{0.9 - 0.05 * i:.6f}", p_start="0.200000", p_end="0.010000")
+        curves = {"Insertion": {}, "Deletion": {}}
+        for method in list(methods) + list(references):
+            sal = rng.random((16, 16)).astype(np.float32)
+            np.save(out / "maps" / f"{saved.stem(name)}_{method}.npy", sal)
+            curves["Insertion"][method] = np.sort(rng.random(9))
+            curves["Deletion"][method] = np.sort(rng.random(9))[::-1]
+            rows.append(dict(common, method=method, seconds="" if method in references else f"{0.1 * (i + 1):.4f}",
+                             PCC=rng.uniform(-0.2, 0.8), SIM=rng.uniform(0, 1), KLD=rng.uniform(0, 3),
+                             Insertion=float(curves["Insertion"][method].mean()),
+                             Deletion=float(curves["Deletion"][method].mean()), Sparseness=rng.uniform(0, 1)))
+        if human:
+            rows.append(dict(common, method="HUMAN", seconds="", NSS_loo=rng.uniform(0, 3)))
+        img = rng.integers(0, 256, (16, 16, 3)).astype(np.float32)
+        saved.save_image(out, name, img, rng.random((12, 20)), curves)
+    report.append_rows(out / "results.csv", rows)
+    manifest = dict(date="2026-01-01T00:00:00+00:00", command="main.py (fake)", methods=list(methods),
+                    backend="none", n_images=n_images, model_sha256="0" * 64,
+                    parameters=dict(seed=0, references=list(references), display_type=display_type,
+                                    figure_format=figure_format, deletion_baseline="black", insertion_start="blur"))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    with (out / "errors.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "reason"])
+        writer.writerow(["Colonial_Broken_X_N_1.png", "ValueError: cannot be read <as an image> & so on"])
+    if sanity:
+        import sanity as sanity_module
+        srows = [dict(image=name, method=m, randomised_layers=d, layer=f"layer{d}", spearman=rng.uniform(-1, 1),
+                      ssim=rng.uniform(0, 1)) for name in image_names(n_images) for m in methods for d in (1, 2, 3)]
+        sanity_module.write_rows(out / "sanity.csv", srows)
+    return out
+
+
+def build(out, display_type="grid", figure_format="png", **kwargs) -> dict:
+    """make(), then the tables and report.rebuild (what `python report.py OUT` does)."""
+    make(out, display_type=display_type, figure_format=figure_format, **kwargs)
+    rows = report.read_rows(out / "results.csv")
+    methods, references, seed = report.run_rows(out, rows)
+    report.write_tables(out, rows, methods, references, seed)
+    return report.rebuild(out, display_type, figure_format, progress=False)

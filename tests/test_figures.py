@@ -1,0 +1,135 @@
+"""Per-image figures: nearly flat maps are not stretched; the grid has the input and the GFDM once and a
+row per method and reference (map with colour bar, overlay, curves on a common scale); 150 dpi, fonts
+of at least 8 pt, png/pdf/svg with PNG previews, singles of at least 512 px, one colour per method,
+equal files for equal data."""
+import numpy as np
+import pytest
+from matplotlib.image import AxesImage
+from matplotlib.text import Text
+from PIL import Image
+
+import figures
+import saved
+import style
+
+
+def test_a_nearly_flat_map_keeps_the_fixed_scale():
+    flat = 0.94 + 0.05 * np.random.default_rng(0).random((8, 8))  # RISE-like: range < 0.1
+    low, high, note = figures.display_range(flat)
+    assert (low, high) == (0.0, 1.0) and "nearly flat" in note
+    np.testing.assert_allclose(figures.stretch(flat), flat, rtol=1e-6)  # not stretched to [0, 1]
+    ramp = np.linspace(0.3, 0.9, 64).reshape(8, 8)
+    low, high, note = figures.display_range(ramp)
+    assert (low, high) == pytest.approx((0.3, 0.9)) and "stretched" in note
+    assert figures.stretch(ramp).min() == 0 and figures.stretch(ramp).max() == pytest.approx(1)
+
+
+def image_figure(methods=("GRADCAM", "RISE", "CENTER")):
+    rng = np.random.default_rng(0)
+    maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
+    if "RISE" in maps:
+        maps["RISE"] = np.full((32, 32), 0.97, np.float32)  # nearly flat
+    curves = {"Insertion": {m: np.linspace(0.1, 0.9, 9) for m in methods},
+              "Deletion": {m: np.linspace(0.9, 0.1, 9) for m in methods}}
+    values = {m: {"Insertion": 0.5, "Deletion": 0.4} for m in methods}
+    info = dict(true_class="Colonial", predicted_class="Modern", confidence=0.61, target_class="Colonial",
+                p_full=0.3, p_start=0.1, p_end=0.05, deletion_baseline="black", insertion_start="blur")
+    img = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    return figures.ImageFigure("Colonial_X_Y_N_1.png", img, rng.random((24, 40)).astype(np.float32), maps, curves,
+                               values, info)
+
+
+def test_grid_has_the_input_once_then_a_row_per_method_and_reference(tmp_path, fonts_checked):
+    f = image_figure()
+    with style.rc():
+        fig = figures.grid_figure(f)
+    image_axes = [ax for ax in fig.axes if any(isinstance(a, AxesImage) for a in ax.get_children())]
+    bars = [child for ax in fig.axes for child in ax.child_axes if hasattr(child, "_colorbar")]
+    curve_axes = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(image_axes) == 2 + 2 * 3  # input and GFDM once; map and overlay per row
+    assert len(bars) == 1 + 2 * 3  # the GFDM's, and one beside every map and overlay
+    assert len(curve_axes) == 2 * 3  # insertion and deletion per row
+    assert {ax.get_ylim() for ax in curve_axes} == {(0.0, 1.02)} and {ax.get_xlim() for ax in curve_axes} == {(0, 1)}
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "CENTER (reference)" in texts and "GRADCAM" in texts and "RISE" in texts
+    assert sum("input" in t and "true Colonial" in t and "predicted Modern (0.61)" in t for t in texts) == 1
+    assert any("nearly flat" in t for t in texts)
+    colours = {ax.get_lines()[0].get_color() for ax in curve_axes}
+    assert colours == {style.colour(m) for m in ("GRADCAM", "RISE", "CENTER")}
+    assert {ax.get_lines()[0].get_linestyle() for ax in curve_axes} == {"-", "--"}  # references dashed
+    # saved: 150 dpi, every text >= 8 pt (fonts_checked)
+    [png] = figures.save_image_figures(f, tmp_path, "grid", "png")
+    assert png.name == "Colonial_X_Y_N_1_grid.png" and fonts_checked
+    with Image.open(png) as im:
+        assert im.info["dpi"] == pytest.approx((150, 150), abs=0.1)
+        assert im.size[0] >= 1200  # about 8.5 in at 150 dpi
+
+
+def test_the_font_check_catches_small_text(tmp_path, fonts_checked, monkeypatch):
+    monkeypatch.setitem(style.RC, "xtick.labelsize", 6)
+    with pytest.raises(AssertionError, match="under 8 pt"):
+        figures.save_image_figures(image_figure(), tmp_path, "grid", "png")
+
+
+@pytest.mark.parametrize("fmt,magic", [("pdf", b"%PDF"), ("svg", b"<?xml")])
+def test_vector_formats_with_png_previews_and_equal_files_for_equal_data(tmp_path, fmt, magic, fonts_checked):
+    f = image_figure()
+    [png] = figures.save_image_figures(f, tmp_path / "a", "grid", fmt)
+    vector = png.with_suffix(f".{fmt}")
+    assert vector.read_bytes().startswith(magic) and png.read_bytes().startswith(b"\x89PNG")
+    figures.save_image_figures(f, tmp_path / "b", "grid", fmt)
+    assert (tmp_path / "b" / vector.name).read_bytes() == vector.read_bytes()  # no dates inside
+    assert (tmp_path / "b" / png.name).read_bytes() == png.read_bytes()
+
+
+def test_singles_are_at_least_512_px(tmp_path, fonts_checked):
+    f = image_figure(("GRADCAM", "RISE"))
+    pngs = figures.save_image_figures(f, tmp_path, "singles", "png")
+    expected = ["input", "gfdm"] + [f"{m}_{p}" for m in ("GRADCAM", "RISE") for p in figures.panel_names()]
+    assert [p.stem for p in pngs] == expected
+    assert pngs == figures.figure_paths(tmp_path, f.name, "singles", ["GRADCAM", "RISE"])
+    for png in pngs:
+        with Image.open(png) as im:
+            assert min(im.size) >= 512, (png.name, im.size)
+    assert len(fonts_checked) == len(expected)
+
+
+def test_unknown_format_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown figure format 'jpg'"):
+        figures.save_image_figures(image_figure(), tmp_path, "grid", "jpg")
+
+
+def test_colours_are_fixed_per_method():
+    assert style.colour("GRADCAM") == "#1f77b4" and style.colour("RISE") == "#2ca02c"
+    assert len({style.colour(m) for m in style.BUILT_IN}) == len(style.BUILT_IN)
+    assert style.colour("MY_METHOD") == style.colour("MY_METHOD") in style.EXTRA
+    refs = {style.colour(r) for r in ("CENTER", "RANDOM", "HUMAN")}
+    assert not refs & set(style.BUILT_IN.values()) and len(refs) == 3
+    assert style.is_reference("CENTER") and style.is_reference("HUMAN") and not style.is_reference("GRADCAM")
+
+
+def test_saved_image_data_round_trip(tmp_path):
+    f = image_figure(("GRADCAM", "CENTER"))
+    saved.save_image(tmp_path, f.name, f.img.astype(np.float32) + 0.4, f.gfdm, f.curves)
+    first = (tmp_path / "curves" / "Colonial_X_Y_N_1.npz").read_bytes()
+    saved.save_image(tmp_path, f.name, f.img, f.gfdm, f.curves)
+    assert (tmp_path / "curves" / "Colonial_X_Y_N_1.npz").read_bytes() == first  # no dates in the npz
+    (tmp_path / "maps").mkdir()
+    for m, sal in f.maps.items():
+        np.save(tmp_path / "maps" / f"Colonial_X_Y_N_1_{m}.npy", sal)
+    back = saved.load_image(tmp_path, f.name, ["GRADCAM", "CENTER"])
+    np.testing.assert_array_equal(back["img"], f.img)
+    np.testing.assert_allclose(back["gfdm"], f.gfdm, atol=1 / 65535)
+    assert back["curves"]["Insertion"]["GRADCAM"].tolist() == f.curves["Insertion"]["GRADCAM"].tolist()
+    assert set(back["curves"]) == {"Insertion", "Deletion"} and set(back["maps"]) == {"GRADCAM", "CENTER"}
+    with pytest.raises(FileNotFoundError, match="Colonial_X_Y_N_1_LIME.npy"):
+        saved.load_image(tmp_path, f.name, ["LIME"])
+
+
+def test_a_row_without_saved_curves_says_so():
+    f = image_figure(("GRADCAM", "CENTER"))
+    del f.curves["Deletion"]["CENTER"]
+    with style.rc():
+        fig = figures.grid_figure(f)
+    texts = list({id(t): t.get_text() for t in fig.findobj(Text)}.values())
+    assert texts.count("Deletion: no curve saved") == 1 and texts.count("Deletion AUC 0.400") == 1

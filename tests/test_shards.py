@@ -1,0 +1,82 @@
+"""Shards and merge: a merged sharded run equals the single run (timings aside)."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import main
+import merge
+from test_runs import _args, make_folder, tiny_model
+
+
+@pytest.fixture(scope="module")
+def five(tmp_path_factory):
+    root = tmp_path_factory.mktemp("five")
+    imgs, gfdms, names = make_folder(root, 5)
+    return dict(root=root, imgs=imgs, gfdms=gfdms, names=names, model=tiny_model(root / "tiny.keras"))
+
+
+def _table(path, drop=("seconds", "seconds_per_image")):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: v for k, v in r.items() if k not in drop} for r in rows]
+
+
+def test_shard_slices_are_round_robin_after_n_images():
+    assert main.shard_samples(range(7), (1, 3)) == [1, 4]
+    assert main.shard_samples(range(7), None) == list(range(7))
+    args = main.parse_args(["--shard", "2/4"])
+    assert args.shard == (2, 4)
+    for bad in ("4/4", "1", "a/b", "0/0"):
+        with pytest.raises(SystemExit):
+            main.parse_args(["--shard", bad])
+
+
+def test_merged_shards_equal_the_single_run(five, tmp_path):
+    extra = ["--explanation_method", "GRADCAM,RISE", "--rise_masks", "32", "--references", "CENTER,RANDOM"]
+    single = tmp_path / "single"
+    assert main.main(_args(five, single, *extra)) == 0
+    shards = [tmp_path / f"shard{i}" for i in range(3)]
+    for i, folder in enumerate(shards):
+        assert main.main(_args(five, folder, *extra, "--shard", f"{i}/3")) == 0
+    assert len(_table(shards[1] / "results.csv")) == 2 * 4  # images 1 and 4 x (2 methods + 2 references)
+    merged = tmp_path / "merged"
+    assert merge.main([str(s) for s in reversed(shards)] + ["--output_dir", str(merged)]) == 0
+    for name in ("results.csv", "summary.csv", "comparisons.csv"):
+        assert _table(merged / name) == _table(single / name), name
+    assert (merged / "summary.md").read_text().split("| s/image |")[1].count("|") > 0
+    for path in sorted((single / "maps").glob("*.npy")):
+        np.testing.assert_array_equal(np.load(merged / "maps" / path.name), np.load(path))
+    manifest = json.loads((merged / "manifest.json").read_text())
+    assert [m["shard"] for m in manifest["merged_from"]] == ["2/3", "1/3", "0/3"]
+    assert manifest["n_images"] == 5 and manifest["numbers"]["shard"] is None
+    page = (merged / "report.html").read_text()  # rebuilt over every shard's images
+    assert all(name in page for name in five["names"])
+
+
+def test_merge_refuses_shards_that_differ_or_are_missing(five, tmp_path, capsys):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert main.main(_args(five, a, "--shard", "0/2")) == 0
+    assert main.main(_args(five, b, "--shard", "1/2", "--step", "128")) == 0
+    assert main.main(_args(five, c, "--shard", "1/3")) == 0
+    out = tmp_path / "out"
+    assert merge.main([str(a), str(b), "--output_dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "step: 256" in err and "128" in err and str(b) in err
+    assert merge.main([str(a), str(c), "--output_dir", str(out)]) == 2
+    assert "shard counts differ" in capsys.readouterr().err
+    assert merge.main([str(a), "--output_dir", str(out)]) == 2
+    assert "shard(s) 1 missing" in capsys.readouterr().err
+    assert merge.main([str(a), "--output_dir", str(out), "--allow_missing"]) == 0
+    assert merge.main([str(a), "--output_dir", str(out), "--allow_missing"]) == 2  # not empty any more
+    assert "not empty" in capsys.readouterr().err
+    single = tmp_path / "plain"
+    assert main.main(_args(five, single)) == 0
+    assert merge.main([str(single), "--output_dir", str(tmp_path / "o2")]) == 2
+    assert "not a shard" in capsys.readouterr().err
+
+
+def test_an_empty_shard_is_a_clear_error(five, tmp_path, capsys):
+    assert main.main(_args(five, tmp_path / "x", "--shard", "5/6")) == 2
+    assert "no image in this shard (5 images in all" in capsys.readouterr().err

@@ -148,9 +148,11 @@ def _augment(seed):
     ], name="augment")
 
 
-def _dataset(x, y, batch_size, seed, augment, exposure=(1.0, 1.0)):
+def _dataset(x, y, batch_size, seed, augment, exposure=(1.0, 1.0), shadows=1.0):
     """Batches of (images, targets); augment: shuffled, flipped, shifted, zoomed, brightened, then
-    multiplied by an exposure gain drawn uniformly in `exposure` per image (clipped to 255)."""
+    multiplied by an exposure gain drawn uniformly in `exposure` per image and, with shadows < 1,
+    half of the images by uneven light (a smooth field in [shadows, 1]: a 6 x 6 grid of uniform
+    draws, bilinearly enlarged), clipped to 255."""
     import tensorflow as tf
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if augment:
@@ -161,7 +163,12 @@ def _dataset(x, y, batch_size, seed, augment, exposure=(1.0, 1.0)):
         gains = tf.random.Generator.from_seed(seed + 4)
 
         def apply(a, b):
-            gain = gains.uniform([tf.shape(a)[0], 1, 1, 1], exposure[0], exposure[1])
+            n = tf.shape(a)[0]
+            gain = gains.uniform([n, 1, 1, 1], exposure[0], exposure[1])
+            if shadows < 1.0:
+                field = tf.image.resize(gains.uniform([n, 6, 6, 1], shadows, 1.0), tf.shape(a)[1:3])
+                lit = tf.cast(gains.uniform([n, 1, 1, 1]) < 0.5, tf.float32)
+                gain = gain * (lit * field + (1.0 - lit))
             return tf.clip_by_value(aug(a, training=True) * gain, 0.0, 255.0), b
         ds = ds.map(apply)
     return ds.prefetch(2)
@@ -193,7 +200,8 @@ def train(args):
     model = build_model(num_classes, args.backbone, args.weights, size, nested=not args.inline,
                         tiny_widths=tuple(args.tiny_widths))
     pretrained = _resolve_weights(args.weights) is not None
-    train_ds = _dataset(x, targets, args.batch_size, args.seed, augment=True, exposure=args.exposure)
+    train_ds = _dataset(x, targets, args.batch_size, args.seed, augment=True, exposure=args.exposure,
+                        shadows=args.shadows)
     val_ds = _dataset(xv, val_targets, args.batch_size, args.seed, augment=False)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing)
 
@@ -226,6 +234,8 @@ def parse_args(argv=None):
                    "under uniform labels, 1 / n_classes each; never used for validation")
     p.add_argument("--exposure", type=float, nargs=2, default=(1.0, 1.0), metavar=("LOW", "HIGH"),
                    help="exposure augmentation: each training image times a gain drawn in [LOW, HIGH]")
+    p.add_argument("--shadows", type=float, default=1.0, metavar="LOW",
+                   help="uneven-light augmentation: half of the training images times a smooth field in [LOW, 1]")
     p.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the class targets")
     p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
     p.add_argument("--tiny_widths", type=int, nargs="+", default=[16, 32, 64],

@@ -223,7 +223,7 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
         style = constants.CLASS_NAMES[rng.integers(len(constants.CLASS_NAMES))]
         canvas, mask, _ = _building(rng, style, rng.uniform(0, w), horizon + rng.uniform(-8, 0),
                                     w * f, h * f, w * f * 0.5, h * f * 0.5, shape)
-        _place(img, canvas, mask, (sky, rng.uniform(0.1, 0.3)))
+        _place(img, canvas, mask, (sky, rng.uniform(0.15, 0.6)))
         if mask.any():
             boxes.append(("distant", style) + _box(mask))
     # a row of buildings: the labelled one and 0-2 of the other styles, in random order, each

@@ -8,6 +8,7 @@ import constants
 import data
 import demo_checks
 import make_demo
+import utils
 
 N = 3 * constants.DEMO_N_TEST_PER_CLASS
 
@@ -63,6 +64,23 @@ def test_the_boxes_folder_is_not_taken_for_images(tmp_path):
     assert len(list((tmp_path / make_demo.BOX_FOLDER).glob("*.txt"))) == 3
 
 
+def test_the_observers_scanpaths_make_the_fixation_file_and_gfdm(tmp_path):
+    import demo_gaze
+    import scanpaths
+    make_demo.generate_split(tmp_path, "test", 1, seed=3)
+    index, problems, _ = scanpaths.read_folder(tmp_path / constants.DEMO_TEST_SCANPATHS.name)
+    assert not problems and len(index) == 3
+    for stem, people in index.items():
+        assert len(people) == demo_gaze.N_PARTICIPANTS
+        pooled = np.concatenate([people[k] for k in sorted(people, key=int)])
+        fix = data.read_fixations(tmp_path / "fixations" / f"{data.fixation_stem(stem)}.txt", durations=True)
+        np.testing.assert_allclose(fix[:, :2], pooled[:, :2])  # the fixation file pools every observer
+        np.testing.assert_allclose(fix[:, 2], np.round(pooled[:, 2] * 1000), atol=0.51)  # in ms
+        gfdm = utils.load_gfdm(tmp_path / "gazefixationsdensitymaps" / f"{data.gfdm_stem(stem)}.png")
+        want = data.gfdm_from_fixations(fix, gfdm.shape, constants.GFDM_SIGMA_DEMO)
+        assert np.abs(gfdm - want).max() <= 0.5 / 255 + 1e-6  # built from them at sigma 14
+
+
 def test_backgrounds_have_no_building_and_are_seeded(tmp_path):
     make_demo.generate_split(tmp_path / "a", "train", 1, seed=3, with_gaze=False, n_background=2)
     make_demo.generate_split(tmp_path / "b", "train", 1, seed=3, with_gaze=False, n_background=2)
@@ -71,7 +89,7 @@ def test_backgrounds_have_no_building_and_are_seeded(tmp_path):
     assert len(a) == 2 and [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
     assert not (tmp_path / "a" / make_demo.BOX_FOLDER).exists()  # boxes go with the gaze data
     _, fix, boxes = make_demo.generate_sample(np.random.default_rng(0), None)
-    assert boxes == [] and len(fix) == 0
+    assert boxes == [] and fix == []
 
 
 def test_the_texture_is_what_a_blur_removes():

@@ -114,13 +114,38 @@ def from_saved(out_dir, name, rows) -> ImageFigure:
     if not rows:
         raise ValueError(f"{name}: no row in results.csv")
     stem = saved.stem(name)
-    present = [r["method"] for r in rows if (Path(out_dir) / "maps" / f"{stem}_{r['method']}.npy").is_file()]
-    order = sorted(dict.fromkeys(present), key=lambda m: (style.is_reference(m), present.index(m)))
+    order = _row_order(rows, lambda m: (Path(out_dir) / "maps" / f"{stem}_{m}.npy").is_file())
     data = saved.load_image(out_dir, name, order)
+    return _figure(name, data["img"], data["gfdm"], data["maps"], data["curves"], rows)
+
+
+def from_memory(name, img, gfdm, maps, curves, rows) -> ImageFigure:
+    """The same figure data as from_saved gives once the run has saved this image, made from the
+    arrays in memory: the image and the GFDM quantised as saved.py stores them, rows as results.csv
+    holds them (report.as_read)."""
+    import report
+    rows = [r for r in report.as_read(rows) if r["image"] == name]
+    if not rows:
+        raise ValueError(f"{name}: no row")
+    order = _row_order(rows, lambda m: m in maps)
+    curves = {metric: {m: np.asarray(s, np.float64) for m, s in by_method.items()}
+              for metric, by_method in curves.items()}
+    return _figure(name, saved.as_saved_image(img), saved.as_saved_gfdm(gfdm),
+                   {m: np.asarray(maps[m], np.float32) for m in order}, curves, rows)
+
+
+def _row_order(rows, has_map) -> list:
+    """The rows that have a map, methods first, references last."""
+    present = [r["method"] for r in rows if has_map(r["method"])]
+    return sorted(dict.fromkeys(present), key=lambda m: (style.is_reference(m), present.index(m)))
+
+
+def _figure(name, img, gfdm, maps, curves, rows) -> ImageFigure:
+    import report
     values = {r["method"]: {m: r.get(m, math.nan) for m in report.metric_names()} for r in rows}
     info = {k: rows[0].get(k, "") for k in ("true_class", "predicted_class", "confidence", "target_class",
                                             "p_full", "p_start", "p_end", "deletion_baseline", "insertion_start")}
-    return ImageFigure(name, data["img"], data["gfdm"], data["maps"], data["curves"], values, info)
+    return ImageFigure(name, img, gfdm, maps, curves, values, info)
 
 
 # --------------------------------------------------------------------------- panels
@@ -311,6 +336,15 @@ def save_image_figures(f, fig_dir, display_type="grid", fmt="png", show=False) -
             written.append(style.save(fig, single_dir / stem, fmt))
             style.close(fig, show)
     return written
+
+
+def draw_memory(out_dir, name, img, gfdm, maps, curves, rows, display_type="grid", fmt="png", show=False) -> list:
+    """Save one image's figures under OUT/figures from its arrays in memory and its result rows (as
+    built, before results.csv): the same figures as draw_saved draws from the saved files."""
+    if display_type == "none":
+        return []
+    return save_image_figures(from_memory(name, img, gfdm, maps, curves, rows), Path(out_dir) / "figures",
+                              display_type, fmt, show)
 
 
 def draw_saved(out_dir, name, rows, display_type="grid", fmt="png", show=False) -> list:

@@ -230,9 +230,15 @@ def _init_worker(parent):
         os._exit(0)
     threading.Thread(target=watch, daemon=True).start()
     import figures  # noqa: F401
+    import LIME  # noqa: F401
     import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.colorbar  # noqa: F401
+    import matplotlib.figure  # noqa: F401
     import metrics  # noqa: F401
     import report  # noqa: F401
+    import representations  # noqa: F401
+    import scanpaths  # noqa: F401
+    import scipy.stats  # noqa: F401  (imported by the metrics when first used: seconds of CPU)
     import skimage.segmentation  # noqa: F401
 
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 log = logging.getLogger("xai_mexculture")
+HOST_NICE = 10  # the host processes' niceness above the main process's
 HUMAN_COLUMNS = ("NSS_loo", "AUC_Judd_loo", "PCC_split", "SIM_split", "KLD_split", "NSS_norm", "AUC_Judd_norm")
 
 
@@ -218,11 +219,16 @@ def registry_fingerprints():
 
 
 def _init_worker(parent):
-    """A host process: ignores Ctrl-C (the main process stops the pool), leaves when the main
-    process is gone (even killed), and imports what its tasks use."""
+    """A host process: runs at a lower priority (HOST_NICE: the model's threads keep the cores, the
+    host work fills the time they leave), ignores Ctrl-C (the main process stops the pool), leaves
+    when the main process is gone (even killed), and imports what its tasks use."""
     import signal
     import threading
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(HOST_NICE)
+    except (AttributeError, OSError):  # not on this system
+        pass
 
     def watch():
         while os.getppid() == parent:

@@ -181,13 +181,16 @@ def host_task(job: HostJob):
 def segment_task(image_path, input_size, seed):
     """Runs in a host process: ((LIME segments, seconds) or None, {kind: CPU seconds}) of an image as
     the model stage will see it (read, resized to the model input; the explainer checks that the
-    image is the same). None when the image cannot be read: the model stage reports why."""
+    image is the same). seconds: the CPU time of the segmentation (a host process at a low priority
+    may wait for a core: its wall time would say more about the model's load than about LIME). None
+    when the image cannot be read: the model stage reports why."""
     import LIME
     import utils
-    start_wall, start = time.perf_counter(), time.process_time()
+    start = time.process_time()
     try:
         img = utils.fit_image(utils.read_rgb(image_path), input_size)
-        out = (LIME.segment(img, seed), time.perf_counter() - start_wall)
+        begin = time.process_time()
+        out = (LIME.segment(img, seed), time.process_time() - begin)
     except Exception:  # the model stage reads the image too, and says what is wrong with it
         out = None
     return out, {"segmentation": time.process_time() - start}

@@ -24,7 +24,9 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import sys
 import time
+import types
 from pathlib import Path
 
 log = logging.getLogger("xai_mexculture")
@@ -264,6 +266,20 @@ class Task:
         return self.future.done()
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """A process started with spawn runs the parent's __main__ script again (as __mp_main__) before
+    its first task: the host processes need nothing from it (their tasks are in this module), and a
+    script that calls main.main() without `if __name__ == "__main__":` would start a second run in
+    each of them. While they are started, __main__ is an empty module."""
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
+
+
 class HostPool:
     """The host processes; once broken, the same calls are made in the main process."""
 
@@ -273,9 +289,11 @@ class HostPool:
         self._executor = concurrent.futures.ProcessPoolExecutor(
             self.n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
             initargs=(os.getpid(),))
-        # start every process now (they import while the model loads); the answer says which
-        # metrics and references the host processes have
-        self._registry = [self._executor.submit(registry_fingerprints) for _ in range(self.n)]
+        # start every process now (they import while the model loads; with spawn, a process is
+        # started by the submit that finds no idle one); the answer says which metrics and
+        # references the host processes have
+        with _main_script_hidden():
+            self._registry = [self._executor.submit(registry_fingerprints) for _ in range(self.n)]
 
     def submit(self, fn, *args) -> Task:
         """fn(*args) -> (result, {kind: CPU seconds}) in the pool (here once the pool is broken)."""

@@ -196,3 +196,18 @@ def test_the_figure_from_memory_equals_the_one_from_the_saved_files(tmp_path):
         for metric in curves:
             np.testing.assert_array_equal(memory.curves[metric][m], disk.curves[metric][m])
     assert repr(memory.values) == repr(disk.values)  # NaN where empty, alike
+
+
+def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
+    """Spawned processes run the parent's __main__ script again unless told otherwise: a script that
+    calls main.main() at its top level must not start a run in each host process."""
+    import subprocess
+    import sys
+    script = tmp_path / "unguarded.py"
+    argv = _args(folders, tmp_path / "out", "--explanation_method", "GRADCAM,LIME", "--host_workers", "2")
+    script.write_text(f"import sys\nsys.path.insert(0, {str(main.constants.ROOT)!r})\nimport main\n"
+                      f"print('run', main.main({argv!r}))\n")
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert [line for line in res.stdout.splitlines() if line.startswith("run ")] == ["run 3"], res.stderr[-3000:]
+    assert len({r["image"] for r in _results(tmp_path / "out")}) == 3

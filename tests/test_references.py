@@ -179,3 +179,22 @@ def test_duration_weighting_reaches_the_gfdms_built_from_fixations(tmp_path):
         import report
         pccs[weighting] = {r["method"]: r["PCC"] for r in report.read_rows(out / "results.csv")}
     assert pccs["count"]["CENTER"] != pytest.approx(pccs["duration"]["CENTER"])
+
+
+def test_simulated_demo_observers_round_trip(tmp_path):
+    import demo_gaze
+    parts = [(50, 40), (80, 60), (120, 30), (60, 100)]
+    people = demo_gaze.simulate(np.random.default_rng(1), parts, (120, 160), n_participants=6)
+    again = demo_gaze.simulate(np.random.default_rng(1), parts, (120, 160), n_participants=6)
+    assert len(people) == 6 and all(np.array_equal(a, b) for a, b in zip(people, again))  # seeded
+    for pts in people:
+        assert pts.shape[1] == 3 and (pts[:, 2] >= 0.12).all() and (pts[:, 2] <= 0.6).all()
+        assert (pts[:, 0] <= 159).all() and (pts[:, 1] <= 119).all()
+        near = np.min(np.linalg.norm(pts[:, None, :2] - np.array(parts)[None], axis=2), axis=1) < 20
+        assert near.sum() >= 2  # each observer looks at parts, not only around
+    demo_gaze.write(tmp_path, "Colonial_DemoTest001_Synthetic_N_1", people)
+    index, problems, _ = scanpaths.read_folder(tmp_path)
+    assert not problems and sorted(index) == ["Colonial_DemoTest001_Synthetic_N_1"]
+    got = index["Colonial_DemoTest001_Synthetic_N_1"]
+    assert sorted(got, key=int) == [str(k) for k in range(1, 7)]
+    np.testing.assert_allclose(got["3"], people[2], atol=0.06)

@@ -3,6 +3,7 @@ failing image in the middle, resume, --figures, the host processes' fallbacks, a
 from memory equal to the one drawn from the saved files."""
 import csv
 import os
+import re
 import shutil
 
 import numpy as np
@@ -69,8 +70,62 @@ def test_pipelined_run_equals_the_serial_one_in_order_with_a_failing_image(folde
         assert len(list((out / "maps").glob("*.npy"))) == 3 * 6 and (out / "report.html").is_file()
     for name in (p.name for p in (serial / "maps").iterdir()):  # the saved arrays are equal too
         np.testing.assert_array_equal(np.load(serial / "maps" / name), np.load(piped / "maps" / name))
+    for name in (p.name for p in (serial / "figures").iterdir()):  # the figures too, to the byte
+        assert (serial / "figures" / name).read_bytes() == (piped / "figures" / name).read_bytes(), name
     lime = [float(r["seconds"]) for r in report.read_rows(piped / "results.csv") if r["method"] == "LIME"]
     assert all(s > 0 for s in lime)  # the segmentation made ahead is counted in LIME's seconds
+
+
+def _kill_the_host_processes_after_the_first_image(monkeypatch):
+    """main.model_stage that SIGKILLs every host process when the second image reaches the model (the
+    host work of the first one and the segmentations made ahead are then in flight); returns the list
+    of the killed processes' ids."""
+    import multiprocessing
+    import signal
+    killed, calls, real = [], [], main.model_stage
+
+    def stage(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(main, "model_stage", stage)
+    return killed
+
+
+def test_failures_in_a_host_process_and_killed_host_processes(folders, monkeypatch, caplog, capsys):
+    """An image whose host work fails (its figure cannot be written: a folder stands at its path) is
+    reported and the others go on, as in a serial run; host processes killed during the run: their
+    work is redone in the main process, with the same results; the progress bar reaches its end."""
+    methods = ["--explanation_method", "GRADCAM,LIME"]
+    outs = {w: folders["root"] / w for w in ("serial", "piped", "killed")}
+    for out in outs.values():
+        (out / "figures" / f"{GOOD[1]}_grid.png").mkdir(parents=True)  # GOOD[1]'s figure cannot be saved
+    assert main.main(_args(folders, outs["serial"], *methods, "--resume", "--host_workers", "0")) == main.EXIT_PARTIAL
+    argv = [a for a in _args(folders, outs["piped"], *methods, "--resume", "--host_workers", "2")
+            if a != "--no_progress"]
+    capsys.readouterr()
+    assert main.main(argv) == main.EXIT_PARTIAL
+    assert "8/8" in capsys.readouterr().err  # 4 images x 2 methods, the failing ones included
+    assert pipeline.CLOCK.pool_cpu > 0  # the figures were drawn in the host processes
+    killed = _kill_the_host_processes_after_the_first_image(monkeypatch)
+    with caplog.at_level("ERROR", logger="xai_mexculture"):
+        assert main.main(_args(folders, outs["killed"], *methods, "--resume", "--host_workers", "2")) == main.EXIT_PARTIAL
+    assert len(killed) == 2 and "the host processes stopped" in caplog.text
+    expected = _results(outs["serial"])
+    assert list(dict.fromkeys(r["image"] for r in expected)) == [GOOD[0] + ".png", GOOD[2] + ".png"]
+    for out in outs.values():
+        assert _results(out) == expected, out.name
+        errors = _errors(out)
+        assert set(errors) == {"Colonial_XBroken_X_N_1.png", GOOD[1] + ".png"}, out.name
+        same = [re.sub(r"tmp\d+", "tmpN", e[GOOD[1] + ".png"].replace(str(o), "OUT")) for o, e in
+                ((out, errors), (outs["serial"], _errors(outs["serial"])))]
+        assert same[0] == same[1] and same[0].startswith("IsADirectoryError"), out.name
+        assert f"{GOOD[1]}_grid" in errors[GOOD[1] + ".png"]  # names the file
+        assert sorted(p.name for p in (out / "figures").glob("*_grid.png") if p.is_file()) == \
+            [f"{GOOD[0]}_grid.png", f"{GOOD[2]}_grid.png"]
 
 
 def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders):
@@ -84,15 +139,17 @@ def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders):
     assert len(list((parts / "figures").glob("*_grid.png"))) == 3
 
 
-def test_figures_first_n_and_none(folders):
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_figures_first_n_and_none(folders, workers):
     first, none = folders["root"] / "first", folders["root"] / "none"
-    assert main.main(_args(folders, first, "--explanation_method", "GRADCAM", "--figures", "first:1")) == 3
+    assert main.main(_args(folders, first, "--explanation_method", "GRADCAM", "--figures", "first:1",
+                           "--host_workers", workers)) == 3
     assert [p.name for p in (first / "figures").glob("*.png")] == [f"{GOOD[0]}_grid.png"]
     assert (first / "plots" / "box_PCC.png").is_file()
     page = (first / "report.html").read_text()
     assert f"figures/{GOOD[0]}_grid.png" in page and "without a per-image figure" in page
     assert main.main(_args(folders, none, "--explanation_method", "GRADCAM", "--figures", "none",
-                           "--host_workers", "0")) == 3
+                           "--host_workers", workers)) == 3
     assert not list((none / "figures").glob("*.png"))
     assert (none / "plots" / "box_PCC.png").is_file() and (none / "report.html").is_file()
     assert (none / "inputs" / f"{GOOD[0]}.png").is_file()  # report.py can still draw them
@@ -132,6 +189,37 @@ def test_a_broken_pool_is_replaced_by_the_main_process():
         assert later.here and pool.result(later) == 7
     finally:
         pool.close()
+
+
+def _state_of_this_process(_):
+    """What a host process holds: its open files, whether a deep-learning framework is loaded."""
+    import sys
+    files = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            files.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the listing's own descriptor, closed since
+            pass
+    loaded = sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules)
+    return dict(files=files, loaded=loaded), {}
+
+
+def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_model):
+    """The main process holds the folder's lock and a model: a host process holds neither, not even
+    after segmenting an image (it imports no Keras)."""
+    import runlock
+    with runlock.RunLock(tmp_path):
+        pool = pipeline.HostPool(1)
+        try:
+            assert pool._executor._mp_context.get_start_method() == "spawn"
+            image = constants.DEMO_TEST_IMAGES / f"{GOOD[0]}.png"
+            segments, seconds = pool.result(pool.submit(pipeline.segment_task, image, (64, 64), 0))
+            assert segments.shape == (64, 64) and segments.max() > 0 and seconds > 0
+            state = pool.result(pool.submit(_state_of_this_process, None))
+        finally:
+            pool.close()
+    assert not pool.broken and state["loaded"] == []
+    assert not [f for f in state["files"] if f.endswith(runlock.LOCK_NAME)], state["files"]
 
 
 def test_host_processes_compute_only_the_metrics_registered_there_alike():

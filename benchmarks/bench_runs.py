@@ -139,7 +139,7 @@ def end_to_end(args):
     jit = args.jit == "on"
     limits = [bench.forward_limit(model, args.batch_size, jit)[1]]
     cores = pipeline.cores()
-    workers = args.host_workers or cores
+    workers = cores if args.host_workers is None else args.host_workers
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     base = ["--n_images", str(args.n_images), "--no_progress", "--batch_size", str(args.batch_size), "--jit", args.jit,
             "--backend", backend.name()] + (["--model_path", args.model] if args.model else []) + \
@@ -194,6 +194,9 @@ def main(argv=None):
                    help="with --end_to_end: more flags for main.py (last on the line)")
     p.add_argument("--output", default=None, help="also write the Markdown table here")
     args = p.parse_args(argv)
+    if args.host_workers is not None and args.host_workers < 1:
+        p.error(f"--host_workers {args.host_workers}: the pipelined run needs at least 1 host process "
+                f"(the serial run, --host_workers 0, is always measured)")
     table = end_to_end(args) if args.end_to_end else plain_and_ray(args)
     print(table)
     if args.output:

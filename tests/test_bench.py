@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench  # noqa: E402
@@ -34,3 +36,10 @@ def test_end_to_end_rows(tmp_path):
     # 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
     assert evals == 1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201
     assert model_s > 0 and wall > 0 and ratio > 0
+
+
+def test_end_to_end_needs_a_host_process(capsys):
+    import bench_runs
+    with pytest.raises(SystemExit):
+        bench_runs.main(["--end_to_end", "--host_workers", "0"])
+    assert "--host_workers 0: the pipelined run needs at least 1 host process" in capsys.readouterr().err

@@ -26,6 +26,13 @@ def segment(img_array, seed=constants.SEED, kernel_size=constants.LIME_KERNEL_SI
     return quickshift(image, kernel_size=kernel_size, max_dist=max_dist, ratio=ratio, rng=seed)
 
 
+def image_fingerprint(img) -> str:
+    """A digest of an image as the explainer sees it (float32 values and shape)."""
+    import hashlib
+    arr = np.ascontiguousarray(np.asarray(img, np.float32))
+    return hashlib.blake2b(arr.tobytes() + repr(arr.shape).encode(), digest_size=16).hexdigest()
+
+
 @functools.lru_cache(maxsize=None)
 def _batched_explainer_class():
     from lime import lime_image
@@ -96,6 +103,20 @@ class LIMEExplainer(explainers.Explainer):
     def __init__(self, model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params):
         super().__init__(model, model_name, batch_size, seed, jit, **params)
         self._fn = backend.Compiled(self._body, model.variables, jit)
+        self._given = {}  # key -> (fingerprint of the image, segments): segmentations made beforehand
+
+    def give_segments(self, img, key, segments) -> None:
+        """A segmentation of `img` made beforehand (e.g. in a host process: segment(img,
+        explainers.seed_for(seed, key))), used once by the next explanation of that same image and
+        key instead of segmenting again; another image with that key (e.g. a perturbed copy) is
+        segmented as usual."""
+        self._given[key] = (image_fingerprint(img), np.asarray(segments))
+
+    def _segments(self, img, key, seed):
+        given = self._given.pop(key, None)
+        if given is not None and given[0] == image_fingerprint(img):
+            return given[1]
+        return segment(img, seed)
 
     def evaluations_per_image(self):
         return self.num_samples
@@ -111,7 +132,7 @@ class LIMEExplainer(explainers.Explainer):
         sampling comes from (seed, key)."""
         seed = explainers.seed_for(self.seed, key)
         if segments is None:
-            segments = segment(img, seed)
+            segments = self._segments(img, key, seed)
         lime = make_lime_explainer(random_state=seed)
         explanation = lime.explain_instance(
             np.asarray(img, np.float64), classifier_fn=_PatternScorer(self), labels=(int(class_index),),

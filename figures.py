@@ -1,8 +1,11 @@
 """Figures of one image. `grid`: one figure with the input (true / predicted class, confidence) and the
 GFDM once at the top, then one row per method and per reference map (marked as a reference): the map
 with a colour bar, the map over the image, and the curve of every curve metric of the registry
-(insertion, deletion) on a common scale. `singles`: the same panels one per file. Drawn from what the
-run saved (saved.py), so `python report.py OUT` redraws them without the model."""
+(insertion, deletion) on a common scale. `singles`: the same panels one per file. A run draws them
+from the arrays it has in memory (draw_memory), `python report.py OUT` from what the run saved
+(saved.py, draw_saved): the same data, the same files. The grid figure is made once per layout and
+process and filled per image (shared_grid: about half the drawing time), with the same pixels as a
+figure made for the image alone."""
 import dataclasses
 import logging
 import math
@@ -114,13 +117,38 @@ def from_saved(out_dir, name, rows) -> ImageFigure:
     if not rows:
         raise ValueError(f"{name}: no row in results.csv")
     stem = saved.stem(name)
-    present = [r["method"] for r in rows if (Path(out_dir) / "maps" / f"{stem}_{r['method']}.npy").is_file()]
-    order = sorted(dict.fromkeys(present), key=lambda m: (style.is_reference(m), present.index(m)))
+    order = _row_order(rows, lambda m: (Path(out_dir) / "maps" / f"{stem}_{m}.npy").is_file())
     data = saved.load_image(out_dir, name, order)
+    return _figure(name, data["img"], data["gfdm"], data["maps"], data["curves"], rows)
+
+
+def from_memory(name, img, gfdm, maps, curves, rows) -> ImageFigure:
+    """The same figure data as from_saved gives once the run has saved this image, made from the
+    arrays in memory: the image and the GFDM quantised as saved.py stores them, rows as results.csv
+    holds them (report.as_read)."""
+    import report
+    rows = [r for r in report.as_read(rows) if r["image"] == name]
+    if not rows:
+        raise ValueError(f"{name}: no row")
+    order = _row_order(rows, lambda m: m in maps)
+    curves = {metric: {m: np.asarray(s, np.float64) for m, s in by_method.items()}
+              for metric, by_method in curves.items()}
+    return _figure(name, saved.as_saved_image(img), saved.as_saved_gfdm(gfdm),
+                   {m: np.asarray(maps[m], np.float32) for m in order}, curves, rows)
+
+
+def _row_order(rows, has_map) -> list:
+    """The rows that have a map, methods first, references last."""
+    present = [r["method"] for r in rows if has_map(r["method"])]
+    return sorted(dict.fromkeys(present), key=lambda m: (style.is_reference(m), present.index(m)))
+
+
+def _figure(name, img, gfdm, maps, curves, rows) -> ImageFigure:
+    import report
     values = {r["method"]: {m: r.get(m, math.nan) for m in report.metric_names()} for r in rows}
     info = {k: rows[0].get(k, "") for k in ("true_class", "predicted_class", "confidence", "target_class",
                                             "p_full", "p_start", "p_end", "deletion_baseline", "insertion_start")}
-    return ImageFigure(name, data["img"], data["gfdm"], data["maps"], data["curves"], values, info)
+    return ImageFigure(name, img, gfdm, maps, curves, values, info)
 
 
 # --------------------------------------------------------------------------- panels
@@ -144,77 +172,139 @@ def _title(ax, text):
     ax.set_title(text, y=1.0, pad=4)
 
 
-def draw_input(ax, f):
-    ax.imshow(f.img)
-    _title(ax, f"input: true {f.info['true_class'] or '?'}\npredicted {f.info['predicted_class']} "
-                 f"({_number(f.info['confidence'])})")
+# Each panel is made once (its axes, images, colour bars, lines) by a _*_panel function, which returns
+# fill(f): what puts one image's data in it. A grid figure is made once per layout and filled per image
+# (GridFigure); draw_* make and fill a panel at once (the `singles`).
+def _input_panel(ax):
+    shown = ax.imshow(np.zeros((2, 2, 3), np.uint8))
     ax.axis("off")
 
+    def fill(f):
+        shown.set_data(f.img)
+        shown.set_extent((-0.5, f.img.shape[1] - 0.5, f.img.shape[0] - 0.5, -0.5))
+        _title(ax, f"input: true {f.info['true_class'] or '?'}\npredicted {f.info['predicted_class']} "
+                   f"({_number(f.info['confidence'])})")
+    return fill
 
-def draw_gfdm(ax, f):
-    shown = ax.imshow(utils.resize_map(f.gfdm, f.img.shape[:2]), cmap="gray", vmin=0, vmax=1)
+
+def _gfdm_panel(ax):
+    shown = ax.imshow(np.zeros((2, 2), np.float32), cmap="gray", vmin=0, vmax=1)
     _colour_bar(ax, shown)
     _title(ax, "GFDM (human gaze)")
     ax.axis("off")
 
+    def fill(f):
+        shown.set_data(utils.resize_map(f.gfdm, f.img.shape[:2]))
+        shown.set_extent((-0.5, f.img.shape[1] - 0.5, f.img.shape[0] - 0.5, -0.5))
+    return fill
 
-def draw_info(ax, f):
-    i = f.info
-    lines = [f.name, "", f"true class: {i['true_class'] or '?'}",
-             f"predicted: {i['predicted_class']} (confidence {_number(i['confidence'])})",
-             f"explained: {i['target_class']}", "", "p(explained class):",
-             f"   full image {_number(i['p_full'])}",
-             f"   insertion start ({i['insertion_start']}) {_number(i['p_start'])}",
-             f"   everything deleted ({i['deletion_baseline']}) {_number(i['p_end'])}"]
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", transform=ax.transAxes, linespacing=1.4)
+
+def _info_panel(ax):
+    text = ax.text(0.0, 1.0, "", va="top", ha="left", transform=ax.transAxes, linespacing=1.4)
     ax.axis("off")
 
+    def fill(f):
+        i = f.info
+        lines = [f.name, "", f"true class: {i['true_class'] or '?'}",
+                 f"predicted: {i['predicted_class']} (confidence {_number(i['confidence'])})",
+                 f"explained: {i['target_class']}", "", "p(explained class):",
+                 f"   full image {_number(i['p_full'])}",
+                 f"   insertion start ({i['insertion_start']}) {_number(i['p_start'])}",
+                 f"   everything deleted ({i['deletion_baseline']}) {_number(i['p_end'])}"]
+        text.set_text("\n".join(lines))
+    return fill
 
-def draw_map(ax, f, method, title_prefix="", title=True):
+
+def _map_panel(ax, method, title_prefix="", title=True):
     """The map in its display range (display_range), a colour bar of its values; a nearly flat map
     always says so in its title."""
-    low, high, note = display_range(f.maps[method])
-    shown = ax.imshow(np.asarray(f.maps[method], np.float32), cmap=constants.COLORMAP, vmin=low, vmax=high)
+    shown = ax.imshow(np.zeros((2, 2), np.float32), cmap=constants.COLORMAP, vmin=0, vmax=1)
     _colour_bar(ax, shown)
-    flat = note.startswith("nearly flat")
-    if title or flat:
-        _title(ax, f"{title_prefix}map" + (f"\nnearly flat: fixed [0, 1]" if flat else ""))
     ax.axis("off")
 
+    def fill(f):
+        sal = np.asarray(f.maps[method], np.float32)
+        low, high, note = display_range(sal)
+        shown.set_data(sal)
+        shown.set_extent((-0.5, sal.shape[1] - 0.5, sal.shape[0] - 0.5, -0.5))
+        shown.set_clim(low, high)
+        flat = note.startswith("nearly flat")
+        _title(ax, f"{title_prefix}map" + ("\nnearly flat: fixed [0, 1]" if flat else "") if title or flat else "")
+    return fill
 
-def draw_overlay(ax, f, method, title_prefix="", title=True):
+
+def _overlay_panel(ax, method, title_prefix="", title=True):
     import representations
     from matplotlib import cm, colors
-    low, high, _ = display_range(f.maps[method])
-    ax.imshow(representations.represent_heatmap_overlaid(stretch(f.maps[method]), f.img))
-    _colour_bar(ax, cm.ScalarMappable(norm=colors.Normalize(low, high), cmap=constants.COLORMAP))
-    if title:
-        _title(ax, f"{title_prefix}over the image")
+    shown = ax.imshow(np.zeros((2, 2, 3), np.uint8))
+    scale = cm.ScalarMappable(norm=colors.Normalize(0, 1), cmap=constants.COLORMAP)
+    _colour_bar(ax, scale)
+    _title(ax, f"{title_prefix}over the image" if title else "")
     ax.axis("off")
 
+    def fill(f):
+        low, high, _ = display_range(f.maps[method])
+        over = representations.represent_heatmap_overlaid(stretch(f.maps[method]), f.img)
+        shown.set_data(over)
+        shown.set_extent((-0.5, over.shape[1] - 0.5, over.shape[0] - 0.5, -0.5))
+        scale.set_clim(low, high)
+    return fill
 
-def draw_curve(ax, f, method, metric, title_prefix="", x_label=True, y_label=True):
-    if method not in f.curves.get(metric.name, {}):  # e.g. a merged folder without this curve
+
+def _curve_panel(ax, method, metric, present, title_prefix="", x_label=True, y_label=True):
+    if not present:  # e.g. a merged folder without this curve
         _title(ax, f"{title_prefix}{metric.name}: no curve saved")
         ax.axis("off")
-        return
-    scores = np.asarray(f.curves[metric.name][method], np.float64)
-    x = np.linspace(0, 1, len(scores))
+        return lambda f: None
     colour = style.colour(method)
-    line = "--" if style.is_reference(method) else "-"
-    ax.plot(x, scores, color=colour, linestyle=line, linewidth=1.2)
-    ax.fill_between(x, scores, alpha=0.25, color=colour, linewidth=0)
+    line = ax.plot([0, 1], [0, 0], color=colour, linestyle="--" if style.is_reference(method) else "-",
+                   linewidth=1.2)[0]
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
     ax.set_yticks([0, 0.5, 1], ["0", "0.5", "1"])
-    value = f.values.get(method, {}).get(metric.name, math.nan)
-    _title(ax, f"{title_prefix}{metric.name} AUC {_number(value, 3)}")
     if x_label:
         ax.set_xlabel(f"fraction of pixels {'inserted' if metric.higher_is_better else 'deleted'}")
     if y_label:
         ax.set_ylabel("p(explained class)")
     ax.grid(alpha=0.3, linewidth=0.5)
+    area = []
+
+    def fill(f):
+        scores = np.asarray(f.curves[metric.name][method], np.float64)
+        x = np.linspace(0, 1, len(scores))
+        line.set_data(x, scores)
+        while area:
+            area.pop().remove()
+        area.append(ax.fill_between(x, scores, alpha=0.25, color=colour, linewidth=0))
+        value = f.values.get(method, {}).get(metric.name, math.nan)
+        _title(ax, f"{title_prefix}{metric.name} AUC {_number(value, 3)}")
+    return fill
+
+
+def draw_input(ax, f):
+    _input_panel(ax)(f)
+
+
+def draw_gfdm(ax, f):
+    _gfdm_panel(ax)(f)
+
+
+def draw_info(ax, f):
+    _info_panel(ax)(f)
+
+
+def draw_map(ax, f, method, title_prefix="", title=True):
+    _map_panel(ax, method, title_prefix, title)(f)
+
+
+def draw_overlay(ax, f, method, title_prefix="", title=True):
+    _overlay_panel(ax, method, title_prefix, title)(f)
+
+
+def draw_curve(ax, f, method, metric, title_prefix="", x_label=True, y_label=True):
+    present = method in f.curves.get(metric.name, {})
+    _curve_panel(ax, method, metric, present, title_prefix, x_label, y_label)(f)
 
 
 def _row_label(ax, method):
@@ -224,37 +314,80 @@ def _row_label(ax, method):
 
 
 # --------------------------------------------------------------------------- figures
+def grid_layout_key(f) -> tuple:
+    """What the layout of an image's grid figure depends on: its rows, the curve metrics and which
+    curves exist, the shapes of the image and the maps. Images with equal keys share one figure."""
+    metrics_ = curve_metrics(f.curves)
+    return (tuple(f.maps), tuple(m.name for m in metrics_),
+            tuple(m in f.curves.get(k.name, {}) for m in f.maps for k in metrics_),
+            np.shape(f.img), tuple(np.shape(s) for s in f.maps.values()))
+
+
+class GridFigure:
+    """The `grid` figure of one layout (grid_layout_key), made once: the input and the GFDM at the
+    top, then one row per method and reference; fill(f) puts an image's data in it (the same
+    picture as a figure made for that image alone)."""
+
+    def __init__(self, f, show=False):
+        from matplotlib.patches import Rectangle
+        self.key = grid_layout_key(f)
+        metrics_ = curve_metrics(f.curves)
+        rows = list(f.maps)
+        ncols, nrows = len(PANELS) + 1 + max(len(metrics_), 2), 1 + len(rows)  # a spacer column after the maps
+        ratios = [PANEL] * len(PANELS) + [SPACER] + [PANEL] * (ncols - len(PANELS) - 1)
+        width = LEFT + RIGHT + sum(ratios) + (ncols - 1) * COL_GAP
+        height = TOP + BOTTOM + nrows * PANEL + (nrows - 1) * ROW_GAP
+        fig = self.fig = style.new_figure((width, height), show)
+        gs = fig.add_gridspec(nrows, ncols, left=LEFT / width, right=1 - RIGHT / width, top=1 - TOP / height,
+                              bottom=BOTTOM / height, wspace=COL_GAP / np.mean(ratios), hspace=ROW_GAP / PANEL,
+                              width_ratios=ratios)
+        title = fig.suptitle("", fontweight="bold", y=1 - 0.12 / height, va="top")
+        self.fills = [lambda f: title.set_text(f.name), _input_panel(fig.add_subplot(gs[0, 0])),
+                      _gfdm_panel(fig.add_subplot(gs[0, 1])), _info_panel(fig.add_subplot(gs[0, len(PANELS) + 1:]))]
+        for r, method in enumerate(rows, start=1):
+            if style.is_reference(method):
+                box = gs[r, :].get_position(fig)
+                pad = 0.35 * ROW_GAP / height
+                fig.patches.append(Rectangle((0.005, box.y0 - pad), 0.99, box.height + 2 * pad,
+                                             transform=fig.transFigure, facecolor="#efefef", edgecolor="none",
+                                             zorder=-1))
+            ax = fig.add_subplot(gs[r, 0])
+            self.fills.append(_map_panel(ax, method, title=r == 1))
+            _row_label(ax, method)
+            self.fills.append(_overlay_panel(fig.add_subplot(gs[r, 1]), method, title=r == 1))
+            for c, metric in enumerate(metrics_):
+                self.fills.append(_curve_panel(fig.add_subplot(gs[r, len(PANELS) + 1 + c]), method, metric,
+                                               method in f.curves.get(metric.name, {}), x_label=r == len(rows),
+                                               y_label=c == 0))
+
+    def fill(self, f):
+        if grid_layout_key(f) != self.key:
+            raise ValueError(f"{f.name}: another layout than this figure's")
+        for fill in self.fills:
+            fill(f)
+        return self.fig
+
+
 def grid_figure(f, show=False):
     """The `grid` figure of one image (a matplotlib Figure; draw and save it inside style.rc())."""
-    from matplotlib.patches import Rectangle
-    metrics_ = curve_metrics(f.curves)
-    rows = list(f.maps)
-    ncols, nrows = len(PANELS) + 1 + max(len(metrics_), 2), 1 + len(rows)  # a spacer column after the maps
-    ratios = [PANEL] * len(PANELS) + [SPACER] + [PANEL] * (ncols - len(PANELS) - 1)
-    width = LEFT + RIGHT + sum(ratios) + (ncols - 1) * COL_GAP
-    height = TOP + BOTTOM + nrows * PANEL + (nrows - 1) * ROW_GAP
-    fig = style.new_figure((width, height), show)
-    gs = fig.add_gridspec(nrows, ncols, left=LEFT / width, right=1 - RIGHT / width, top=1 - TOP / height,
-                          bottom=BOTTOM / height, wspace=COL_GAP / np.mean(ratios), hspace=ROW_GAP / PANEL,
-                          width_ratios=ratios)
-    fig.suptitle(f.name, fontweight="bold", y=1 - 0.12 / height, va="top")
-    draw_input(fig.add_subplot(gs[0, 0]), f)
-    draw_gfdm(fig.add_subplot(gs[0, 1]), f)
-    draw_info(fig.add_subplot(gs[0, len(PANELS) + 1:]), f)
-    for r, method in enumerate(rows, start=1):
-        if style.is_reference(method):
-            box = gs[r, :].get_position(fig)
-            pad = 0.35 * ROW_GAP / height
-            fig.patches.append(Rectangle((0.005, box.y0 - pad), 0.99, box.height + 2 * pad, transform=fig.transFigure,
-                                         facecolor="#efefef", edgecolor="none", zorder=-1))
-        ax = fig.add_subplot(gs[r, 0])
-        draw_map(ax, f, method, title=r == 1)
-        _row_label(ax, method)
-        draw_overlay(fig.add_subplot(gs[r, 1]), f, method, title=r == 1)
-        for c, metric in enumerate(metrics_):
-            draw_curve(fig.add_subplot(gs[r, len(PANELS) + 1 + c]), f, method, metric, x_label=r == len(rows),
-                       y_label=c == 0)
-    return fig
+    return GridFigure(f, show).fill(f)
+
+
+_GRIDS = {}  # the grid figures of this process, by layout: made once, filled per image
+MAX_GRIDS = 4
+
+
+def shared_grid(f):
+    """This image's data in the grid figure of its layout, made on the first image of that layout
+    with the same matplotlib settings (call it inside style.rc(), as it draws with them)."""
+    import matplotlib
+    settings = repr(sorted(dict.items(matplotlib.rcParams), key=lambda kv: kv[0]))  # dict's: no validation, fast
+    key = (grid_layout_key(f), settings)
+    if key not in _GRIDS:
+        if len(_GRIDS) >= MAX_GRIDS:
+            _GRIDS.clear()
+        _GRIDS[key] = GridFigure(f)
+    return _GRIDS[key].fill(f)
 
 
 def _single_figure(draw, kind, show=False):
@@ -301,7 +434,7 @@ def save_image_figures(f, fig_dir, display_type="grid", fmt="png", show=False) -
     written = []
     with style.rc():
         if display_type == "grid":
-            fig = grid_figure(f, show)
+            fig = grid_figure(f, show) if show else shared_grid(f)
             written.append(style.save(fig, fig_dir / f"{saved.stem(f.name)}_grid", fmt))
             style.close(fig, show)
             return written
@@ -311,6 +444,15 @@ def save_image_figures(f, fig_dir, display_type="grid", fmt="png", show=False) -
             written.append(style.save(fig, single_dir / stem, fmt))
             style.close(fig, show)
     return written
+
+
+def draw_memory(out_dir, name, img, gfdm, maps, curves, rows, display_type="grid", fmt="png", show=False) -> list:
+    """Save one image's figures under OUT/figures from its arrays in memory and its result rows (as
+    built, before results.csv): the same figures as draw_saved draws from the saved files."""
+    if display_type == "none":
+        return []
+    return save_image_figures(from_memory(name, img, gfdm, maps, curves, rows), Path(out_dir) / "figures",
+                              display_type, fmt, show)
 
 
 def draw_saved(out_dir, name, rows, display_type="grid", fmt="png", show=False) -> list:

@@ -248,7 +248,7 @@ def figures_section(out_dir, rows, display_type, fmt) -> tuple:
     import figures
     out_dir = Path(out_dir)
     names = list(dict.fromkeys(r["image"] for r in rows))
-    anchors, blocks = {}, []
+    anchors, blocks, missing = {}, [], []
     if display_type == "none":
         return ("<p>No per-image figures in this run (--display_type none); <code>python report.py OUT "
                 "--display_type grid</code> draws them from the saved arrays.</p>", anchors)
@@ -258,6 +258,7 @@ def figures_section(out_dir, rows, display_type, fmt) -> tuple:
         methods = sorted(methods, key=lambda m: (style.is_reference(m), methods.index(m)))
         pngs = [p for p in figures.figure_paths(out_dir / "figures", name, display_type, methods) if p.is_file()]
         if not pngs:
+            missing.append(name)
             continue
         anchor = f"fig-{saved.stem(name)}"
         anchors[name] = anchor
@@ -272,9 +273,11 @@ def figures_section(out_dir, rows, display_type, fmt) -> tuple:
         note = f' <small>(links open the {fmt.upper()})</small>' if fmt != "png" else ""
         blocks.append(f'<section id="{esc(anchor)}"><h3>{esc(name)}{note}</h3>'
                       f'<figure class="{cls}">{"".join(links)}</figure></section>')
+    note = (f"<p>{len(missing)} image(s) without a per-image figure (e.g. a run with --figures none or "
+            f"first:N); <code>python report.py OUT</code> draws them from the saved arrays.</p>" if missing else "")
     if not blocks:
-        return "<p>No per-image figure found.</p>", anchors
-    return "\n".join(blocks), anchors
+        return note or "<p>No per-image figure found.</p>", anchors
+    return note + "\n".join(blocks), anchors
 
 
 def errors_section(out_dir) -> str:

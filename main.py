@@ -20,6 +20,7 @@ non-empty output folder, or a problem of the model found before the first image;
 methods skipped (errors.csv); 4 an unexpected internal error (traceback in OUT/crash.log).
 """
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -101,6 +102,28 @@ def _shard_type(text):
     return index, count
 
 
+def _figures_type(text):
+    """argparse type of --figures: all, none or first:N (N >= 1); returned normalised."""
+    value = text.strip().lower()
+    if value in ("all", "none"):
+        return value
+    head, _, count = value.partition(":")
+    if head == "first" and count.strip().isdigit() and int(count) >= 1:
+        return f"first:{int(count)}"
+    raise argparse.ArgumentTypeError(f"'{text}': expected all, none or first:N with N >= 1 (e.g. first:10)")
+
+
+def figure_selector(args):
+    """fn(image name) -> whether the run draws that image's per-image figures (--display_type,
+    --figures: the first N images of the run's list, after --n_images and --shard)."""
+    if args.display_type == "none" or args.figures == "none":
+        return lambda name: False
+    if args.figures == "all":
+        return lambda name: True
+    chosen = {s.name for s in args.samples[:int(args.figures.split(":")[1])]}
+    return lambda name: name in chosen
+
+
 def shard_samples(samples, shard):
     """The round-robin shard (index, count) of a sorted sample list (all of it when shard is None)."""
     return list(samples) if shard is None else list(samples)[shard[0]::shard[1]]
@@ -138,7 +161,12 @@ def build_parser():
                    help="one figure per image, one per panel, or no figures")
     p.add_argument("--figure_format", default="png", choices=["png", "pdf", "svg"],
                    help="format of the figures and plots (a PNG preview is written beside a PDF or SVG)")
-    p.add_argument("--show", action="store_true", help="also open the figures in windows")
+    p.add_argument("--figures", default="all", type=_figures_type,
+                   help="which images get their per-image figures: all, none, or first:N (the first N images of "
+                        "the run); the run plots and report.html are written in every case, and `python report.py "
+                        "OUT` draws the missing figures later from the saved arrays")
+    p.add_argument("--show", action="store_true",
+                   help="also open the figures in windows (the run is then serial: see --host_workers)")
     p.add_argument("--output_dir", default=None,
                    help="where everything is written (default: a new folder outputs/run-YYYYmmdd-HHMMSS, "
                         "with outputs/latest pointing to it); an existing non-empty folder needs --resume "
@@ -193,6 +221,11 @@ def build_parser():
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="process the images on Ray actors (one model each): a new local Ray instance, or the "
                         "cluster at ADDRESS (e.g. ray://HOST:10001); results are written here as they come")
+    p.add_argument("--host_workers", type=int, default=None,
+                   help="host processes that do the host work (LIME's segmentation ahead, the gaze metrics, saving "
+                        "and the figures behind) while the model works on the next image; 0: all of it in the main "
+                        "process, serially (the same numbers either way); not used with --ray or --show "
+                        "(default: the number of cores)")
     p.add_argument("--workers", type=int, default=None,
                    help="with --ray: number of actors (default: one per GPU of the cluster, else 2)")
     group = p.add_argument_group("method parameters (declared by the registered methods)")
@@ -233,6 +266,11 @@ def parse_args(argv=None):
             p.error(f"--{name} must be >= 1")
     if args.workers is not None and args.workers < 1:
         p.error("--workers must be >= 1")
+    if args.host_workers is None:
+        import pipeline
+        args.host_workers = pipeline.cores()
+    elif args.host_workers < 0:
+        p.error(f"--host_workers must be >= 0 (0: no host process), not {args.host_workers}")
     if args.n_images is not None and args.n_images < 1:
         p.error("--n_images must be >= 1")
     if args.resume and args.overwrite:
@@ -291,19 +329,39 @@ def load_gaze(sample, args, image_shape):
     raise ValueError(f"{sample.name}: no GFDM (and no fixation file to build one from)")
 
 
-def process_image(sample, model, args, explainer_objects, scorer, bar=None):
-    """Explain and score one image with every method; returns (rows, maps, image data, values, info)."""
+@dataclasses.dataclass
+class ModelStage:
+    """The model's part of one image (model_stage): image (metrics.ImageData), maps {row: map} of
+    the methods then the references, seconds {method: s}, values {row: {metric: value}} computed so
+    far, common: the result columns shared by the image's rows, info: img, gfdm, probs, predicted,
+    target."""
+    image: object
+    maps: dict
+    seconds: dict
+    values: dict
+    common: dict
+    info: dict
+
+
+def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(), segments=None) -> ModelStage:
+    """Read one image and its gaze, predict, explain it with every method, build the reference maps
+    and score them all with every metric but those named in `skip` (the host metrics done elsewhere).
+    segments: (LIME segments, seconds) made beforehand by a host process, or None: segmented here.
+    The main thread's host work goes to pipeline.CLOCK."""
+    import explainers
     import metrics
+    import pipeline
     import references
     import scanpaths
     import utils
-    names = args.class_names
-    original = utils.read_rgb(sample.image_path)  # decoded once
-    if min(original.shape[:2]) < args.min_image_side:
-        raise ValueError(f"{sample.name}: the image is {original.shape[1]} x {original.shape[0]} pixels, smaller "
-                         f"than the model's {args.min_image_side} x {args.min_image_side} conv grid")
-    img = utils.fit_image(original, args.input_size)
-    gfdm, fixations = load_gaze(sample, args, original.shape[:2])
+    clock, names = pipeline.CLOCK, args.class_names
+    with clock.section("reading"):
+        original = utils.read_rgb(sample.image_path)  # decoded once
+        if min(original.shape[:2]) < args.min_image_side:
+            raise ValueError(f"{sample.name}: the image is {original.shape[1]} x {original.shape[0]} pixels, smaller "
+                             f"than the model's {args.min_image_side} x {args.min_image_side} conv grid")
+        img = utils.fit_image(original, args.input_size)
+        gfdm, fixations = load_gaze(sample, args, original.shape[:2])
     probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
     target = data.class_index(sample.name, names) if args.target == "true" else predicted
@@ -311,20 +369,30 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     for method, explainer in explainer_objects.items():
         if bar is not None:
             bar.set_postfix_str(f"{sample.name} {method}")
+        extra = 0.0
+        if hasattr(explainer, "give_segments"):  # LIME: the segmentation is host work
+            if segments is None:
+                import LIME
+                with clock.section("segmentation"):
+                    start = time.perf_counter()
+                    made = LIME.segment(img, explainers.seed_for(explainer.seed, sample.name))
+                    segments = (made, time.perf_counter() - start)
+            explainer.give_segments(img, sample.name, segments[0])
+            extra = segments[1]
         start = time.perf_counter()
         maps[method] = explain(explainer, img, target, sample.name)
-        seconds[method] = time.perf_counter() - start
+        seconds[method] = time.perf_counter() - start + extra  # the segmentation included, wherever made
         if bar is not None:
             bar.update(1)
-    import explainers
-    other = (data.other_fixations(args.fixation_set, sample.name, gfdm.shape)
-             if getattr(args, "fixation_set", None) else None)
-    seed = explainers.seed_for(args.seed, sample.name)
-    reference_maps, native = references.maps(args.references, img.shape[:2], seed, center_sigma=args.center_sigma)
-    participants = (getattr(args, "scanpath_index", None) or {}).get(Path(sample.name).stem)
-    if participants:
-        participants = scanpaths.to_map(participants.values(), original.shape[:2], gfdm.shape)
-    scale = (gfdm.shape[0] / original.shape[0] + gfdm.shape[1] / original.shape[1]) / 2
+    with clock.section("gaze"):
+        other = (data.other_fixations(args.fixation_set, sample.name, gfdm.shape)
+                 if getattr(args, "fixation_set", None) else None)
+        seed = explainers.seed_for(args.seed, sample.name)
+        reference_maps, native = references.maps(args.references, img.shape[:2], seed, center_sigma=args.center_sigma)
+        participants = (getattr(args, "scanpath_index", None) or {}).get(Path(sample.name).stem)
+        if participants:
+            participants = scanpaths.to_map(participants.values(), original.shape[:2], gfdm.shape)
+        scale = (gfdm.shape[0] / original.shape[0] + gfdm.shape[1] / original.shape[1]) / 2
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
                               seed=seed, other_fixations=other, scanpaths=participants or None,
                               scanpath_sigma=args.gfdm_sigma * scale, gfdm_weighting=args.gfdm_weighting,
@@ -332,16 +400,31 @@ def process_image(sample, model, args, explainer_objects, scorer, bar=None):
                               explainers=explainer_objects if args.robustness else None,
                               deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start,
                               options=metric_options(args))
-    values = metrics.evaluate_image(image, {**maps, **reference_maps})
-    if image.has("scanpaths"):
-        values[references.HUMAN] = scanpaths.ceiling(image, {})[references.HUMAN]
+    all_maps = {**maps, **reference_maps}
+    values = pipeline.evaluate(image, all_maps, skip=skip)
     common = dict(image=sample.name, true_class=data.class_name(sample.name, names), target_class=names[target],
                   predicted_class=names[predicted], confidence=f"{probs[predicted]:.6f}",
                   **baseline_columns(args, probs[target], image.curves))
-    rows = [dict(common, method=method, seconds=f"{seconds[method]:.4f}" if method in seconds else "",
-                 **values[method]) for method in values]
     info = dict(img=img, gfdm=gfdm, probs=probs, predicted=predicted, target=target)
-    return rows, {**maps, **reference_maps}, image, values, info
+    return ModelStage(image, all_maps, seconds, values, common, info)
+
+
+def host_metric_names() -> tuple:
+    """The registered metrics that need neither the model nor the explainers (no curve metric)."""
+    import metrics
+    return tuple(m.name for m in metrics.all_metrics() if metrics.is_host(m) and not m.curve)
+
+
+def process_image(sample, model, args, explainer_objects, scorer, bar=None):
+    """Explain and score one image with every method; returns (rows, maps, image data, values, info).
+    The serial form of the pipeline (pipeline.py): the model stage, then the host metrics."""
+    import pipeline
+    host = host_metric_names()
+    stage = model_stage(sample, model, args, explainer_objects, scorer, bar, skip=host)
+    with pipeline.CLOCK.section("host metrics"):
+        values = pipeline.merge_values(stage.values, pipeline.evaluate(stage.image, stage.maps, only=host))
+    rows = pipeline.image_rows(stage.common, stage.seconds, values)
+    return rows, stage.maps, stage.image, values, stage.info
 
 
 def baseline_columns(args, p_full, curves) -> dict:
@@ -374,14 +457,6 @@ def local_results(todo, model, args, explainer_objects, bar=None):
             yield sample, ("error", f"{type(err).__name__}: {err}")
         if bar is not None:
             bar.update(bar_start + len(explainer_objects) - bar.n)
-
-
-def save_figures(sample, rows, args, out_dir):
-    """The image's figures, drawn from what was just saved (saved.py) and its rows as results.csv
-    holds them: the same function and data as `python report.py OUT`."""
-    import figures
-    import report
-    figures.draw_saved(out_dir, sample.name, report.as_read(rows), args.display_type, args.figure_format, args.show)
 
 
 # --------------------------------------------------------------------------- the output folder
@@ -604,9 +679,8 @@ def run_sanity(args, cascade, methods, explainer_objects, out_dir, errors):
 # --------------------------------------------------------------------------- the run
 def run(args, out_dir) -> int:
     """The whole run, with the folder's lock held. Returns the exit status."""
-    import report
+    import pipeline
     import safe_io
-    import saved
     claim_folder(out_dir, args)
     safe_io.remove_stale_temporaries(out_dir)
     results_path = out_dir / "results.csv"
@@ -631,6 +705,22 @@ def run(args, out_dir) -> int:
     if args.resume:
         check_resume(out_dir, numbers)
         check_columns(results_path)
+    pipeline.CLOCK.reset()
+    pipeline.CLOCK.mark("start")
+    pool = None
+    if args.host_workers > 0 and args.ray is None and not args.show:
+        pool = pipeline.HostPool(min(args.host_workers, len(args.samples)))  # starts while the model loads
+    try:
+        return _run(args, out_dir, results_path, numbers, scanpath_problems, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
+    import pipeline
+    import report
+    clock = pipeline.CLOCK
     model = load_checked_model(args)
     errors = [(name, f"scanpath left out: {reason}") for name, reason in scanpath_problems]
     explainer_objects = build_explainers(model, args, errors)
@@ -650,26 +740,41 @@ def run(args, out_dir) -> int:
     from tqdm import tqdm
     on_ray = args.ray is not None and todo and methods
     total, unit = (len(todo), "image") if on_ray else (len(todo) * len(methods), "map")
+    figure_for = figure_selector(args)
+    clock.mark("images")
     with tqdm(total=total, unit=unit, disable=args.no_progress, dynamic_ncols=True) as bar:
         if on_ray:
             import ray_runner
             outcomes = ray_runner.results(args, todo, bar, None if args.ray == "local" else args.ray, args.workers)
+        elif pool is not None and todo and methods:
+            outcomes = pipeline.results(todo, model, args, explainer_objects, bar, pool, out_dir)
         else:
             outcomes = local_results(todo, model, args, explainer_objects, bar)
         for sample, (status, result) in outcomes:
             try:
                 if status == "error":
                     raise ImageFailed(result)
-                rows, maps, curves, values, info = result
-                for method, sal in maps.items():
-                    safe_io.save_npy(maps_dir / f"{Path(sample.name).stem}_{method}.npy", sal)
-                saved.save_image(out_dir, sample.name, info["img"], info["gfdm"], curves)
-                save_figures(sample, rows, args, out_dir)
-                report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
+                if status == "written":  # saved and drawn by a host process
+                    rows = result
+                else:
+                    rows, maps, curves, values, info = result
+                    with clock.section("saving"):
+                        pipeline.save_arrays(out_dir, sample.name, maps, info["img"], info["gfdm"], curves)
+                    if figure_for(sample.name):
+                        with clock.section("figures"):
+                            pipeline.draw_figures(out_dir, sample.name, info["img"], info["gfdm"], maps, curves, rows,
+                                                  args.display_type, args.figure_format, args.show)
+                with clock.section("writing"):
+                    report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
             except Exception as err:  # one bad image never stops the batch
                 reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
                 log.error("skipped %s", reason)
                 errors.append((sample.name, str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"))
+    if pool is not None:
+        pool.close()  # its processes end here (their CPU time is then the children's of this process)
+    clock.mark("images_done")
+    if todo and methods:
+        log.info("host work: %s", clock.summary())
     if cascade is not None:
         run_sanity(args, cascade, methods, explainer_objects, out_dir, errors)
     _write_errors(out_dir / "errors.csv", errors)
@@ -685,6 +790,7 @@ def run(args, out_dir) -> int:
         for name, reason in errors:
             print(f"  {name}: {reason}")
     print(f"outputs in {out_dir.resolve()}")
+    clock.mark("end")
     completed = {r["image"] for r in rows}
     if not completed:
         print("error: no image completed (the reasons are above)", file=sys.stderr)

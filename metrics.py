@@ -131,6 +131,11 @@ def get(name) -> Metric:
     raise ValueError(f"unknown metric '{name}' (known: {', '.join(names())})")
 
 
+def is_host(metric) -> bool:
+    """Whether a metric runs on the host alone (needs neither the model nor the explainers)."""
+    return not {"model", "explainers"} & set(metric.needs)
+
+
 def lower_is_better() -> list:
     return [m.name for m in all_metrics() if not m.higher_is_better]
 
@@ -140,12 +145,14 @@ def per_map(fn):
     return lambda image, maps: {method: fn(image, sal) for method, sal in maps.items()}
 
 
-def evaluate_image(image: ImageData, maps: dict) -> dict:
+def evaluate_image(image: ImageData, maps: dict, only=None, skip=()) -> dict:
     """{method: {metric: value}} for every registered metric whose needs the image meets and whose
-    option (if any) is on; the others are left out (empty in results.csv)."""
+    option (if any) is on; the others are left out (empty in results.csv). only / skip: metric names
+    to compute exclusively / to leave out (the pipeline computes the host metrics elsewhere; each
+    metric's values do not depend on which others run)."""
     out = {method: {} for method in maps}
     for metric in all_metrics():
-        if not image.enabled(metric):
+        if not image.enabled(metric) or metric.name in skip or (only is not None and metric.name not in only):
             continue
         for method, value in metric.compute(image, maps).items():
             out[method][metric.name] = float(value)

@@ -72,11 +72,17 @@ def maps(names_, shape, seed=0, **params) -> tuple:
     """The reference maps `names_` at `shape` (the model input) and, for metrics.ImageData.native,
     {id(map): fn(shape) -> the same reference built at that shape}. params: center_sigma."""
     out, native = {}, {}
+    builders = native_builders(names_, seed, **params)
     for name in names_:
-        build = get(name).build
-        out[name] = build(shape, seed, **params)
-        native[id(out[name])] = (lambda b: lambda other: b(other, seed, **params))(build)
+        out[name] = get(name).build(shape, seed, **params)
+        native[id(out[name])] = builders[name]
     return out, native
+
+
+def native_builders(names_, seed=0, **params) -> dict:
+    """{name: fn(shape) -> the reference built at that shape} (what `maps` keys by id in its native
+    dict; a process that received the maps rebuilds it from their names)."""
+    return {name: (lambda b: lambda other: b(other, seed, **params))(get(name).build) for name in names_}
 
 
 def parse(text) -> list:

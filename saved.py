@@ -60,11 +60,25 @@ def save_image(out_dir, name, img, gfdm, curves) -> None:
     out_dir, s = Path(out_dir), stem(name)
     for folder in FOLDERS:
         (out_dir / folder).mkdir(exist_ok=True)
-    rgb = np.clip(np.rint(np.asarray(img, np.float64)), 0, 255).astype(np.uint8)
-    _write_png(out_dir / "inputs" / f"{s}.png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    g = np.clip(np.nan_to_num(np.asarray(gfdm, np.float64)), 0.0, 1.0)
-    _write_png(out_dir / "gfdm" / f"{s}.png", np.rint(g * 65535).astype(np.uint16))
+    _write_png(out_dir / "inputs" / f"{s}.png", cv2.cvtColor(as_saved_image(img), cv2.COLOR_RGB2BGR))
+    _write_png(out_dir / "gfdm" / f"{s}.png", _gfdm_uint16(gfdm))
     save_curves(out_dir / "curves" / f"{s}.npz", curves)
+
+
+def as_saved_image(img) -> np.ndarray:
+    """The input as inputs/<image>.png stores it (and load_image gives it back): uint8 RGB."""
+    return np.clip(np.rint(np.asarray(img, np.float64)), 0, 255).astype(np.uint8)
+
+
+def _gfdm_uint16(gfdm) -> np.ndarray:
+    g = np.clip(np.nan_to_num(np.asarray(gfdm, np.float64)), 0.0, 1.0)
+    return np.rint(g * 65535).astype(np.uint16)
+
+
+def as_saved_gfdm(gfdm) -> np.ndarray:
+    """The GFDM as gfdm/<image>.png stores it (and load_image gives it back): float32 in [0, 1] in
+    steps of 1 / 65535."""
+    return _gfdm_uint16(gfdm).astype(np.float32) / 65535.0
 
 
 def missing(out_dir, name, methods=()) -> list:

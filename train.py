@@ -220,9 +220,23 @@ def train(args):
     print(f"validation accuracy: {acc:.3f} ({len(yv)} images)")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
-    print(f"saved {out}")
+    save_model(model, out, optimizer=args.save_optimizer)
+    print(f"saved {out}" + (" (with the optimizer's state)" if args.save_optimizer else ""))
     return acc
+
+
+def save_model(model, path, optimizer=False):
+    """Save `model` as a .keras file. Without `optimizer`, an uncompiled copy with the same weights
+    is saved: architecture and weights only, no optimizer state (Adam's two moments per weight, about
+    twice the weights' size) and no training configuration; the file is smaller and loads faster, and
+    utils.load_model gives the same predictions. With `optimizer`, the compiled model as Keras saves
+    it (to resume training)."""
+    import keras
+    if not optimizer and model.optimizer is not None:
+        copy = keras.Model.from_config(model.get_config())  # not compiled (clone_model compiles its copy)
+        copy.set_weights(model.get_weights())
+        model = copy
+    model.save(str(path))
 
 
 def parse_args(argv=None):
@@ -249,6 +263,8 @@ def parse_args(argv=None):
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--seed", type=int, default=constants.SEED)
     p.add_argument("--output", default="models/mexculture_resnet.keras")
+    p.add_argument("--save_optimizer", action="store_true",
+                   help="also save the optimizer's state (to resume training; about 3x the file size)")
     p.add_argument("--verbose", type=int, default=2)
     return p.parse_args(argv)
 

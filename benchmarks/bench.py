@@ -54,6 +54,18 @@ def timed(fn, repeat=3):
     return min(times), out
 
 
+def forward_limit(model, batch_size, jit=True, n_images=512, repeat=5):
+    """(seconds, images/s) of the compiled forward call on n_images in batches of batch_size already
+    in memory: the limit every model evaluation is compared with (best of `repeat` after a warm-up)."""
+    import utils
+    call = utils.forward(model, jit)
+    shape = tuple(model.inputs[0].shape[1:3])
+    batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (batch_size,) + shape + (3,)))
+    n_calls = max(1, n_images // batch_size)
+    t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=repeat)
+    return t, n_calls * batch_size / t
+
+
 def resnet50_random(input_size=constants.INPUT_SIZE):
     import keras
     import train
@@ -142,10 +154,7 @@ def bench_model(name, args, rows):
         print(row_text(rows[-1]), flush=True)
 
     call = utils.forward(model, jit)
-    batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (bs,) + shape + (3,)))
-    n_calls = max(1, cfg["limit_n"] // bs)
-    t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=5)
-    limit = n_calls * bs / t  # images/s of the compiled call on a batch already in memory
+    t, limit = forward_limit(model, bs, jit, cfg["limit_n"])
     twelve = backend.to_tensor(imgs)
     t12, _ = timed(lambda: backend.to_numpy(call(twelve)), repeat=5)
     rows.append((name, f"forward-pass limit (batch {bs})", cfg["limit_n"], t, None, None, f"{limit:.1f} img/s"))

@@ -1,13 +1,34 @@
-"""Benchmark of whole runs: the plain run against the same run on Ray actors, on the same machine
-(same cores, so the point is the Ray runner's overhead, not a speed-up), each in a fresh process.
+"""Benchmark of whole runs.
+
+Plain against Ray: the plain run against the same run on Ray actors, on the same machine (same
+cores, so the point is the Ray runner's overhead, not a speed-up), each in a fresh process:
 
     python benchmarks/bench_runs.py                       # 12 demo images, ALL methods, 2 Ray workers
     python benchmarks/bench_runs.py --n_images 4 --quick  # seconds (fewer masks and samples)
 
-Reports wall time and images/s of each; the Ray run's time includes starting Ray and its actors
+It reports wall time and images/s of each; the Ray run's time includes starting Ray and its actors
 (each loads the model once), which the "first image" column shows apart.
+
+End to end (`--end_to_end`): the default run (figures included) against the speed of the model, all
+measured in this one process: the forward-pass limit (bench.py's batch-64 compiled call, measured
+before and after the runs, the faster kept), then the run serially (`--host_workers 0`) and
+pipelined (`--host_workers` = the cores) after a small warm-up run. Per run: its wall time (and that
+of its image loop, without loading the model and the final tables), the model time of its
+evaluations at the limit (per image: the prediction, each method's evaluations, 2 x (n + 1) per map
+for the curves, MuFidelity's samples + 1, ROAD's and Max-Sensitivity's when on; a gradient or CAM
+method counts as one evaluation), the host work in CPU-seconds (pipeline.CLOCK: the main thread's
+host sections and the CPU time of every task of the host processes), and the ratios
+wall / (model + host / cores) (target 1.15: nothing idles) and wall / model (target 1.45 on the demo).
+
+    python benchmarks/bench_runs.py --end_to_end                 # 12 demo images, default settings
+    python benchmarks/bench_runs.py --end_to_end --n_images 2 --quick
 """
 import argparse
+import contextlib
+import io
+import logging
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -15,6 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["--rise_masks", "500", "--lime_samples", "200"]
 
 
 def run(args, extra):
@@ -22,8 +44,7 @@ def run(args, extra):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         cmd = [sys.executable, "main.py", "--n_images", str(args.n_images), "--output_dir", str(out),
-               "--display_type", "none", "--no_progress"] + (["--rise_masks", "500", "--lime_samples", "200"]
-                                                             if args.quick else []) + extra
+               "--display_type", "none", "--no_progress"] + (QUICK if args.quick else []) + extra
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         first = None
@@ -38,23 +59,149 @@ def run(args, extra):
     return wall, first
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n_images", type=int, default=12)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--output", default=None, help="also write the Markdown table here")
-    args = p.parse_args(argv)
+def plain_and_ray(args):
     rows = ["| run | images | wall (s) | first image (s) | images/s | vs plain |", "|---|---|---|---|---|---|"]
     plain = run(args, [])
     for name, extra in (("plain", []), (f"Ray, {args.workers} workers", ["--ray", "--workers", str(args.workers)])):
         wall, first = plain if name == "plain" else run(args, extra)
         rows.append(f"| {name} | {args.n_images} | {wall:.1f} | {'' if first is None else f'{first:.1f}'} | "
                     f"{args.n_images / wall:.3f} | {wall / plain[0]:.2f} |")
-    table = "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n"
+
+
+# --------------------------------------------------------------------------- end to end
+def evaluations(model, out_dir) -> int:
+    """Model evaluations of the images a run did (results.csv and manifest.json of out_dir)."""
+    import evaluate
+    import explainers
+    import report
+    import road
+    params = report.read_manifest(out_dir)["parameters"]
+    rows = report.read_rows(Path(out_dir) / "results.csv")
+    images = list(dict.fromkeys(r["image"] for r in rows))
+    shape = tuple(model.inputs[0].shape[1:3])
+    n1 = evaluate.n_steps(shape, params["step"]) + 1
+    per_method = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        try:
+            cls = explainers.get(method)
+        except ValueError:  # a reference row: no explanation
+            continue
+        explainer = explainers.build(method, model, batch_size=params["batch_size"], options=params)
+        per_method[method] = explainer.evaluations_per_image() or 1
+    total = len(images)  # the prediction of each image
+    for r in rows:
+        total += per_method.get(r["method"], 0)
+        if r["Insertion"] == r["Insertion"]:  # not NaN: the row has its curves
+            total += 2 * n1
+        if r.get("ROAD_MoRF", float("nan")) == r.get("ROAD_MoRF", float("nan")):
+            total += len(road.ORDERS) * len(road.PERCENTAGES)
+        if r.get("MaxSensitivity", float("nan")) == r.get("MaxSensitivity", float("nan")):
+            total += 10 * per_method.get(r["method"], 0)
+    done_mufidelity = {r["image"] for r in rows if r["MuFidelity"] == r["MuFidelity"]}
+    total += len(done_mufidelity) * (len(evaluate.mufidelity_patterns()) + 1)
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_run(argv):
+    """Run main.main(argv) in this process: (exit status, wall s, image loop s, CPU-s of the host
+    processes by rusage, a copy of pipeline.CLOCK)."""
+    import copy
+    import main
+    import pipeline
+    children = _children_cpu()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main.main(argv)
+    wall = time.perf_counter() - start
+    clock = copy.deepcopy(pipeline.CLOCK)
+    loop = clock.marks.get("images_done", 0) - clock.marks.get("images", 0)
+    return status, wall, loop, _children_cpu() - children, clock
+
+
+def end_to_end(args):
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import backend
+    backend.select_backend(args.backend)
+    import bench
+    import constants
+    import pipeline
+    logging.basicConfig(level=logging.WARNING)
+    model = bench.load("demo") if args.model is None else bench.load(args.model)
+    jit = args.jit == "on"
+    limits = [bench.forward_limit(model, args.batch_size, jit)[1]]
+    cores = pipeline.cores()
+    workers = cores if args.host_workers is None else args.host_workers
+    tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
+    base = ["--n_images", str(args.n_images), "--no_progress", "--batch_size", str(args.batch_size), "--jit", args.jit,
+            "--backend", backend.name()] + (["--model_path", args.model] if args.model else []) + \
+        (QUICK if args.quick else []) + args.extra
+    one_run(["--n_images", "1", "--output_dir", str(tmp / "warm-up"), "--no_progress", "--rise_masks", "64",
+             "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", args.model] if args.model else []))
+    measured = {}
+    for name, flags in (("serial (--host_workers 0)", ["--host_workers", "0"]),
+                        (f"pipelined (--host_workers {workers})", ["--host_workers", str(workers)])):
+        out = tmp / name.split()[0]
+        status, wall, loop, children, clock = one_run(base + ["--output_dir", str(out)] + flags)
+        if status not in (0, 3):
+            raise SystemExit(f"the {name} run failed with status {status} (see {out})")
+        measured[name] = (out, wall, loop, children, clock)
+    limits.append(bench.forward_limit(model, args.batch_size, jit)[1])
+    limit = max(limits)
+    lines = [f"{bench.device_line(args)}; {cores} cores for the host; forward-pass limit "
+             f"{limit:.0f} img/s (batch {args.batch_size}; {limits[0]:.0f} before the runs, {limits[1]:.0f} after)",
+             "",
+             "| run | images | evaluations | model at the limit (s) | host CPU-s (in host processes) | "
+             "wall (s) | image loop (s) | wall / (model + host / cores) | wall / model | loop / model |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, (out, wall, loop, children, clock) in measured.items():
+        evals = evaluations(model, out)
+        model_s = evals / limit
+        host = clock.total()
+        images = len({line.split(",")[0] for line in (out / "results.csv").read_text().splitlines()[1:]})
+        lines.append(f"| {name} | {images} | {evals:,} | {model_s:.1f} | {host:.1f} ({clock.pool_cpu:.1f}; "
+                     f"processes {children:.1f}) | {wall:.1f} | {loop:.1f} | {wall / (model_s + host / cores):.2f} | "
+                     f"{wall / model_s:.2f} | {loop / model_s:.2f} |")
+    lines += ["", "Host work by kind (CPU-s): " + "; ".join(
+        f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.cpu.items(), key=lambda kv: -kv[1]))
+        for name, (_, _, _, _, c) in measured.items()),
+        f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
+        f"Settings: {' '.join(base[2:]) or 'the defaults'}; outputs in {tmp}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n_images", type=int, default=12)
+    p.add_argument("--workers", type=int, default=2, help="Ray actors (plain against Ray)")
+    p.add_argument("--quick", action="store_true", help="fewer RISE masks and LIME samples (500, 200)")
+    p.add_argument("--end_to_end", action="store_true",
+                   help="the default run serial and pipelined against the model's speed, in this process")
+    p.add_argument("--host_workers", type=int, default=None, help="with --end_to_end: default the cores")
+    p.add_argument("--model", default=None, help="with --end_to_end: a .keras model (default: the demo model)")
+    p.add_argument("--backend", default=None, choices=("tensorflow", "jax"))
+    p.add_argument("--batch_size", type=int, default=64)
+    p.add_argument("--jit", default="on", choices=["on", "off"])
+    p.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
+                   help="with --end_to_end: more flags for main.py (last on the line)")
+    p.add_argument("--output", default=None, help="also write the Markdown table here")
+    args = p.parse_args(argv)
+    if args.host_workers is not None and args.host_workers < 1:
+        p.error(f"--host_workers {args.host_workers}: the pipelined run needs at least 1 host process "
+                f"(the serial run, --host_workers 0, is always measured)")
+    table = end_to_end(args) if args.end_to_end else plain_and_ray(args)
     print(table)
     if args.output:
         Path(args.output).write_text(table)
+    return table
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench  # noqa: E402
@@ -21,3 +23,23 @@ def test_benchmark_smoke(tmp_path):
         assert f"| demo | {method} " in text, method
     ratios = [r[5] for r in rows if r[5] is not None]
     assert ratios and all(r > 0 for r in ratios)
+
+
+def test_end_to_end_rows(tmp_path):
+    import bench_runs
+    table = bench_runs.main(["--end_to_end", "--n_images", "1", "--quick", "--output", str(tmp_path / "e2e.md")])
+    assert "forward-pass limit" in table and "| serial (--host_workers 0) | 1 |" in table
+    assert "| pipelined (--host_workers " in table and "wall / (model + host / cores)" in table
+    row = next(line for line in table.splitlines() if line.startswith("| pipelined"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    evals, model_s, wall, ratio = int(cells[2].replace(",", "")), float(cells[3]), float(cells[5]), float(cells[7])
+    # 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
+    assert evals == 1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201
+    assert model_s > 0 and wall > 0 and ratio > 0
+
+
+def test_end_to_end_needs_a_host_process(capsys):
+    import bench_runs
+    with pytest.raises(SystemExit):
+        bench_runs.main(["--end_to_end", "--host_workers", "0"])
+    assert "--host_workers 0: the pipelined run needs at least 1 host process" in capsys.readouterr().err

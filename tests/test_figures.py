@@ -1,7 +1,7 @@
 """Per-image figures: nearly flat maps are not stretched; the grid has the input and the GFDM once and a
 row per method and reference (map with colour bar, overlay, curves on a common scale); 150 dpi, fonts
 of at least 8 pt, png/pdf/svg with PNG previews, singles of at least 512 px, one colour per method,
-equal files for equal data."""
+equal files for equal data, the shared grid figure drawing what a figure of its own draws."""
 import numpy as np
 import pytest
 from matplotlib.image import AxesImage
@@ -133,3 +133,26 @@ def test_a_row_without_saved_curves_says_so():
         fig = figures.grid_figure(f)
     texts = list({id(t): t.get_text() for t in fig.findobj(Text)}.values())
     assert texts.count("Deletion: no curve saved") == 1 and texts.count("Deletion AUC 0.400") == 1
+
+
+def test_the_shared_grid_figure_draws_what_a_figure_of_its_own_draws(tmp_path):
+    """The grid figure is made once per layout and filled per image: the second image's file is the
+    one a figure made for it alone gives (titles, colour scales, curves and texts all replaced)."""
+    first = image_figure()
+    second = image_figure()
+    rng = np.random.default_rng(5)
+    second.name = "Modern_Z_N_2.png"
+    second.img = rng.integers(0, 256, second.img.shape, dtype=np.uint8)
+    second.maps = {m: rng.random((32, 32)).astype(np.float32) * 0.5 for m in second.maps}  # RISE no longer flat
+    second.curves = {k: {m: rng.random(9) for m in v} for k, v in second.curves.items()}
+    second.info = dict(second.info, predicted_class="Colonial", confidence=0.9)
+    second.values = {m: {"Insertion": 0.7, "Deletion": 0.2} for m in second.maps}
+    assert figures.grid_layout_key(first) == figures.grid_layout_key(second)
+    figures.save_image_figures(first, tmp_path / "shared", "grid", "png")
+    [shared] = figures.save_image_figures(second, tmp_path / "shared", "grid", "png")
+    with style.rc():
+        alone = style.save(figures.grid_figure(second), tmp_path / "x_grid", "png")
+    with Image.open(shared) as a, Image.open(alone) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    with Image.open(tmp_path / "shared" / "Colonial_X_Y_N_1_grid.png") as a:
+        assert not np.array_equal(np.asarray(a), np.asarray(Image.open(alone)))

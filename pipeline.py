@@ -1,0 +1,394 @@
+"""The run's host work off the model's critical path (main.py, `--host_workers N`).
+
+While the main process runs the model on one image, a pool of host processes (started with
+"spawn": they hold no model, no lock and no Keras) does the rest of the other images' work:
+  - ahead: LIME's quickshift segmentation of the next images (given to the explainer, which uses it
+    only for that same image);
+  - behind: once the model metrics of an image are done, its maps and curves go to the pool for the
+    host metrics (the gaze metrics, the scanpath ones, Sparseness: every registered metric that needs
+    neither the model nor the explainers), the rows, the saved arrays and the per-image figure.
+The one writer (main.run) still appends the rows of image i only when they are complete and every
+earlier image is written or failed; one image that fails, in either process, is reported and the
+others go on. A metric is computed in the pool only when a host process has the same metric
+registered (a metric registered at run time, e.g. by a test or a plugin folder, stays in the main
+process), so the numbers are those of a serial run (`--host_workers 0`). If the pool breaks (a host
+process killed), its work is redone in the main process and the run goes on serially.
+
+`CLOCK` counts the host work of the last run in CPU-seconds: the main thread's own host sections
+(time.thread_time) and the CPU time of each task in the pool (time.process_time), per kind.
+"""
+import collections
+import concurrent.futures
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import sys
+import time
+import types
+from pathlib import Path
+
+log = logging.getLogger("xai_mexculture")
+HOST_NICE = 10  # the host processes' niceness above the main process's
+HUMAN_COLUMNS = ("NSS_loo", "AUC_Judd_loo", "PCC_split", "SIM_split", "KLD_split", "NSS_norm", "AUC_Judd_norm")
+
+
+def cores() -> int:
+    """CPU cores this process may use (the default of --host_workers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------- accounting
+class HostClock:
+    """CPU-seconds of host work by kind, and the wall times of the run (`marks`)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.cpu = collections.Counter()
+        self.pool_cpu = 0.0
+        self.marks = {}
+
+    @contextlib.contextmanager
+    def section(self, kind):
+        """Counts the CPU time of the calling thread (the main thread's host work) as `kind`."""
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            self.cpu[kind] += time.thread_time() - start
+
+    def add(self, cpu_by_kind, in_pool=True):
+        for kind, seconds in cpu_by_kind.items():
+            self.cpu[kind] += seconds
+            if in_pool:
+                self.pool_cpu += seconds
+
+    def mark(self, name):
+        self.marks[name] = time.perf_counter()
+
+    def total(self) -> float:
+        return float(sum(self.cpu.values()))
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(self.cpu.items(), key=lambda kv: -kv[1]))
+        return f"{self.total():.1f} CPU-s ({parts}; {self.pool_cpu:.1f} of them in the host processes)"
+
+
+CLOCK = HostClock()
+
+
+def _cpu(kind, fn, *args, **kwargs):
+    """(fn(...), {kind: CPU seconds of this process}) in a host process."""
+    start = time.process_time()
+    out = fn(*args, **kwargs)
+    return out, {kind: time.process_time() - start}
+
+
+# --------------------------------------------------------------------------- host work of one image
+def evaluate(image, maps, only=None, skip=()):
+    """{row: {metric: value}} of the registered metrics (only those named in `only` when given,
+    none of `skip`) for the maps of one image, with the HUMAN row when the scanpath columns are
+    among them and the image has scanpaths (metrics.evaluate_image, scanpaths.ceiling)."""
+    import metrics
+    import references
+    import scanpaths
+    values = metrics.evaluate_image(image, maps, only=only, skip=skip)
+    if image.has("scanpaths") and any((only is None or c in only) and c not in skip for c in HUMAN_COLUMNS):
+        values[references.HUMAN] = scanpaths.ceiling(image, {})[references.HUMAN]
+    return values
+
+
+def merge_values(first, second) -> dict:
+    """Two parts of an image's {row: {metric: value}}, rows in the order of `first` then new ones."""
+    out = {row: dict(v) for row, v in first.items()}
+    for row, v in second.items():
+        out.setdefault(row, {}).update(v)
+    return out
+
+
+def image_rows(common, seconds, values) -> list:
+    """The result rows of one image: the shared columns, the method's seconds, its values."""
+    return [dict(common, method=row, seconds=f"{seconds[row]:.4f}" if row in seconds else "", **values[row])
+            for row in values]
+
+
+def save_arrays(out_dir, name, maps, img, gfdm, curves):
+    """maps/<image>_<ROW>.npy, inputs/, gfdm/, curves/ (saved.py): what report.py redraws from."""
+    import safe_io
+    import saved
+    for row, sal in maps.items():
+        safe_io.save_npy(Path(out_dir) / "maps" / f"{saved.stem(name)}_{row}.npy", sal)
+    saved.save_image(out_dir, name, img, gfdm, curves)
+
+
+def draw_figures(out_dir, name, img, gfdm, maps, curves, rows, display_type, fmt, show=False):
+    """The image's figures from its arrays in memory (figures.draw_memory: what report.py draws from
+    the saved files)."""
+    import figures
+    return figures.draw_memory(out_dir, name, img, gfdm, maps, curves, rows, display_type, fmt, show)
+
+
+@dataclasses.dataclass
+class HostJob:
+    """What the host half of one image needs; numpy arrays and plain values only (no model). image:
+    metrics.ImageData without model, scorer, explainers, native builders and cache; maps: the
+    methods' and references' maps; values: the rows' values computed so far; only: the metrics to
+    compute here; figure: draw the figures (display_type, fmt)."""
+    name: str
+    image: object
+    maps: dict
+    references: list
+    reference_params: dict
+    values: dict
+    only: tuple
+    common: dict
+    seconds: dict
+    out_dir: str
+    figure: bool
+    display_type: str
+    fmt: str
+
+
+def host_task(job: HostJob):
+    """Runs in a host process (or in the main process when the pool is gone): the host metrics, the
+    rows, the saved arrays and the figures of one image. Returns (("written", rows) | ("error",
+    message), {kind: CPU seconds})."""
+    import references
+    cpu = {}
+    try:
+        image = job.image
+        builders = references.native_builders([r for r in job.references if r in job.maps], image.seed,
+                                              **job.reference_params)
+        image.native = {id(job.maps[r]): build for r, build in builders.items()}
+        values, cpu_part = _cpu("host metrics", evaluate, image, job.maps, job.only)
+        cpu.update(cpu_part)
+        rows = image_rows(job.common, job.seconds, merge_values(job.values, values))
+        _, cpu_part = _cpu("saving", save_arrays, job.out_dir, job.name, job.maps, image.img, image.gfdm, image.curves)
+        cpu.update(cpu_part)
+        if job.figure:
+            _, cpu_part = _cpu("figures", draw_figures, job.out_dir, job.name, image.img, image.gfdm, job.maps,
+                               image.curves, rows, job.display_type, job.fmt)
+            cpu.update(cpu_part)
+        return ("written", rows), cpu
+    except Exception as err:  # reported by the writer, in image order
+        return ("error", f"{type(err).__name__}: {err}"), cpu
+
+
+def segment_task(image_path, input_size, seed):
+    """Runs in a host process: ((LIME segments, seconds) or None, {kind: CPU seconds}) of an image as
+    the model stage will see it (read, resized to the model input; the explainer checks that the
+    image is the same). seconds: the CPU time of the segmentation (a host process at a low priority
+    may wait for a core: its wall time would say more about the model's load than about LIME). None
+    when the image cannot be read: the model stage reports why."""
+    import LIME
+    import utils
+    start = time.process_time()
+    try:
+        img = utils.fit_image(utils.read_rgb(image_path), input_size)
+        begin = time.process_time()
+        out = (LIME.segment(img, seed), time.process_time() - begin)
+    except Exception:  # the model stage reads the image too, and says what is wrong with it
+        out = None
+    return out, {"segmentation": time.process_time() - start}
+
+
+# --------------------------------------------------------------------------- the pool
+def _fingerprint(entry) -> str:
+    """A registry entry (metrics.Metric, references.Reference: frozen dataclasses) as text: its
+    fields, and the module and name of its function."""
+    fields, fn = [], None
+    for field in dataclasses.fields(entry):
+        value = getattr(entry, field.name)
+        if callable(value):
+            fn = value
+        else:
+            fields.append((field.name, value))
+    return f"{fields!r}|{getattr(fn, '__module__', None)}.{getattr(fn, '__qualname__', None)}"
+
+
+def registry_fingerprints():
+    """{metric name: fingerprint}, {reference name: fingerprint} of this process's registries (after
+    discovering the project's modules): the main process compares them with its own."""
+    import explainers
+    import metrics
+    import references
+    explainers.discover()
+    return ({m.name: _fingerprint(m) for m in metrics.all_metrics()},
+            {name: _fingerprint(references.get(name)) for name in references.names()})
+
+
+def _init_worker(parent):
+    """A host process: runs at a lower priority (HOST_NICE: the model's threads keep the cores, the
+    host work fills the time they leave), ignores Ctrl-C (the main process stops the pool), leaves
+    when the main process is gone (even killed), and imports what its tasks use."""
+    import signal
+    import threading
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(HOST_NICE)
+    except (AttributeError, OSError):  # not on this system
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+    import figures  # noqa: F401
+    import LIME  # noqa: F401
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.colorbar  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import metrics  # noqa: F401
+    import report  # noqa: F401
+    import representations  # noqa: F401
+    import scanpaths  # noqa: F401
+    import scipy.stats  # noqa: F401  (imported by the metrics when first used: seconds of CPU)
+    import skimage.segmentation  # noqa: F401
+
+
+@dataclasses.dataclass
+class Task:
+    """A call submitted to the pool: its future, and the call itself (redone in the main process
+    when the pool breaks under it); `here`: it already ran in the main process."""
+    future: concurrent.futures.Future
+    fn: object
+    args: tuple
+    here: bool = False
+
+    def done(self) -> bool:
+        return self.future.done()
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """A process started with spawn runs the parent's __main__ script again (as __mp_main__) before
+    its first task: the host processes need nothing from it (their tasks are in this module), and a
+    script that calls main.main() without `if __name__ == "__main__":` would start a second run in
+    each of them. While they are started, __main__ is an empty module."""
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
+
+
+class HostPool:
+    """The host processes; once broken, the same calls are made in the main process."""
+
+    def __init__(self, n_workers):
+        self.n = int(n_workers)
+        self.broken = False
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            self.n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+            initargs=(os.getpid(),))
+        # start every process now (they import while the model loads; with spawn, a process is
+        # started by the submit that finds no idle one); the answer says which metrics and
+        # references the host processes have
+        with _main_script_hidden():
+            self._registry = [self._executor.submit(registry_fingerprints) for _ in range(self.n)]
+
+    def submit(self, fn, *args) -> Task:
+        """fn(*args) -> (result, {kind: CPU seconds}) in the pool (here once the pool is broken)."""
+        if not self.broken:
+            try:
+                return Task(self._executor.submit(fn, *args), fn, args)
+            except (concurrent.futures.process.BrokenProcessPool, RuntimeError) as err:
+                self._broke(err)
+        future = concurrent.futures.Future()
+        future.set_result(fn(*args))
+        return Task(future, fn, args, here=True)
+
+    def result(self, task: Task):
+        """The task's result (waiting for it); redone here when the pool broke under it. Its CPU
+        time goes to CLOCK."""
+        try:
+            result, cpu = task.future.result()
+            CLOCK.add(cpu, in_pool=not task.here)
+        except concurrent.futures.process.BrokenProcessPool as err:
+            self._broke(err)
+            result, cpu = task.fn(*task.args)
+            CLOCK.add(cpu, in_pool=False)
+        return result
+
+    def _broke(self, err):
+        if not self.broken:
+            log.error("the host processes stopped (%s); the rest of the run does their work in the main process",
+                      err or type(err).__name__)
+        self.broken = True
+
+    def portable(self, metric_names, reference_names) -> tuple:
+        """The metrics (of metric_names) that the host processes compute with the same numbers as
+        this process: registered there the same way; none when a reference of the run is not."""
+        ours = registry_fingerprints()
+        try:
+            theirs = self._registry[0].result()
+        except concurrent.futures.process.BrokenProcessPool as err:
+            self._broke(err)
+            return ()
+        if any(theirs[1].get(r) != ours[1].get(r) for r in reference_names):
+            return ()
+        return tuple(m for m in metric_names if theirs[0].get(m) == ours[0].get(m))
+
+    def close(self):
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- the pipelined run
+def results(todo, model, args, explainer_objects, bar, pool, out_dir):
+    """Yield (sample, ("written", rows) | ("error", message)) in the order of `todo`, like
+    main.local_results, with the host work in `pool`: the model stage of image i runs here while
+    the pool segments the next images and finishes the earlier ones (host metrics, arrays,
+    figures). At most 2 x workers + 1 images wait for their host work (then the model waits)."""
+    import explainers
+    import main
+    import metrics
+    from evaluate import CurveScorer
+    scorer = CurveScorer(model, args.batch_size, args.jit == "on")
+    host = [m.name for m in metrics.all_metrics() if metrics.is_host(m) and not m.curve]
+    only = pool.portable(host, args.references)
+    left = [m for m in host if m not in only]
+    if left:
+        log.info("computed in the main process (not registered the same way in the host processes): %s",
+                 ", ".join(left))
+    segmenters = [e for e in explainer_objects.values() if hasattr(e, "give_segments")]
+    ahead, behind = max(1, pool.n), 2 * pool.n + 1
+    segmentations, pending = {}, collections.deque()  # pending: (sample, outcome or None, task or None)
+    figure_for = main.figure_selector(args)
+    for i, sample in enumerate(todo):
+        for j in range(i, min(i + ahead + 1, len(todo))):
+            if segmenters and j not in segmentations:
+                segmentations[j] = pool.submit(segment_task, todo[j].image_path, args.input_size,
+                                                explainers.seed_for(segmenters[0].seed, todo[j].name))
+        bar_start = bar.n if bar is not None else 0
+        try:
+            segments = pool.result(segmentations.pop(i)) if i in segmentations else None
+            stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=only,
+                                     segments=segments)
+            image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={}, cache={})
+            job = HostJob(sample.name, image, stage.maps, list(args.references), dict(center_sigma=args.center_sigma),
+                          stage.values, only, stage.common, stage.seconds, str(out_dir), figure_for(sample.name),
+                          args.display_type, args.figure_format)
+            pending.append((sample, None, pool.submit(host_task, job)))
+        except Exception as err:  # reported by the writer, in order
+            pending.append((sample, ("error", f"{type(err).__name__}: {err}"), None))
+        if bar is not None:
+            bar.update(bar_start + len(explainer_objects) - bar.n)
+        while pending and (len(pending) > behind or pending[0][2] is None or pending[0][2].done()):
+            yield _resolve(pool, pending.popleft())
+    if bar is not None and pending:
+        bar.set_postfix_str(f"{len(pending)} image(s) finishing on the host")
+    while pending:
+        yield _resolve(pool, pending.popleft())
+
+
+def _resolve(pool, item):
+    sample, outcome, task = item
+    return sample, outcome if task is None else pool.result(task)

@@ -1,0 +1,48 @@
+"""train.py saves the model without the optimizer's state unless --save_optimizer: a smaller file with
+the same predictions."""
+import zipfile
+
+import numpy as np
+
+import make_demo
+import train
+import utils
+
+
+def _optimizer_variables(path) -> int:
+    """How many optimizer variables a .keras file holds (the datasets under `optimizer` in its
+    model.weights.h5)."""
+    import h5py
+    found = []
+    with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as fh, h5py.File(fh, "r") as h5:
+        if "optimizer" in h5:
+            h5["optimizer"].visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return len(found)
+
+
+def test_the_model_is_saved_without_the_optimizer_unless_asked(tmp_path, monkeypatch):
+    make_demo.generate_split(tmp_path, "train", 3, seed=1, with_gaze=False)
+    trained, real_save = [], train.save_model
+
+    def spy(model, path, optimizer=False):
+        trained.append((model, optimizer))
+        real_save(model, path, optimizer)
+    monkeypatch.setattr(train, "save_model", spy)
+    argv = ["--train_dir", str(tmp_path / "images_train"), "--backbone", "tiny", "--weights", "none",
+            "--epochs", "1", "--batch_size", "4", "--image_size", "64", "--verbose", "0", "--val_fraction", "0.34"]
+    plain, kept = tmp_path / "plain.keras", tmp_path / "kept.keras"
+    train.train(train.parse_args(argv + ["--output", str(plain)]))
+    model = trained[0][0]
+    assert model.optimizer is not None and not trained[0][1]  # compiled and trained, saved without
+    real_save(model, kept, optimizer=True)  # the same weights with the optimizer's state
+    assert _optimizer_variables(plain) == 0
+    assert _optimizer_variables(kept) >= 2 * len(model.trainable_weights)  # Adam: two moments per weight
+    assert plain.stat().st_size < 0.6 * kept.stat().st_size
+    x = np.random.default_rng(0).uniform(0, 255, (4, 64, 64, 3)).astype(np.float32)
+    loaded, with_optimizer = utils.load_model(plain), utils.load_model(kept)
+    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    np.testing.assert_array_equal(utils.predict_batched(loaded, x), utils.predict_batched(with_optimizer, x))
+    np.testing.assert_allclose(utils.predict_batched(loaded, x), utils.predict_batched(model, x), atol=1e-6)
+
+    train.train(train.parse_args(argv + ["--output", str(tmp_path / "asked.keras"), "--save_optimizer"]))
+    assert trained[1][1] and _optimizer_variables(tmp_path / "asked.keras") >= 2 * len(model.trainable_weights)

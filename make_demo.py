@@ -6,17 +6,19 @@ Three procedurally drawn architectural styles whose evidence lies in fine textur
   Modern:      a curtain wall (a fine grid of window frames).
 The texture covers the main body of a building whose silhouette (stepped platform, facade with
 towers and a dome, tower, plain block), colours and size are drawn independently of its style, so
-the outline and the palette say nothing about the class; the texture's period (4 to 9 pixels at
+the outline and the palette say nothing about the class; the texture's period (about 4 to 7 pixels at
 the model's 224 x 224 input) is one that the insertion start (Gaussian blur, sigma 5) wipes out.
-Beside the labelled building stand zero to two smaller buildings of the other styles, as in a
+Beside the labelled building stand zero to two buildings of the other styles with less texture, as in a
 street photograph: they speak against the class. Each scene has a random sky and ground,
 class-independent clutter (trees, cars, lamp posts, clouds) and sensor noise.
 
 Written per image: the image (images_<split>/<stem>.png) and, with gaze (the default), the
-buildings' boxes (boxes/<stem>.txt: one line per building, `class x0 y0 x1 y1` in image pixels,
-inclusive, the labelled building first), a fixation file (points on the labelled building's
-texture plus a few elsewhere) and a GFDM built from it with data.py (Wooding). `--n_background N` also
-writes N scenes without any building (backgrounds_<split>/) for training under uniform labels.
+buildings' boxes (boxes/<stem>.txt: one line per building, `role class x0 y0 x1 y1` in image pixels,
+inclusive, the labelled building first), the scanpaths of demo_gaze.N_PARTICIPANTS simulated
+observers looking at parts of the labelled building's texture (scanpaths/, MexCulture142's
+ScanPath naming), their pooled fixations (fixations/) and the GFDM built from them with data.py
+(Wooding, sigma constants.GFDM_SIGMA_DEMO). `--n_background N` also writes N scenes without any
+building (backgrounds_<split>/) for training under uniform labels.
 
     python make_demo.py --split test  --n_per_class 4                          # the bundled test split
     python make_demo.py --split train --n_per_class 200 --n_background 150 --no_gaze   # training split

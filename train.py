@@ -148,6 +148,16 @@ def _augment(seed):
     ], name="augment")
 
 
+def uneven_light(gen, n, shape, low):
+    """(n, H, W, 1) gains of the uneven-light augmentation from a tf.random.Generator: half of the
+    images (at random) get a smooth field in [low, 1] (a 6 x 6 grid of uniform draws enlarged
+    bilinearly: a cloud's shadow, a lit corner), the others 1 everywhere."""
+    import tensorflow as tf
+    field = tf.image.resize(gen.uniform([n, 6, 6, 1], low, 1.0), shape)
+    lit = tf.cast(gen.uniform([n, 1, 1, 1]) < 0.5, tf.float32)
+    return lit * field + (1.0 - lit)
+
+
 def _dataset(x, y, batch_size, seed, augment, exposure=(1.0, 1.0), shadows=1.0):
     """Batches of (images, targets); augment: shuffled, flipped, shifted, zoomed, brightened, then
     multiplied by an exposure gain drawn uniformly in `exposure` per image and, with shadows < 1,
@@ -166,9 +176,7 @@ def _dataset(x, y, batch_size, seed, augment, exposure=(1.0, 1.0), shadows=1.0):
             n = tf.shape(a)[0]
             gain = gains.uniform([n, 1, 1, 1], exposure[0], exposure[1])
             if shadows < 1.0:
-                field = tf.image.resize(gains.uniform([n, 6, 6, 1], shadows, 1.0), tf.shape(a)[1:3])
-                lit = tf.cast(gains.uniform([n, 1, 1, 1]) < 0.5, tf.float32)
-                gain = gain * (lit * field + (1.0 - lit))
+                gain = gain * uneven_light(gains, n, tf.shape(a)[1:3], shadows)
             return tf.clip_by_value(aug(a, training=True) * gain, 0.0, 255.0), b
         ds = ds.map(apply)
     return ds.prefetch(2)
@@ -232,7 +240,7 @@ def save_model(model, path, optimizer=False):
     utils.load_model gives the same predictions. With `optimizer`, the compiled model as Keras saves
     it (to resume training)."""
     import keras
-    if not optimizer and model.optimizer is not None:
+    if not optimizer and getattr(model, "optimizer", None) is not None:
         copy = keras.Model.from_config(model.get_config())  # not compiled (clone_model compiles its copy)
         copy.set_weights(model.get_weights())
         model = copy

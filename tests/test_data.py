@@ -137,6 +137,13 @@ def test_bundled_demo_split_matches_generator(tmp_path):
     assert len(bundled) == 3 * constants.DEMO_N_TEST_PER_CLASS
     for p in bundled:
         assert (tmp_path / "images_test" / p.name).read_bytes() == p.read_bytes()
+    # and so are its boxes, scanpaths, pooled fixations and GFDMs, file for file
+    for folder in ("boxes", "scanpaths", "fixations", "gazefixationsdensitymaps"):
+        made = sorted(p.name for p in (tmp_path / folder).iterdir())
+        assert made == sorted(p.name for p in (constants.DEMO_DIR / folder).iterdir()), folder
+        assert len(made) >= len(bundled)
+        for name in made:
+            assert (tmp_path / folder / name).read_bytes() == (constants.DEMO_DIR / folder / name).read_bytes(), name
 
 
 def test_demo_model_accuracy(demo_model):

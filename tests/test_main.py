@@ -176,4 +176,11 @@ def test_command_line_default_data_and_model(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "accuracy: 3/3" in res.stdout
     rows = report.read_rows(tmp_path / "results.csv")
-    assert len(rows) == 12 and all(np.isfinite(r["NSS"]) for r in rows)  # demo fixations are used
+    # the bundled scanpaths (10 simulated observers) add the human ceiling, one HUMAN row per image
+    methods = [r for r in rows if r["method"] != "HUMAN"]
+    assert len(methods) == 12 and all(np.isfinite(r["NSS"]) for r in methods)  # demo fixations are used
+    assert all(np.isfinite(r["NSS_loo"]) and np.isfinite(r["AUC_Judd_norm"]) for r in methods)
+    human = [r for r in rows if r["method"] == "HUMAN"]
+    assert len(human) == 3
+    for h in human:  # on the demo the observers agree with each other better than any method does
+        assert h["NSS_loo"] > max(m["NSS_loo"] for m in methods if m["image"] == h["image"])

@@ -46,3 +46,16 @@ def test_offline_imagenet_weights_fail_with_a_clear_message(monkeypatch):
         train.build_model(3, "resnet50", "/no/such/weights.h5")
     with pytest.raises(SystemExit, match="tiny backbone"):
         train.build_model(3, "tiny", "imagenet")
+
+
+def test_uneven_light_is_smooth_within_its_range_and_seeded():
+    import tensorflow as tf
+    fields = [train.uneven_light(tf.random.Generator.from_seed(5), 40, (48, 64), 0.35).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(fields[0], fields[1])  # the same seed, the same light
+    f = fields[0][..., 0]
+    assert f.shape == (40, 48, 64) and f.min() >= 0.35 - 1e-6 and f.max() <= 1.0 + 1e-6
+    plain = np.all(f == 1.0, axis=(1, 2))
+    assert 10 <= plain.sum() <= 30  # about half of the images keep their light
+    shaded = f[~plain]
+    assert shaded.min(axis=(1, 2)).max() < 1.0 and shaded.min() < 0.5  # the others get shadows
+    assert np.abs(np.diff(shaded, axis=2)).max() < 0.1  # smooth: no edge a texture could be made of

@@ -46,3 +46,7 @@ def test_the_model_is_saved_without_the_optimizer_unless_asked(tmp_path, monkeyp
 
     train.train(train.parse_args(argv + ["--output", str(tmp_path / "asked.keras"), "--save_optimizer"]))
     assert trained[1][1] and _optimizer_variables(tmp_path / "asked.keras") >= 2 * len(model.trainable_weights)
+    # a loaded model (not compiled: no optimizer attribute) saves as it is
+    resaved = tmp_path / "resaved.keras"
+    train.save_model(loaded, resaved)
+    np.testing.assert_array_equal(utils.predict_batched(utils.load_model(resaved), x), utils.predict_batched(loaded, x))

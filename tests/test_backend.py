@@ -35,7 +35,10 @@ def test_jax_gives_the_tensorflow_maps_and_curves(jax_results):
     np.testing.assert_allclose(jax_results["probs"], tf_results["probs"], atol=1e-5)
     for key in sorted(k for k in tf_results if k not in ("backend", "probs")):
         assert tf_results[key].shape == jax_results[key].shape, key
-        np.testing.assert_allclose(jax_results[key], tf_results[key], atol=1e-4, err_msg=key)
+        # a curve orders the pixels by the map: where two pixels' values differ by less than the
+        # backends' round-off (1e-6), a step may remove a few other pixels (7.8e-4 seen on the demo)
+        curve = "_insertion_" in key or "_deletion_" in key
+        np.testing.assert_allclose(jax_results[key], tf_results[key], atol=2e-3 if curve else 1e-4, err_msg=key)
     import explainers
     assert {f"{m}_maps" for m in explainers.names()} <= set(tf_results)
     # the maps are not trivial: each method highlights something

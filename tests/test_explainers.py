@@ -111,7 +111,7 @@ def test_nested_and_inlined_backbones_give_the_same_maps(demo_image):
 def test_features_and_logits_model_on_nested_backbone(demo_model, demo_image):
     model = utils.features_and_logits_model(demo_model, utils.get_last_layer_name(demo_model))
     acts, logits = model(demo_image[0][None])
-    assert acts.shape[1:3] == (7, 7)
+    assert acts.shape[1:3] == (14, 14)  # the demo model: stride-4 stem, two stride-2 blocks
     probs = keras.ops.softmax(logits).numpy()
     np.testing.assert_allclose(probs, demo_model(demo_image[0][None]).numpy(), atol=1e-5)
 

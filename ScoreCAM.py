@@ -5,7 +5,8 @@ Each channel A_k of the conv layer is upsampled bilinearly to the image and min-
 (a constant channel gives a zero mask); s_k = pre-softmax score of the class for image * mask_k;
 w = softmax over k of s; map = ReLU(sum_k w_k A_k), upsampled bilinearly, divided by its maximum.
 The masked images (one per channel: 2048 on ResNet50) are built and scored inside one compiled call
-per batch of channels.
+per batch of channels; when all the channels fit in one batch (a small network), the activations are
+computed in that same call (one call per image instead of two).
 """
 import cv2
 import numpy as np
@@ -31,8 +32,10 @@ class ScoreCAMExplainer(explainers.Explainer):
         probe = model_graph.probe(model, self.layer_name)
         self._shape = model_graph.activation_shape(model, self.layer_name)
         self._logits = model_graph.logits_fn(model)
+        self._probe = probe
         self._activations = backend.Compiled(lambda x: probe(x)[0], model.variables, jit)
         self._scores = backend.Compiled(self._score_body, model.variables, jit)
+        self._fused = backend.Compiled(self._fused_body, model.variables, jit)
 
     def evaluations_per_image(self):
         return self._shape[-1] + 1
@@ -47,17 +50,30 @@ class ScoreCAMExplainer(explainers.Explainer):
         logits = self._logits(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1))
         return ops.take(logits, class_index, axis=1)
 
+    def _fused_body(self, img, ry, rx, class_index):
+        """The activations of one image and the scores of all its masked images in one call (for a
+        layer whose channels fit in one batch: a second call would cost more than the evaluations)."""
+        from keras import ops
+        acts = self._probe(ops.expand_dims(img, 0))[0][0]
+        return acts, self._score_body(img, ops.transpose(acts, (2, 0, 1)), ry, rx, class_index)
+
     def _explain(self, images, class_indices, keys):
-        activations = backend.stack_batches(self._activations, len(images), self.batch_size,
-                                            lambda idx: (backend.rows(images, idx),))
         h, w, c = self._shape
         ry = utils.resize_matrix(h, images.shape[1], cv2.INTER_LINEAR)
         rx = utils.resize_matrix(w, images.shape[2], cv2.INTER_LINEAR)
+        fused = c + 1 <= self.batch_size
+        if not fused:
+            activations = backend.stack_batches(self._activations, len(images), self.batch_size,
+                                                lambda idx: (backend.rows(images, idx),))
         maps = []
-        for img, acts, cls in zip(images, activations, class_indices):
-            channels = np.ascontiguousarray(np.moveaxis(acts, -1, 0))  # (C, h, w)
-            scores = backend.stack_batches(self._scores, c, self.batch_size,
-                                           lambda idx: (img, channels[idx], ry, rx, np.int32(cls)))
+        for i, (img, cls) in enumerate(zip(images, class_indices)):
+            if fused:
+                acts, scores = (backend.to_numpy(t) for t in self._fused(img, ry, rx, np.int32(cls)))
+            else:
+                acts = activations[i]
+                channels = np.ascontiguousarray(np.moveaxis(acts, -1, 0))  # (C, h, w)
+                scores = backend.stack_batches(self._scores, c, self.batch_size,
+                                               lambda idx: (img, channels[idx], ry, rx, np.int32(cls)))
             scores = scores.astype(np.float64)
             weights = np.exp(scores - scores.max())
             weights /= weights.sum()

@@ -114,6 +114,9 @@ def test_scorecam_matches_plain_computation(random_cnn, img):
     weights = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
     cam = np.maximum((a * weights).sum(-1), 0)
     np.testing.assert_allclose(_explain("SCORECAM", random_cnn, img, 2), _upsampled(cam), atol=1e-5)
+    # 6 channels + 1 fit in one batch of 64: one call per image; in batches of 4: the activations
+    # first, then the channels in two calls
+    np.testing.assert_allclose(_explain("SCORECAM", random_cnn, img, 2, batch_size=4), _upsampled(cam), atol=1e-5)
 
 
 def test_occlusion_matches_a_plain_loop(random_cnn, img):

@@ -81,6 +81,11 @@ class _PatternScorer:
 
     def score_patterns(self, patterns, image, fudged, segments):
         patterns = np.asarray(patterns, np.int32)
+        # columns padded to a power of two (at least 64): images with different numbers of
+        # superpixels share one compiled call instead of one compilation each (no segment label
+        # points at a padding column, so the images are the same)
+        width = max(64, 1 << (patterns.shape[1] - 1).bit_length())
+        patterns = np.pad(patterns, ((0, 0), (0, width - patterns.shape[1])))
         image, fudged = backend.to_tensor(image), backend.to_tensor(fudged)
         segments = backend.to_tensor(segments, "int32")
         return backend.stack_batches(self.explainer._fn, len(patterns), self.explainer.batch_size,

@@ -56,7 +56,7 @@ def grid_layout(images, titles, path=None, ncols=4, show=False, suptitle=None):
         fig.tight_layout()
         if path is not None:
             with safe_io.replacing(path) as tmp:
-                fig.savefig(str(tmp), dpi=style.DPI)
+                style.savefig(fig, tmp, Path(path).suffix.lstrip(".").lower() or "png")
     style.close(fig, show)
 
 

@@ -223,10 +223,30 @@ def registry_fingerprints():
             {name: _fingerprint(references.get(name)) for name in references.names()})
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def single_threaded():
+    """Numpy's BLAS, OpenMP and OpenCV on one thread in this process: the host processes already
+    run side by side, and a second BLAS thread doubled the CPU time of the host metrics (waiting
+    threads spin) for the same wall time. Set before numpy is imported, and through threadpoolctl
+    (a dependency of scikit-learn) where it was imported already."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+    try:
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(1)
+    except ImportError:
+        pass
+    import cv2
+    cv2.setNumThreads(1)
+
+
 def _init_worker(parent):
     """A host process: runs at a lower priority (HOST_NICE: the model's threads keep the cores, the
-    host work fills the time they leave), ignores Ctrl-C (the main process stops the pool), leaves
-    when the main process is gone (even killed), and imports what its tasks use."""
+    host work fills the time they leave), on one thread (single_threaded), ignores Ctrl-C (the main
+    process stops the pool), leaves when the main process is gone (even killed), and imports what its
+    tasks use."""
     import signal
     import threading
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -240,6 +260,7 @@ def _init_worker(parent):
             time.sleep(0.5)
         os._exit(0)
     threading.Thread(target=watch, daemon=True).start()
+    single_threaded()
     import figures  # noqa: F401
     import LIME  # noqa: F401
     import matplotlib.backends.backend_agg  # noqa: F401

@@ -10,6 +10,7 @@ import safe_io
 FORMATS = ("png", "pdf", "svg")
 DPI = 150  # saved figures (PNG, and the raster parts of PDF/SVG)
 PREVIEW_DPI = 72  # the PNG preview beside a PDF/SVG
+PNG_COMPRESS_LEVEL = 1  # zlib level of saved PNGs: a quarter less drawing time than level 6, files about 18% larger
 MIN_FONT = 8  # points, at the saved size
 
 # The built-in methods in table order; their colours never change. Other methods get one of EXTRA
@@ -75,12 +76,18 @@ def save(fig, stem, fmt="png", dpi=DPI) -> Path:
     stem = Path(stem)
     target = stem.with_name(f"{stem.name}.{fmt}")
     with safe_io.replacing(target) as tmp:
-        fig.savefig(str(tmp), dpi=dpi, format=fmt, metadata=_METADATA[fmt])
+        savefig(fig, tmp, fmt, dpi)
     png = stem.with_name(f"{stem.name}.png")
     if fmt != "png":
         with safe_io.replacing(png) as tmp:
-            fig.savefig(str(tmp), dpi=PREVIEW_DPI, format="png")
+            savefig(fig, tmp, "png", PREVIEW_DPI)
     return png
+
+
+def savefig(fig, path, fmt="png", dpi=DPI) -> None:
+    """fig.savefig to `path` in `fmt`, without a date inside; PNGs at PNG_COMPRESS_LEVEL."""
+    extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if fmt == "png" else {}
+    fig.savefig(str(path), dpi=dpi, format=fmt, metadata=_METADATA.get(fmt), **extra)
 
 
 def close(fig, show=False) -> None:

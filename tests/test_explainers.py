@@ -217,3 +217,30 @@ def test_compiled_and_uncompiled_agree(region_model, region_image):
     on = RISEExplainer(region_model, seed=2, n_masks=100, jit=True).explain(region_image[None], [0])
     off = RISEExplainer(region_model, seed=2, n_masks=100, jit=False).explain(region_image[None], [0])
     np.testing.assert_allclose(on, off, atol=1e-5)
+
+
+def test_lime_images_with_different_superpixel_counts_share_one_compiled_shape(region_model, region_image):
+    # Keras/XLA compiles once per input shape: the on/off patterns of every image go in with the same
+    # width, whatever its number of superpixels (before: one compilation per image of a run)
+    import explainers
+    lime = explainers.build("LIME", region_model, batch_size=32, options={"num_samples": 40})
+    widths, call = [], lime._fn
+    lime._fn = lambda rows, *rest: (widths.append(np.shape(rows)), call(rows, *rest))[1]
+    few = np.repeat(np.repeat(np.arange(4), 32)[None, :], 128, axis=0)  # 4 superpixels
+    many = (np.arange(128)[:, None] // 16) * 8 + np.arange(128)[None, :] // 16  # 64
+    for segments in (few, many):
+        lime.give_segments(region_image, "a", segments)
+        ours, _ = lime.explanation(region_image, 0, "a")
+    assert len(set(widths)) == 1 and widths[0][1] >= 64
+    plain = lime_image_explanation(region_model, region_image, many, 40, lime.seed, "a")
+    assert dict(ours.local_exp[0]) == pytest.approx(dict(plain.local_exp[0]), abs=1e-6)
+
+
+def lime_image_explanation(model, img, segments, num_samples, seed, key):
+    """The plain lime package's explanation with the seed LIMEExplainer uses for `key`."""
+    import explainers
+    from lime import lime_image
+    s = explainers.seed_for(seed, key)
+    return lime_image.LimeImageExplainer(random_state=s).explain_instance(
+        img.astype(np.float64), lambda b: model(np.asarray(b, np.float32)).numpy(), labels=(0,), top_labels=None,
+        num_samples=num_samples, segmentation_fn=lambda _: segments, random_seed=s)

@@ -201,7 +201,10 @@ def _state_of_this_process(_):
         except OSError:  # the listing's own descriptor, closed since
             pass
     loaded = sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules)
-    return dict(files=files, loaded=loaded), {}
+    import cv2
+    import threadpoolctl
+    threads = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] + [cv2.getNumThreads()]
+    return dict(files=files, loaded=loaded, threads=threads), {}
 
 
 def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_model):
@@ -219,6 +222,7 @@ def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_m
         finally:
             pool.close()
     assert not pool.broken and state["loaded"] == []
+    assert state["threads"] and set(state["threads"]) == {1}  # BLAS and OpenCV: one thread each
     assert not [f for f in state["files"] if f.endswith(runlock.LOCK_NAME)], state["files"]
 
 

@@ -390,12 +390,14 @@ class MuFidelityScorer:
         cell_h, cell_w = math.ceil(h / g), math.ceil(w / g)
         row_cell, col_cell = np.arange(h) // cell_h, np.arange(w) // cell_w
         base = np.broadcast_to(np.asarray(baseline, np.float32), img.shape).astype(np.float32)
-        full = utils.predict_batched(self.model, img[None], 1)[0, int(class_index)]
         cls = np.int32(class_index)
-        scores = backend.stack_batches(self._fn, len(removed), self.batch_size,
-                                       lambda idx: (img, removed[idx].astype(np.float32), row_cell, col_cell,
-                                                    base, cls))
-        return float(full) - scores.astype(np.float64)
+        # the full image is the pattern that removes nothing, scored in the same batches (a call of
+        # its own would cost more than that one evaluation)
+        patterns = np.concatenate([np.zeros((1,) + removed.shape[1:], np.float32), removed.astype(np.float32)])
+        scores = backend.stack_batches(self._fn, len(patterns), self.batch_size,
+                                       lambda idx: (img, patterns[idx], row_cell, col_cell, base, cls))
+        scores = scores.astype(np.float64)
+        return scores[0] - scores[1:]
 
 
 def mufidelity_scorer(model, batch_size=constants.BATCH_SIZE, jit=True) -> MuFidelityScorer:

@@ -42,12 +42,14 @@ import data  # noqa: E402
 N_CAM_IMAGES = 12
 
 
-def timed(fn, repeat=3):
-    """Best wall time of fn() over `repeat` runs (after one warm-up run) and its last result. The
-    best run is the least disturbed by the rest of the machine, for the limit and the methods alike."""
+def timed(fn, repeat=3, min_seconds=1.0, max_repeat=50):
+    """Best wall time of fn() over at least `repeat` runs (after one warm-up run), more while they
+    add up to less than min_seconds (at most max_repeat), and its last result. The best run is the
+    least disturbed by the rest of the machine, for the limit and the methods alike; a call of a few
+    milliseconds gets many tries, as one disturbed try would otherwise be all there is."""
     fn()
     times, out = [], None
-    for _ in range(repeat):
+    while len(times) < repeat or (sum(times) < min_seconds and len(times) < max_repeat):
         start = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - start)

@@ -1,3 +1,4 @@
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +28,13 @@ def test_benchmark_smoke(tmp_path):
 
 def test_end_to_end_rows(tmp_path):
     import bench_runs
-    table = bench_runs.main(["--end_to_end", "--n_images", "1", "--quick", "--output", str(tmp_path / "e2e.md")])
+    table = bench_runs.main(["--end_to_end", "--n_images", "1", "--quick", "--repeat", "2",
+                             "--output", str(tmp_path / "e2e.md")])
     assert "forward-pass limit" in table and "| serial (--host_workers 0) | 1 |" in table
+    walls = re.search(r"median wall time of 2 \(walls in s: serial ([\d.]+), ([\d.]+); pipelined ([\d.]+), ([\d.]+)\)",
+                      table)
+    assert walls, table  # two rounds of each, alternated; each row is the lower-middle one
+    assert "the fastest of 3 measures" in table
     assert "| pipelined (--host_workers " in table and "wall / (model + host / cores)" in table
     row = next(line for line in table.splitlines() if line.startswith("| pipelined"))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -36,6 +42,7 @@ def test_end_to_end_rows(tmp_path):
     # 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
     assert evals == 1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201
     assert model_s > 0 and wall > 0 and ratio > 0
+    assert wall == pytest.approx(min(float(walls[3]), float(walls[4])), abs=0.051)
 
 
 def test_end_to_end_needs_a_host_process(capsys):

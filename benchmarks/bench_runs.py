@@ -19,6 +19,8 @@ for the curves, MuFidelity's samples + 1, ROAD's and Max-Sensitivity's when on; 
 method counts as one evaluation), the host work in CPU-seconds (pipeline.CLOCK: the main thread's
 host sections and the CPU time of every task of the host processes), and the ratios
 wall / (model + host / cores) (target 1.15: nothing idles) and wall / model (target 1.45 on the demo).
+With two images or more it also prints each method's seconds on the serial run's first image against
+the median of the others: the first image pays the XLA compilation of each compiled call.
 
     python benchmarks/bench_runs.py --end_to_end                 # 12 demo images, default settings
     python benchmarks/bench_runs.py --end_to_end --n_images 2 --quick
@@ -104,6 +106,18 @@ def evaluations(model, out_dir) -> int:
     return total
 
 
+def first_image_overhead(rows) -> dict:
+    """{method: (seconds on the run's first image, median seconds on the others)} from result rows
+    (the `seconds` column; reference rows have none): the first image pays each compiled call's
+    XLA compilation. Only methods with at least two images."""
+    import statistics
+    per_method = {}
+    for r in rows:
+        if str(r.get("seconds", "")).strip():
+            per_method.setdefault(r["method"], []).append(float(r["seconds"]))
+    return {m: (t[0], statistics.median(t[1:])) for m, t in per_method.items() if len(t) > 1}
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -180,10 +194,23 @@ def end_to_end(args):
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
         f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.cpu.items(), key=lambda kv: -kv[1]))
         for name, (_, _, _, _, c) in measured.items()),
+        _first_line(measured),
         (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
         f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
         f"Settings: {' '.join(base[2:]) or 'the defaults'}; outputs in {tmp}"]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def _first_line(measured):
+    """The serial run's first image against the others, per method (None with one image)."""
+    import csv
+    out = next(iter(measured.values()))[0]
+    with (out / "results.csv").open(newline="") as f:
+        first = first_image_overhead(list(csv.DictReader(f)))
+    if not first:
+        return None
+    return ("Seconds per method, first image of the serial run (XLA compiles each call on first use) against "
+            "the median of the others: " + ", ".join(f"{m} {a:.2f} ({b:.2f})" for m, (a, b) in first.items()))
 
 
 def main(argv=None):

@@ -50,3 +50,12 @@ def test_end_to_end_needs_a_host_process(capsys):
     with pytest.raises(SystemExit):
         bench_runs.main(["--end_to_end", "--host_workers", "0"])
     assert "--host_workers 0: the pipelined run needs at least 1 host process" in capsys.readouterr().err
+
+
+def test_first_image_overhead_per_method():
+    import bench_runs
+    rows = [dict(method="RISE", seconds="3.0"), dict(method="CENTER", seconds=""),
+            dict(method="RISE", seconds="1.0"), dict(method="LIME", seconds="2.5"),
+            dict(method="RISE", seconds="2.0"), dict(method="RISE", seconds="1.5")]
+    # RISE: first 3.0, the others 1.0, 2.0, 1.5 -> median 1.5; LIME has one image, CENTER no seconds
+    assert bench_runs.first_image_overhead(rows) == {"RISE": (3.0, 1.5)}

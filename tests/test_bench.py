@@ -59,3 +59,17 @@ def test_first_image_overhead_per_method():
             dict(method="RISE", seconds="2.0"), dict(method="RISE", seconds="1.5")]
     # RISE: first 3.0, the others 1.0, 2.0, 1.5 -> median 1.5; LIME has one image, CENTER no seconds
     assert bench_runs.first_image_overhead(rows) == {"RISE": (3.0, 1.5)}
+
+
+def test_gpu_check_dry_run_on_jax(tmp_path):
+    # the script a GPU session runs, with tiny settings, in a process of its own on the JAX backend
+    import os
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")
+    subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path), "--quick"],
+                   check=True, env=env, cwd=tmp_path, capture_output=True, timeout=600)
+    bench_table = (tmp_path / "bench_jax_gpu.md").read_text()
+    e2e = (tmp_path / "e2e_demo_quick.md").read_text()
+    assert "Backend: jax" in bench_table and "| demo | RISE (64 evaluations) |" in bench_table
+    assert "Backend: jax" in e2e and "| pipelined (--host_workers " in e2e

@@ -113,8 +113,10 @@ def first_image_overhead(rows) -> dict:
     import statistics
     per_method = {}
     for r in rows:
-        if str(r.get("seconds", "")).strip():
-            per_method.setdefault(r["method"], []).append(float(r["seconds"]))
+        value = r.get("seconds")
+        seconds = float(value) if value not in ("", None) else float("nan")  # read_rows: NaN for none
+        if seconds == seconds:
+            per_method.setdefault(r["method"], []).append(seconds)
     return {m: (t[0], statistics.median(t[1:])) for m, t in per_method.items() if len(t) > 1}
 
 
@@ -203,10 +205,8 @@ def end_to_end(args):
 
 def _first_line(measured):
     """The serial run's first image against the others, per method (None with one image)."""
-    import csv
-    out = next(iter(measured.values()))[0]
-    with (out / "results.csv").open(newline="") as f:
-        first = first_image_overhead(list(csv.DictReader(f)))
+    import report
+    first = first_image_overhead(report.read_rows(next(iter(measured.values()))[0] / "results.csv"))
     if not first:
         return None
     return ("Seconds per method, first image of the serial run (XLA compiles each call on first use) against "

@@ -153,16 +153,13 @@ def test_rise_mask_matches_upsample_then_crop(region_model, region_image):
 
 
 def test_lime_is_seeded_and_equals_the_plain_package(region_model, region_image):
-    from lime import lime_image
     m1, s1 = explain_with_lime(region_model, region_image, 0, num_samples=100, seed=3)
     m2, s2 = explain_with_lime(region_model, region_image, 0, num_samples=100, seed=3)
     np.testing.assert_array_equal(s1, s2)
     np.testing.assert_array_equal(m1, m2)
     assert set(np.unique(m1)) <= {0.0, 1.0}
     ours, segments = get_lime_explanation(region_model, region_image, 0, num_samples=100, seed=3)
-    plain = lime_image.LimeImageExplainer(random_state=3).explain_instance(
-        region_image.astype(np.float64), lambda b: region_model(b.astype(np.float32)).numpy(), labels=(0,),
-        top_labels=None, num_samples=100, segmentation_fn=lambda _: segments, random_seed=3)
+    plain = lime_image_explanation(region_model, region_image, segments, 100, 3, None)
     assert dict(ours.local_exp[0]) == pytest.approx(dict(plain.local_exp[0]), abs=1e-6)
 
 

@@ -61,8 +61,9 @@ class OcclusionExplainer(explainers.Explainer):
         full = utils.predict_batched(self.model, images, self.batch_size, self.jit)
         maps = []
         for img, cls, p_full in zip(images, class_indices, full[np.arange(len(images)), class_indices]):
+            img_t = backend.to_tensor(img)  # sent to the device once
             scores = backend.stack_batches(self._fn, len(grid_y), self.batch_size,
-                                           lambda idx: (img, grid_y[idx], grid_x[idx], np.int32(cls)))
+                                           lambda idx: (img_t, grid_y[idx], grid_x[idx], np.int32(cls)))
             total, count = np.zeros((h, w)), np.zeros((h, w))
             for y, x, s in zip(grid_y, grid_x, scores.astype(np.float64)):
                 total[y:y + win_h, x:x + win_w] += p_full - s

@@ -94,10 +94,12 @@ class RISEExplainer(explainers.Explainer):
         total = np.zeros(shape, np.float64)
         scores = np.empty(self.n_masks, np.float64)
         img_t, cls = backend.to_tensor(img), backend.to_tensor(class_index, "int32")
+        started = []  # every batch started before any result is read (see backend.stack_batches)
         for start, real, idx in backend.batches(self.n_masks, self.batch_size):
             ry_c, rx_c = crop(ry, rx, shifts[idx], shape)
             weights = (np.arange(len(idx)) < real).astype(np.float32)
-            s, weighted = self._fn(img_t, grids[idx], ry_c, rx_c, weights, cls)
+            started.append((start, real, self._fn(img_t, grids[idx], ry_c, rx_c, weights, cls)))
+        for start, real, (s, weighted) in started:
             scores[start:start + real] = backend.to_numpy(s)[:real]
             total += backend.to_numpy(weighted).astype(np.float64)
         return total / (self.n_masks * self.p), scores

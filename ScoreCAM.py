@@ -62,6 +62,7 @@ class ScoreCAMExplainer(explainers.Explainer):
         ry = utils.resize_matrix(h, images.shape[1], cv2.INTER_LINEAR)
         rx = utils.resize_matrix(w, images.shape[2], cv2.INTER_LINEAR)
         fused = c + 1 <= self.batch_size
+        ry_t, rx_t = backend.to_tensor(ry), backend.to_tensor(rx)
         if not fused:
             activations = backend.stack_batches(self._activations, len(images), self.batch_size,
                                                 lambda idx: (backend.rows(images, idx),))
@@ -72,8 +73,9 @@ class ScoreCAMExplainer(explainers.Explainer):
             else:
                 acts = activations[i]
                 channels = np.ascontiguousarray(np.moveaxis(acts, -1, 0))  # (C, h, w)
+                img_t = backend.to_tensor(img)  # sent to the device once
                 scores = backend.stack_batches(self._scores, c, self.batch_size,
-                                               lambda idx: (img, channels[idx], ry, rx, np.int32(cls)))
+                                               lambda idx: (img_t, channels[idx], ry_t, rx_t, np.int32(cls)))
             scores = scores.astype(np.float64)
             weights = np.exp(scores - scores.max())
             weights /= weights.sum()

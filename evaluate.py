@@ -394,6 +394,7 @@ class MuFidelityScorer:
         # the full image is the pattern that removes nothing, scored in the same batches (a call of
         # its own would cost more than that one evaluation)
         patterns = np.concatenate([np.zeros((1,) + removed.shape[1:], np.float32), removed.astype(np.float32)])
+        img, base = backend.to_tensor(img), backend.to_tensor(base)  # sent to the device once
         scores = backend.stack_batches(self._fn, len(patterns), self.batch_size,
                                        lambda idx: (img, patterns[idx], row_cell, col_cell, base, cls))
         scores = scores.astype(np.float64)

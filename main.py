@@ -203,6 +203,10 @@ def build_parser():
                    help="images per compiled model call (at most)")
     p.add_argument("--jit", default=constants.JIT_COMPILE, choices=["on", "off"],
                    help="XLA compilation (TensorFlow) or jax.jit (JAX) of the batched model calls")
+    p.add_argument("--compile_cache", default=None, metavar="DIR|none",
+                   help="JAX backend: keep the compiled programs in DIR, so that later runs skip the XLA "
+                        "compilations (default: $JAX_COMPILATION_CACHE_DIR if set, else "
+                        "~/.cache/xai-mexculture/jax; none: off); the numbers are the same either way")
     p.add_argument("--robustness", action="store_true",
                    help="also compute Max-Sensitivity (10 more explanations per map: slow)")
     p.add_argument("--sanity", action="store_true",
@@ -576,6 +580,10 @@ def load_checked_model(args):
     number of classes that does not match --class_names."""
     import model_graph
     import utils
+    cache = getattr(args, "compile_cache", None)
+    if cache is None:
+        cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or backend.default_compile_cache()
+    backend.use_compile_cache(cache)
     try:
         model = utils.load_model(args.model_path, trust=args.trust_model)
     except (OSError, ValueError) as err:

@@ -204,13 +204,17 @@ def end_to_end(args):
 
 
 def _first_line(measured):
-    """The serial run's first image against the others, per method (None with one image)."""
+    """Each run's first image against its others, per method (None with one image)."""
     import report
-    first = first_image_overhead(report.read_rows(next(iter(measured.values()))[0] / "results.csv"))
-    if not first:
+    parts = []
+    for name, (out, *_) in measured.items():
+        first = first_image_overhead(report.read_rows(out / "results.csv"))
+        if first:
+            parts.append(f"{name.split()[0]}: " + ", ".join(f"{m} {a:.2f} ({b:.2f})" for m, (a, b) in first.items()))
+    if not parts:
         return None
-    return ("Seconds per method, first image of the serial run (XLA compiles each call on first use) against "
-            "the median of the others: " + ", ".join(f"{m} {a:.2f} ({b:.2f})" for m, (a, b) in first.items()))
+    return ("Seconds per method on the first image (XLA compiles each call on first use) against the median of "
+            "the others: " + "; ".join(parts))
 
 
 def main(argv=None):

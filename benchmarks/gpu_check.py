@@ -35,6 +35,8 @@ def main(argv=None):
     p.add_argument("--n_images", type=int, default=10, help="images of the end-to-end run (the lab report: 10)")
     p.add_argument("--only", choices=["bench", "e2e"], default=None,
                    help="one of the two parts (to split them over two calls of a time-limited machine)")
+    p.add_argument("--main_args", nargs=argparse.REMAINDER, default=[],
+                   help="the rest of the line goes to main.py in the end-to-end runs (e.g. --compile_cache none)")
     args = p.parse_args(argv)
     os.environ["KERAS_BACKEND"] = "jax"
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -56,13 +58,14 @@ def main(argv=None):
         return out
     e2e = ["--end_to_end", "--backend", "jax", "--n_images", str(1 if args.quick else args.n_images),
            "--output", str(out / ("e2e_demo_quick.md" if args.quick else "e2e_resnet50.md"))]
+    extra = (["--extra"] + args.main_args) if args.main_args else []
     if args.quick:
-        bench_runs.main(e2e + ["--quick"])
+        bench_runs.main(e2e + ["--quick"] + extra)
     else:
         import train
         model_path = Path(tempfile.mkdtemp(prefix="gpu-check-")) / "resnet50_random.keras"
         train.save_model(bench.resnet50_random(), model_path)
-        bench_runs.main(e2e + ["--model", str(model_path)])
+        bench_runs.main(e2e + ["--model", str(model_path)] + extra)
     print(f"[gpu_check] all done after {time.perf_counter() - start:.0f} s", flush=True)
     return out
 

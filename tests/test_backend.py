@@ -13,8 +13,8 @@ import backend
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run_jax(args, **kwargs):
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+def _run_jax(args, env=None, **kwargs):
+    env = dict(os.environ if env is None else env, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     return subprocess.run([sys.executable] + args, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600, **kwargs)
 
@@ -46,16 +46,46 @@ def test_jax_gives_the_tensorflow_maps_and_curves(jax_results):
         assert all(m.max() == pytest.approx(1.0) and m.min() < 0.9 for m in tf_results[f"{method}_maps"])
 
 
-def test_main_runs_on_jax_with_the_backend_flag(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    res = subprocess.run([sys.executable, "main.py", "--backend", "jax", "--n_images", "1", "--explanation_method",
-                          "GRADCAM,RISE", "--rise_masks", "64", "--step", "4000", "--no_progress",
-                          "--output_dir", str(tmp_path)], cwd=ROOT, env=dict(env, JAX_PLATFORMS="cpu"),
-                         capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+def _numbers(results_csv):
+    """results.csv without the seconds column (timings differ between equal runs)."""
+    import csv
+    with open(results_csv) as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "JAX_COMPILATION_CACHE_DIR")}
+    env = dict(env, JAX_PLATFORMS="cpu", XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    cache = tmp_path / "xdg" / "xai-mexculture" / "jax"
+    entries = []
+    for run in ("first", "second"):
+        res = subprocess.run([sys.executable, "main.py", "--backend", "jax", "--n_images", "1",
+                              "--explanation_method", "GRADCAM,RISE", "--rise_masks", "64", "--step", "4000",
+                              "--no_progress", "--figures", "none", "--output_dir", str(tmp_path / run)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+        entries.append(sorted(p.name for p in cache.iterdir()))
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
     assert manifest["backend"] == "jax" and "jax" in manifest["packages"]
-    assert (tmp_path / "maps" / "Colonial_DemoTest001_Synthetic_N_1_RISE.npy").exists()
+    assert (tmp_path / "first" / "maps" / "Colonial_DemoTest001_Synthetic_N_1_RISE.npy").exists()
+    # the first run filled the default cache folder; the second compiled nothing new (every program
+    # came from the cache) and gave the same numbers
+    assert len(entries[0]) >= 3 and entries[1] == entries[0]
+    assert _numbers(tmp_path / "second" / "results.csv") == _numbers(tmp_path / "first" / "results.csv")
+
+
+def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(tmp_path):
+    # a compilation before the cache is set (as a benchmark's forward pass) does not keep it off
+    code = ("import sys; sys.path.insert(0, '.'); import backend, jax; backend.select_backend('jax'); "
+            "print(backend.use_compile_cache('none'), jax.config.jax_compilation_cache_dir); "
+            "jax.jit(lambda x: x + 1)(1.0); "
+            f"print(backend.use_compile_cache({str(tmp_path / 'c')!r}) == jax.config.jax_compilation_cache_dir); "
+            "jax.jit(lambda x: x * 3)(1.0)")
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    res = _run_jax(["-c", code], env=env)
+    assert res.stdout.split() == ["None", "None", "True"], res.stderr[-2000:]
+    assert len(list((tmp_path / "c").iterdir())) >= 1
+    assert backend.use_compile_cache(tmp_path / "tf") is None and not (tmp_path / "tf").exists()
 
 
 def test_an_existing_keras_backend_variable_is_respected(tmp_path):
@@ -112,3 +142,28 @@ def test_xla_fallback_only_for_xla_failures(caplog):
     with pytest.raises(Exception) as err:
         backend.Compiled(buggy, jit=True)(tf.constant([1.0, 2.0]))
     assert "XLA" not in type(err.value).__name__
+
+
+def test_every_batch_is_started_before_a_result_is_read(monkeypatch):
+    """On JAX the host prepares the next batch while the device computes: stack_batches and RISE
+    start all their compiled calls before reading any result back."""
+    log = []
+    real = backend.to_numpy
+    monkeypatch.setattr(backend, "to_numpy", lambda t: log.append("read") or real(t))
+
+    def fn(x):
+        log.append("call")
+        return x * 2
+    out = backend.stack_batches(fn, 10, 4, lambda idx: (np.asarray(idx, np.float32),))
+    np.testing.assert_array_equal(out, 2 * np.arange(10))
+    assert log == ["call"] * 3 + ["read"] * 3
+
+    import RISE
+    from conftest import patch_model
+    explainer = RISE.RISEExplainer(patch_model((16, 16), (0, 8), (0, 8)), batch_size=8,
+                                   n_masks=24, mask_size=4)
+    body = explainer._fn
+    explainer._fn = lambda *args: log.append("call") or body(*args)
+    log.clear()
+    explainer.explain_one(np.ones((16, 16, 3), np.float32), 0)
+    assert log == ["call"] * 3 + ["read"] * 6  # scores and weighted sum of each batch

@@ -67,9 +67,13 @@ def test_gpu_check_dry_run_on_jax(tmp_path):
     import subprocess
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")
-    subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path), "--quick"],
+    subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path), "--quick",
+                    "--main_args", "--compile_cache", str(tmp_path / "cache")],
                    check=True, env=env, cwd=tmp_path, capture_output=True, timeout=600)
     bench_table = (tmp_path / "bench_jax_gpu.md").read_text()
     e2e = (tmp_path / "e2e_demo_quick.md").read_text()
     assert "Backend: jax" in bench_table and "| demo | RISE (64 evaluations) |" in bench_table
     assert "Backend: jax" in e2e and "| pipelined (--host_workers " in e2e
+    # the rest of the line went to main.py: its compile cache holds programs, although the benchmark
+    # compiled the forward pass before main.py set the cache (JAX had settled on no cache then)
+    assert f"--compile_cache {tmp_path / 'cache'}" in e2e and len(list((tmp_path / "cache").iterdir())) >= 3

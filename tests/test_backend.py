@@ -80,10 +80,12 @@ def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(tmp_pa
             "print(backend.use_compile_cache('none'), jax.config.jax_compilation_cache_dir); "
             "jax.jit(lambda x: x + 1)(1.0); "
             f"print(backend.use_compile_cache({str(tmp_path / 'c')!r}) == jax.config.jax_compilation_cache_dir); "
-            "jax.jit(lambda x: x * 3)(1.0)")
+            "jax.jit(lambda x: x * 3)(1.0); "
+            "print(backend.use_compile_cache('/proc/no/such/folder'))")
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     res = _run_jax(["-c", code], env=env)
-    assert res.stdout.split() == ["None", "None", "True"], res.stderr[-2000:]
+    assert res.stdout.split() == ["None", "None", "True", "None"], res.stderr[-2000:]
+    assert "the compile cache /proc/no/such/folder cannot be made" in res.stderr  # warned, and the run goes on
     assert len(list((tmp_path / "c").iterdir())) >= 1
     assert backend.use_compile_cache(tmp_path / "tf") is None and not (tmp_path / "tf").exists()
 

@@ -61,6 +61,21 @@ def test_first_image_overhead_per_method():
     assert bench_runs.first_image_overhead(rows) == {"RISE": (3.0, 1.5)}
 
 
+def test_first_image_line_covers_every_run(tmp_path):
+    import bench_runs
+    measured = {}
+    for name, first in (("serial (--host_workers 0)", 3.0), ("pipelined (--host_workers 2)", 2.5)):
+        out = tmp_path / name.split()[0]
+        out.mkdir()
+        (out / "results.csv").write_text(f"image,method,seconds\na,RISE,{first}\nb,RISE,1.0\nc,RISE,2.0\n")
+        measured[name] = (out, 0.0)
+    line = bench_runs._first_line(measured)
+    assert line.endswith("serial: RISE 3.00 (1.50); pipelined: RISE 2.50 (1.50)"), line
+    # one image per run: nothing to compare
+    (tmp_path / "serial" / "results.csv").write_text("image,method,seconds\na,RISE,3.0\n")
+    assert bench_runs._first_line({"serial (--host_workers 0)": (tmp_path / "serial",)}) is None
+
+
 def test_gpu_check_dry_run_on_jax(tmp_path):
     # the script a GPU session runs, with tiny settings, in a process of its own on the JAX backend
     import os

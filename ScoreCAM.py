@@ -62,14 +62,14 @@ class ScoreCAMExplainer(explainers.Explainer):
         ry = utils.resize_matrix(h, images.shape[1], cv2.INTER_LINEAR)
         rx = utils.resize_matrix(w, images.shape[2], cv2.INTER_LINEAR)
         fused = c + 1 <= self.batch_size
-        ry_t, rx_t = backend.to_tensor(ry), backend.to_tensor(rx)
+        ry_t, rx_t = backend.to_tensor(ry), backend.to_tensor(rx)  # sent to the device once
         if not fused:
             activations = backend.stack_batches(self._activations, len(images), self.batch_size,
                                                 lambda idx: (backend.rows(images, idx),))
         maps = []
         for i, (img, cls) in enumerate(zip(images, class_indices)):
             if fused:
-                acts, scores = (backend.to_numpy(t) for t in self._fused(img, ry, rx, np.int32(cls)))
+                acts, scores = (backend.to_numpy(t) for t in self._fused(img, ry_t, rx_t, np.int32(cls)))
             else:
                 acts = activations[i]
                 channels = np.ascontiguousarray(np.moveaxis(acts, -1, 0))  # (C, h, w)

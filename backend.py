@@ -55,14 +55,16 @@ def default_compile_cache() -> str:
     return os.path.join(root, "xai-mexculture", "jax")
 
 
-def use_compile_cache(folder):
+def use_compile_cache(folder=None):
     """Keep the XLA programs compiled on JAX in `folder` (JAX's persistent compilation cache): a
     later run with the same model, shapes and JAX version loads them instead of compiling again.
-    The cached program is the one that would have been compiled, so the numbers are the same. None
-    or "none": off. Returns the folder in use, or None (off, or the TensorFlow backend, which has no
-    such cache). A folder that cannot be made is warned about and skipped; JAX's own
-    JAX_COMPILATION_CACHE_DIR, when set, is kept unless a folder is given here."""
-    if folder is None or str(folder).lower() == "none" or name() != "jax":
+    The cached program is the one that would have been compiled, so the numbers are the same.
+    None: JAX's own JAX_COMPILATION_CACHE_DIR if set, else default_compile_cache(); "none": off.
+    Returns the folder in use, or None (off, or the TensorFlow backend, which has no such cache).
+    A folder that cannot be made is warned about and skipped."""
+    if folder is None:
+        folder = os.environ.get("JAX_COMPILATION_CACHE_DIR") or default_compile_cache()
+    if str(folder).lower() == "none" or name() != "jax":
         return None
     import jax
     folder = os.path.abspath(os.path.expanduser(str(folder)))

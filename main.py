@@ -580,10 +580,7 @@ def load_checked_model(args):
     number of classes that does not match --class_names."""
     import model_graph
     import utils
-    cache = getattr(args, "compile_cache", None)
-    if cache is None:
-        cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or backend.default_compile_cache()
-    backend.use_compile_cache(cache)
+    backend.use_compile_cache(getattr(args, "compile_cache", None))  # before the first compilation
     try:
         model = utils.load_model(args.model_path, trust=args.trust_model)
     except (OSError, ValueError) as err:

@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import io
 import logging
+import math
 import os
 import resource
 import subprocess
@@ -114,8 +115,8 @@ def first_image_overhead(rows) -> dict:
     per_method = {}
     for r in rows:
         value = r.get("seconds")
-        seconds = float(value) if value not in ("", None) else float("nan")  # read_rows: NaN for none
-        if seconds == seconds:
+        seconds = float(value) if value not in ("", None) else math.nan  # read_rows: NaN for none
+        if not math.isnan(seconds):
             per_method.setdefault(r["method"], []).append(seconds)
     return {m: (t[0], statistics.median(t[1:])) for m, t in per_method.items() if len(t) > 1}
 

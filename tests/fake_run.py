@@ -13,6 +13,13 @@ METHODS = ("GRADCAM", "FEM", "RISE")
 REFERENCES = ("CENTER", "RANDOM")
 
 
+def result_rows(results_csv):
+    """The rows of a run's results.csv without the seconds column (timings differ between equal
+    runs); light on imports, so a test module that host processes import can use it."""
+    with open(results_csv, newline="") as f:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+
+
 def image_names(n):
     classes = ("Colonial", "Modern", "Prehispanic")
     return [f"{classes[i % 3]}_Fake{i:03d}_X_N_1.png" for i in range(n)]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import backend
+from fake_run import result_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +47,6 @@ def test_jax_gives_the_tensorflow_maps_and_curves(jax_results):
         assert all(m.max() == pytest.approx(1.0) and m.min() < 0.9 for m in tf_results[f"{method}_maps"])
 
 
-def _numbers(results_csv):
-    """results.csv without the seconds column (timings differ between equal runs)."""
-    import csv
-    with open(results_csv) as f:
-        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
-
-
 def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "JAX_COMPILATION_CACHE_DIR")}
     env = dict(env, JAX_PLATFORMS="cpu", XDG_CACHE_HOME=str(tmp_path / "xdg"))
@@ -71,7 +65,7 @@ def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(
     # the first run filled the default cache folder; the second compiled nothing new (every program
     # came from the cache) and gave the same numbers
     assert len(entries[0]) >= 3 and entries[1] == entries[0]
-    assert _numbers(tmp_path / "second" / "results.csv") == _numbers(tmp_path / "first" / "results.csv")
+    assert result_rows(tmp_path / "second" / "results.csv") == result_rows(tmp_path / "first" / "results.csv")
 
 
 def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(tmp_path):

@@ -14,6 +14,7 @@ import figures
 import main
 import pipeline
 import report
+from fake_run import result_rows
 
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress"]
 GOOD = ["Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest002_Synthetic_N_1", "Prehispanic_DemoTest003_Synthetic_N_1"]
@@ -41,10 +42,7 @@ def _args(f, out, *extra):
 
 
 def _results(out):
-    """results.csv without the seconds column (timings differ between runs)."""
-    with (out / "results.csv").open() as fh:
-        rows = list(csv.DictReader(fh))
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    return result_rows(out / "results.csv")
 
 
 def _errors(out):

@@ -1,6 +1,5 @@
 """The Ray runner: a local Ray instance with 2 workers gives the plain run's numbers; a worker
 killed mid-image loses nothing (the image is retried once on another worker, then reported)."""
-import csv
 import os
 import signal
 import sys
@@ -10,6 +9,7 @@ import ray
 
 import main
 import ray_runner
+from fake_run import result_rows
 from test_runs import _args, make_folder, tiny_model
 
 
@@ -28,11 +28,6 @@ def four(tmp_path_factory):
     return dict(root=root, imgs=imgs, gfdms=gfdms, names=names, model=tiny_model(root / "tiny.keras"))
 
 
-def _rows(path):
-    with open(path, newline="") as f:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
-
-
 EXTRA = ["--explanation_method", "GRADCAM,RISE", "--rise_masks", "32", "--references", "CENTER"]
 
 
@@ -40,7 +35,7 @@ def test_two_ray_workers_give_the_plain_numbers(cluster, four, tmp_path):
     plain, on_ray = tmp_path / "plain", tmp_path / "ray"
     assert main.main(_args(four, plain, *EXTRA)) == 0
     assert main.main(_args(four, on_ray, *EXTRA, "--ray", "--workers", "2")) == 0
-    assert _rows(on_ray / "results.csv") == _rows(plain / "results.csv")  # same rows, same order
+    assert result_rows(on_ray / "results.csv") == result_rows(plain / "results.csv")  # same rows, same order
     assert (on_ray / "summary.md").exists() and len(list((on_ray / "maps").glob("*.npy"))) == 4 * 3
 
 
@@ -71,14 +66,14 @@ def test_a_worker_killed_mid_image_loses_nothing(cluster, four, tmp_path, killed
     assert os.path.exists(killed.once)  # a worker was killed ...
     plain = tmp_path / "plain"
     assert main.main(_args(four, plain, *EXTRA)) == 0
-    assert _rows(out / "results.csv") == _rows(plain / "results.csv")  # ... and its image retried
+    assert result_rows(out / "results.csv") == result_rows(plain / "results.csv")  # ... and its image retried
 
 
 def test_an_image_that_kills_every_worker_is_reported(cluster, four, tmp_path, killed, capsys):
     killed.die_on, killed.once = four["names"][2], None
     out = tmp_path / "out"
     assert main.main(_args(four, out, *EXTRA, "--ray", "--workers", "2")) == main.EXIT_PARTIAL
-    images = {r["image"] for r in _rows(out / "results.csv")}
+    images = {r["image"] for r in result_rows(out / "results.csv")}
     assert images == set(four["names"]) - {four["names"][2]}
     errors = (out / "errors.csv").read_text()
     assert four["names"][2] in errors and "Ray worker died" in errors and "2 attempt(s)" in errors

@@ -43,10 +43,11 @@ class ScoreCAMExplainer(explainers.Explainer):
     def _score_body(self, img, channels, ry, rx, class_index):
         """Pre-softmax score of the class for the image masked by each (upsampled, min-max scaled) channel."""
         from keras import ops
-        up = ops.einsum("Hh,bhw,Ww->bHW", ry, channels, rx)
+        up = ops.matmul(ops.matmul(ry, channels), ops.transpose(rx))  # (b, H, W)
         low = ops.min(up, axis=(1, 2), keepdims=True)
         span = ops.max(up, axis=(1, 2), keepdims=True) - low
-        masks = ops.where(span > 0, (up - low) / ops.where(span > 0, span, 1.0), 0.0)
+        scale = ops.where(span > 0, 1.0 / ops.where(span > 0, span, 1.0), 0.0)  # (b, 1, 1): a constant channel gives 0
+        masks = (up - low) * scale
         logits = self._logits(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1))
         return ops.take(logits, class_index, axis=1)
 

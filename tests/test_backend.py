@@ -163,3 +163,16 @@ def test_every_batch_is_started_before_a_result_is_read(monkeypatch):
     log.clear()
     explainer.explain_one(np.ones((16, 16, 3), np.float32), 0)
     assert log == ["call"] * 3 + ["read"] * 6  # scores and weighted sum of each batch
+
+
+def test_a_compiled_call_puts_numpy_blas_on_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"}
+    if not blas_threads():
+        pytest.skip("numpy has no BLAS that threadpoolctl sees")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert blas_threads() == {2}
+        backend.Compiled(lambda x: x + 1.0)
+        assert blas_threads() == {1}

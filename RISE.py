@@ -70,10 +70,14 @@ class RISEExplainer(explainers.Explainer):
     def evaluations_per_image(self):
         return self.n_masks
 
-    def _body(self, img, grids, ry_c, rx_c, weights, class_index):
+    def _body(self, img, grids, shifts, ry, rx, weights, class_index):
         """Upsample and crop a batch of grids, mask the image, score the class; returns the scores
-        and sum_i weight_i score_i mask_i: no mask leaves the compiled call."""
+        and sum_i weight_i score_i mask_i: no mask leaves the compiled call. The crops of the
+        interpolation matrices (see `crop`) are taken here, from the shifts."""
         from keras import ops
+        h, w = ops.shape(img)[0], ops.shape(img)[1]
+        ry_c = ops.take(ry, shifts[:, :1] + ops.expand_dims(ops.arange(h, dtype="int32"), 0), axis=0)  # (n, H, s)
+        rx_c = ops.take(rx, shifts[:, 1:] + ops.expand_dims(ops.arange(w, dtype="int32"), 0), axis=0)  # (n, W, s)
         rows = ops.matmul(ry_c, grids)  # (n, H, s): grids upsampled along the rows
         masks = ops.einsum("nht,nwt->nhw", rows, rx_c)
         probs = self.model(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1), training=False)
@@ -94,11 +98,12 @@ class RISEExplainer(explainers.Explainer):
         total = np.zeros(shape, np.float64)
         scores = np.empty(self.n_masks, np.float64)
         img_t, cls = backend.to_tensor(img), backend.to_tensor(class_index, "int32")
+        ry_t, rx_t = backend.to_tensor(ry), backend.to_tensor(rx)
+        shifts = shifts.astype(np.int32)
         started = []  # every batch started before any result is read (see backend.stack_batches)
         for start, real, idx in backend.batches(self.n_masks, self.batch_size):
-            ry_c, rx_c = crop(ry, rx, shifts[idx], shape)
             weights = (np.arange(len(idx)) < real).astype(np.float32)
-            started.append((start, real, self._fn(img_t, grids[idx], ry_c, rx_c, weights, cls)))
+            started.append((start, real, self._fn(img_t, grids[idx], shifts[idx], ry_t, rx_t, weights, cls)))
         for start, real, (s, weighted) in started:
             scores[start:start + real] = backend.to_numpy(s)[:real]
             total += backend.to_numpy(weighted).astype(np.float64)

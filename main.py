@@ -727,8 +727,10 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
     import report
     clock = pipeline.CLOCK
     model = load_checked_model(args)
+    clock.mark("model")
     errors = [(name, f"scanpath left out: {reason}") for name, reason in scanpath_problems]
     explainer_objects = build_explainers(model, args, errors)
+    clock.mark("explainers")
     methods = list(explainer_objects)
     cascade = build_cascade(model, args) if args.sanity else None
     samples = args.samples
@@ -775,8 +777,6 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
                 reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
                 log.error("skipped %s", reason)
                 errors.append((sample.name, str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"))
-    if pool is not None:
-        pool.close()  # its processes end here (their CPU time is then the children's of this process)
     clock.mark("images_done")
     if todo and methods:
         log.info("host work: %s", clock.summary())
@@ -786,7 +786,12 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
     rows = report.read_rows(results_path)
     import references
     text = report.write_tables(out_dir, rows, methods, args.references + [references.HUMAN], seed=args.seed)
-    report.rebuild(out_dir, args.display_type, args.figure_format, images=False, progress=False)
+    clock.mark("tables")
+    with clock.section("plots"):  # the main thread's part (the whole of it without host processes)
+        report.rebuild(out_dir, args.display_type, args.figure_format, images=False, progress=False, pool=pool)
+    if pool is not None:
+        pool.close()  # its processes end here (their CPU time is then the children's of this process)
+    clock.mark("plots")
     if rows:
         print(_predictions_table(rows, methods))
         print(text)

@@ -180,6 +180,14 @@ def host_task(job: HostJob):
         return ("error", f"{type(err).__name__}: {err}"), cpu
 
 
+def plot_task(out_dir, rows, fmt, title, stem):
+    """Runs in a host process: (one run plot drawn and saved (plots.draw), {"plots": CPU seconds})."""
+    import plots
+    start = time.process_time()
+    made = plots.draw(out_dir, rows, fmt, title, stem)
+    return made, {"plots": time.process_time() - start}
+
+
 def segment_task(image_path, input_size, seed):
     """Runs in a host process: ((LIME segments, seconds) or None, {kind: CPU seconds}) of an image as
     the model stage will see it (read, resized to the model input; the explainer checks that the
@@ -267,6 +275,7 @@ def _init_worker(parent):
     import matplotlib.colorbar  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import metrics  # noqa: F401
+    import plots  # noqa: F401
     import report  # noqa: F401
     import representations  # noqa: F401
     import scanpaths  # noqa: F401
@@ -398,6 +407,7 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
                           stage.values, only, stage.common, stage.seconds, str(out_dir), figure_for(sample.name),
                           args.display_type, args.figure_format)
             pending.append((sample, None, pool.submit(host_task, job)))
+            CLOCK.mark(f"model stage {i + 1}")
         except Exception as err:  # reported by the writer, in order
             pending.append((sample, ("error", f"{type(err).__name__}: {err}"), None))
         if bar is not None:

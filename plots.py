@@ -164,34 +164,61 @@ def load_curves(out_dir, images) -> dict:
     return out
 
 
-def save_run_plots(out_dir, rows, fmt="png") -> list:
-    """Every run plot in OUT/plots (earlier plots no longer made are removed); returns
-    [{"title", "png", "file"}] in page order (paths relative to OUT)."""
+def plan(out_dir, rows) -> list:
+    """The run plots to draw, in page order: [(title, stem)] (sanity only when sanity.csv has rows)."""
+    import report
+    import sanity
+    names = row_names(rows)
+    wanted = [(f"{metric} by method", f"box_{metric}") for metric in report.metric_names()
+              if any(values_of(rows, n, metric).size for n in names)]
+    if any((Path(out_dir) / "curves" / f"{saved.stem(image)}.npz").is_file()
+           for image in dict.fromkeys(r["image"] for r in rows)):
+        wanted.append(("Mean insertion and deletion curves", "curves"))
+    if any(values_of(rows, n, "PCC").size and values_of(rows, n, "Deletion").size for n in names):
+        wanted.append(("PCC against Deletion AUC", "pcc_vs_deletion"))
+    if sanity.read_rows(Path(out_dir) / "sanity.csv"):
+        wanted.append(("Sanity check (model randomisation)", "sanity"))
+    return wanted
+
+
+def draw(out_dir, rows, fmt, title, stem) -> dict:
+    """Draw and save one plot of `plan` in OUT/plots: {"title", "png", "file"} (paths relative to OUT)."""
     import sanity
     out_dir = Path(out_dir)
     folder = out_dir / "plots"
-    folder.mkdir(exist_ok=True)
     names = row_names(rows)
-    made = []
     with style.rc():
-        def keep(title, fig, stem):
-            png = style.save(fig, folder / stem, fmt)
-            made.append(dict(title=title, png=png.relative_to(out_dir).as_posix(),
-                             file=(folder / f"{stem}.{fmt}").relative_to(out_dir).as_posix()))
-        import report
-        for metric in report.metric_names():
-            if any(values_of(rows, n, metric).size for n in names):
-                keep(f"{metric} by method", box_figure(rows, metric, names), f"box_{metric}")
-        curves = load_curves(out_dir, dict.fromkeys(r["image"] for r in rows))
-        if curves:
-            keep("Mean insertion and deletion curves", curves_figure(curves, names), "curves")
-        if any(values_of(rows, n, "PCC").size and values_of(rows, n, "Deletion").size for n in names):
-            keep("PCC against Deletion AUC", scatter_figure(rows, names), "pcc_vs_deletion")
-        sanity_rows = sanity.read_rows(out_dir / "sanity.csv")
-        if sanity_rows:
-            keep("Sanity check (model randomisation)", sanity.figure(sanity_rows), "sanity")
-    wanted = {Path(m["png"]).name for m in made} | {Path(m["file"]).name for m in made}
+        if stem.startswith("box_"):
+            fig = box_figure(rows, stem[len("box_"):], names)
+        elif stem == "curves":
+            fig = curves_figure(load_curves(out_dir, dict.fromkeys(r["image"] for r in rows)), names)
+        elif stem == "pcc_vs_deletion":
+            fig = scatter_figure(rows, names)
+        elif stem == "sanity":
+            fig = sanity.figure(sanity.read_rows(out_dir / "sanity.csv"))
+        else:
+            raise ValueError(f"no run plot called {stem}")
+        png = style.save(fig, folder / stem, fmt)
+    return dict(title=title, png=png.relative_to(out_dir).as_posix(),
+                file=(folder / f"{stem}.{fmt}").relative_to(out_dir).as_posix())
+
+
+def save_run_plots(out_dir, rows, fmt="png", pool=None) -> list:
+    """Every run plot in OUT/plots (earlier plots no longer made are removed); returns
+    [{"title", "png", "file"}] in page order (paths relative to OUT). pool: a pipeline.HostPool
+    that draws them side by side (the same files), else one after the other here."""
+    out_dir = Path(out_dir)
+    folder = out_dir / "plots"
+    folder.mkdir(exist_ok=True)
+    wanted = plan(out_dir, rows)
+    if pool is not None:
+        import pipeline
+        tasks = [pool.submit(pipeline.plot_task, str(out_dir), rows, fmt, title, stem) for title, stem in wanted]
+        made = [pool.result(task) for task in tasks]
+    else:
+        made = [draw(out_dir, rows, fmt, title, stem) for title, stem in wanted]
+    keep = {Path(m["png"]).name for m in made} | {Path(m["file"]).name for m in made}
     for path in folder.iterdir():
-        if path.is_file() and path.name not in wanted and not path.name.startswith("."):
+        if path.is_file() and path.name not in keep and not path.name.startswith("."):
             path.unlink()
     return made

@@ -287,10 +287,12 @@ def run_rows(out_dir, rows) -> tuple:
     return list(dict.fromkeys(methods)), list(dict.fromkeys(references)), int(params.get("seed", 0) or 0)
 
 
-def rebuild(out_dir, display_type="grid", figure_format="png", images=True, progress=True, show=False) -> dict:
+def rebuild(out_dir, display_type="grid", figure_format="png", images=True, progress=True, show=False,
+            pool=None) -> dict:
     """The run plots (plots.py), with `images` every image's figures redrawn from the saved arrays
     (figures.draw_saved), and report.html (html_report.py), from OUT's files alone; display_type
-    "none": no figure and no plot, only the page. Images whose arrays were not saved (a run of an
+    "none": no figure and no plot, only the page; pool: a pipeline.HostPool that draws the run plots
+    side by side. Images whose arrays were not saved (a run of an
     earlier version) keep the figures they have. Returns
     {"images": redrawn, "unsaved": [image names], "plots": [...], "page": path}."""
     import figures
@@ -311,7 +313,7 @@ def rebuild(out_dir, display_type="grid", figure_format="png", images=True, prog
                 continue
             figures.draw_saved(out_dir, name, rows, display_type, figure_format, show)
             redrawn += 1
-    made = plots.save_run_plots(out_dir, rows, figure_format) if display_type != "none" else []
+    made = plots.save_run_plots(out_dir, rows, figure_format, pool) if display_type != "none" else []
     page = html_report.write_page(out_dir, rows, made, display_type, figure_format)
     return dict(images=redrawn, unsaved=unsaved, plots=made, page=page)
 

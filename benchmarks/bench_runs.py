@@ -126,20 +126,43 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_run(argv):
+def one_run(argv, profile=None):
     """Run main.main(argv) in this process: (exit status, wall s, image loop s, CPU-s of the host
-    processes by rusage, a copy of pipeline.CLOCK)."""
+    processes by rusage, a copy of pipeline.CLOCK). profile: a text file for the main process's
+    cProfile (the functions by cumulative and by own time) and the run's marks."""
     import copy
     import main
     import pipeline
     children = _children_cpu()
+    profiler = None
+    if profile is not None:
+        import cProfile
+        profiler = cProfile.Profile()
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        status = main.main(argv)
+        if profiler is not None:
+            profiler.enable()
+        try:
+            status = main.main(argv)
+        finally:
+            if profiler is not None:
+                profiler.disable()
     wall = time.perf_counter() - start
+    if profiler is not None:
+        write_profile(profiler, pipeline.CLOCK, start, wall, profile)
     clock = copy.deepcopy(pipeline.CLOCK)
     loop = clock.marks.get("images_done", 0) - clock.marks.get("images", 0)
     return status, wall, loop, _children_cpu() - children, clock
+
+
+def write_profile(profiler, clock, start, wall, path, top=45):
+    """The run's marks (s after main.main was called) and its top functions, as text."""
+    import pstats
+    text = io.StringIO()
+    text.write(f"wall {wall:.2f} s; marks: " + ", ".join(f"{k} {v - start:.2f}" for k, v in clock.marks.items()) + "\n")
+    for key in ("cumulative", "tottime"):
+        pstats.Stats(profiler, stream=text).sort_stats(key).print_stats(top)
+    Path(path).write_text(text.getvalue())
 
 
 def end_to_end(args):
@@ -170,7 +193,8 @@ def end_to_end(args):
     for k in range(args.repeat):  # alternated, so that both see the machine's good and bad moments
         for name, flags in configs:
             out = tmp / f"{name.split()[0]}{'' if args.repeat == 1 else f'-{k + 1}'}"
-            status, wall, loop, children, clock = one_run(base + ["--output_dir", str(out)] + flags)
+            profile = None if args.profile is None else Path(args.profile) / f"profile-{out.name}.txt"
+            status, wall, loop, children, clock = one_run(base + ["--output_dir", str(out)] + flags, profile)
             if status not in (0, 3):
                 raise SystemExit(f"the {name} run failed with status {status} (see {out})")
             runs.setdefault(name, []).append((out, wall, loop, children, clock))
@@ -235,6 +259,8 @@ def main(argv=None):
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                    help="with --end_to_end: more flags for main.py (last on the line)")
     p.add_argument("--output", default=None, help="also write the Markdown table here")
+    p.add_argument("--profile", default=None,
+                   help="with --end_to_end: a folder for each run's cProfile of the main process (profile-RUN.txt)")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error(f"--repeat {args.repeat}: at least one round")

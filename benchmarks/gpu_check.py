@@ -35,6 +35,8 @@ def main(argv=None):
     p.add_argument("--n_images", type=int, default=10, help="images of the end-to-end run (the lab report: 10)")
     p.add_argument("--only", choices=["bench", "e2e"], default=None,
                    help="one of the two parts (to split them over two calls of a time-limited machine)")
+    p.add_argument("--profile", action="store_true",
+                   help="the end-to-end runs' main processes profiled (cProfile; profile-RUN.txt in --out)")
     p.add_argument("--main_args", nargs=argparse.REMAINDER, default=[],
                    help="the rest of the line goes to main.py in the end-to-end runs (e.g. --compile_cache none)")
     args = p.parse_args(argv)
@@ -58,6 +60,7 @@ def main(argv=None):
         return out
     e2e = ["--end_to_end", "--backend", "jax", "--n_images", str(1 if args.quick else args.n_images),
            "--output", str(out / ("e2e_demo_quick.md" if args.quick else "e2e_resnet50.md"))]
+    e2e += ["--profile", str(out)] if args.profile else []
     extra = (["--extra"] + args.main_args) if args.main_args else []
     if args.quick:
         bench_runs.main(e2e + ["--quick"] + extra)

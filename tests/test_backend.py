@@ -75,10 +75,17 @@ def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(tmp_pa
             "jax.jit(lambda x: x + 1)(1.0); "
             f"print(backend.use_compile_cache({str(tmp_path / 'c')!r}) == jax.config.jax_compilation_cache_dir); "
             "jax.jit(lambda x: x * 3)(1.0); "
-            "print(backend.use_compile_cache('/proc/no/such/folder'))")
+            "print(backend.use_compile_cache('/proc/no/such/folder')); "
+            # turned off again after a run (in the same process) had it on: nothing more is written
+            f"import os; backend.use_compile_cache({str(tmp_path / 'd')!r}); jax.jit(lambda x: x * 5)(1.0); "
+            f"print(len(os.listdir({str(tmp_path / 'd')!r}))); "
+            f"backend.use_compile_cache('none'); jax.jit(lambda x: x * 7)(1.0); "
+            f"print(len(os.listdir({str(tmp_path / 'd')!r})))")
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     res = _run_jax(["-c", code], env=env)
-    assert res.stdout.split() == ["None", "None", "True", "None"], res.stderr[-2000:]
+    assert res.stdout.split()[:4] == ["None", "None", "True", "None"], res.stderr[-2000:]
+    before, after = map(int, res.stdout.split()[4:])
+    assert after == before > 0
     assert "the compile cache /proc/no/such/folder cannot be made" in res.stderr  # warned, and the run goes on
     assert len(list((tmp_path / "c").iterdir())) >= 1
     assert backend.use_compile_cache(tmp_path / "tf") is None and not (tmp_path / "tf").exists()
@@ -176,3 +183,25 @@ def test_a_compiled_call_puts_numpy_blas_on_one_thread():
         assert blas_threads() == {2}
         backend.Compiled(lambda x: x + 1.0)
         assert blas_threads() == {1}
+
+
+def test_a_compiled_call_sees_weights_assigned_after_its_first_call():
+    """On JAX the values of the variables are reused between calls until one is assigned."""
+    check_assigned_weights_are_seen()
+    res = _run_jax(["-c", "import sys; sys.path[:0] = ['tests', '.']; import test_backend; "
+                          "test_backend.check_assigned_weights_are_seen(); print('jax ok')"])
+    assert res.returncode == 0 and "jax ok" in res.stdout, res.stderr[-3000:]
+
+
+def check_assigned_weights_are_seen():
+    import keras
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")(inputs))
+    call = backend.Compiled(lambda x: model(x, training=False), model.variables)
+    x = np.array([[1.0, 2.0, 3.0]], np.float32)
+    assert backend.to_numpy(call(x))[0, 0] == pytest.approx(6.0)
+    assert backend.to_numpy(call(x))[0, 0] == pytest.approx(6.0)  # the values reused
+    model.layers[-1].kernel.assign(np.full((3, 1), 2.0, np.float32))
+    assert backend.to_numpy(call(x))[0, 0] == pytest.approx(12.0)
+    model.layers[-1].set_weights([np.full((3, 1), -1.0, np.float32)])
+    assert backend.to_numpy(call(x))[0, 0] == pytest.approx(-6.0)

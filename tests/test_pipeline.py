@@ -70,6 +70,13 @@ def test_pipelined_run_equals_the_serial_one_in_order_with_a_failing_image(folde
         np.testing.assert_array_equal(np.load(serial / "maps" / name), np.load(piped / "maps" / name))
     for name in (p.name for p in (serial / "figures").iterdir()):  # the figures too, to the byte
         assert (serial / "figures" / name).read_bytes() == (piped / "figures" / name).read_bytes(), name
+    plotted = sorted(p.name for p in (serial / "plots").iterdir())  # the run plots, drawn by the host processes
+    assert "curves.png" in plotted and "box_PCC.png" in plotted
+    assert sorted(p.name for p in (piped / "plots").iterdir()) == plotted
+    for name in plotted:
+        assert (serial / "plots" / name).read_bytes() == (piped / "plots" / name).read_bytes(), name
+    assert pipeline.CLOCK.cpu["plots"] > 0
+    assert (piped / "report.html").read_text().count("plots/") == (serial / "report.html").read_text().count("plots/")
     lime = [float(r["seconds"]) for r in report.read_rows(piped / "results.csv") if r["method"] == "LIME"]
     assert all(s > 0 for s in lime)  # the segmentation made ahead is counted in LIME's seconds
 

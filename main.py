@@ -350,7 +350,8 @@ class ModelStage:
 def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(), segments=None) -> ModelStage:
     """Read one image and its gaze, predict, explain it with every method, build the reference maps
     and score them all with every metric but those named in `skip` (the host metrics done elsewhere).
-    segments: (LIME segments, seconds) made beforehand by a host process, or None: segmented here.
+    segments: (LIME segments, seconds) made beforehand by a host process, a call that waits for them
+    (made when LIME's turn comes), or None: segmented here.
     The main thread's host work goes to pipeline.CLOCK."""
     import explainers
     import metrics
@@ -375,6 +376,8 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
             bar.set_postfix_str(f"{sample.name} {method}")
         extra = 0.0
         if hasattr(explainer, "give_segments"):  # LIME: the segmentation is host work
+            if callable(segments):
+                segments = segments()
             if segments is None:
                 import LIME
                 with clock.section("segmentation"):

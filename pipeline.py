@@ -399,7 +399,9 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
                                                 explainers.seed_for(segmenters[0].seed, todo[j].name))
         bar_start = bar.n if bar is not None else 0
         try:
-            segments = pool.result(segmentations.pop(i)) if i in segmentations else None
+            # waited for only when LIME's turn comes: the first image's segmentation waits for a host
+            # process to start, while the other methods can already run
+            segments = (lambda task=segmentations.pop(i): pool.result(task)) if i in segmentations else None
             stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=only,
                                      segments=segments)
             image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={}, cache={})

@@ -308,3 +308,26 @@ def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert [line for line in res.stdout.splitlines() if line.startswith("run ")] == ["run 3"], res.stderr[-3000:]
     assert len({r["image"] for r in _results(tmp_path / "out")}) == 3
+
+
+def test_the_model_stage_waits_for_the_segmentation_only_when_lime_runs(folders, monkeypatch):
+    """The first image's segmentation waits for a host process to start: Grad-CAM runs meanwhile."""
+    order, real_stage, real_explain = [], main.model_stage, main.explain
+
+    def stage(*args, segments=None, **kwargs):
+        order.append("stage" if callable(segments) else "stage with segments")
+
+        def waited():
+            order.append("segments")
+            return segments()
+        return real_stage(*args, segments=waited if callable(segments) else segments, **kwargs)
+
+    def explain(explainer, *args):
+        order.append(explainer.name)
+        return real_explain(explainer, *args)
+    monkeypatch.setattr(main, "model_stage", stage)
+    monkeypatch.setattr(main, "explain", explain)
+    out = folders["root"] / "lazy"
+    assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME")) == main.EXIT_PARTIAL
+    assert order[:4] == ["stage", "GRADCAM", "segments", "LIME"]
+    assert order.count("segments") == len(GOOD)

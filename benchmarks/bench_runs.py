@@ -25,6 +25,12 @@ the median of the others: the first image pays the XLA compilation of each compi
     python benchmarks/bench_runs.py --end_to_end                 # 12 demo images, default settings
     python benchmarks/bench_runs.py --end_to_end --n_images 2 --quick
     python benchmarks/bench_runs.py --end_to_end --repeat 3      # median of 3 rounds (a noisy machine)
+    python benchmarks/bench_runs.py --end_to_end --profile DIR   # + each run's main process profiled
+
+`--profile DIR` writes DIR/profile-RUN.txt per run: the run's marks (seconds after main.main was
+called: model loaded, explainers built, each image's model stage done, images done, tables, plots)
+and cProfile's top functions. On Python 3.12 cProfile sees every thread, so the host pool's
+threads' waits show there too: read the marks for wall time.
 """
 import argparse
 import contextlib

@@ -68,19 +68,17 @@ def use_compile_cache(folder=None):
         return None
     import jax
     from jax.experimental.compilation_cache import compilation_cache
-    if str(folder).lower() == "none":
-        # off even where an earlier run in this process (a benchmark's warm-up) turned it on
+    def off():  # off even where an earlier run in this process (a benchmark's warm-up) turned it on
         jax.config.update("jax_enable_compilation_cache", False)
         compilation_cache.reset_cache()
-        return None
+    if str(folder).lower() == "none":
+        return off()
     folder = os.path.abspath(os.path.expanduser(str(folder)))
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
         log.warning("the compile cache %s cannot be made (%s): compiling without it", folder, err)
-        jax.config.update("jax_enable_compilation_cache", False)
-        compilation_cache.reset_cache()
-        return None
+        return off()
     jax.config.update("jax_enable_compilation_cache", True)
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # every program, not only slow ones

@@ -139,22 +139,14 @@ def one_run(argv, profile=None):
     import copy
     import main
     import pipeline
+    import cProfile
     children = _children_cpu()
-    profiler = None
-    if profile is not None:
-        import cProfile
-        profiler = cProfile.Profile()
+    profiler = cProfile.Profile() if profile is not None else contextlib.nullcontext()
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        if profiler is not None:
-            profiler.enable()
-        try:
-            status = main.main(argv)
-        finally:
-            if profiler is not None:
-                profiler.disable()
+    with contextlib.redirect_stdout(io.StringIO()), profiler:
+        status = main.main(argv)
     wall = time.perf_counter() - start
-    if profiler is not None:
+    if profile is not None:
         write_profile(profiler, pipeline.CLOCK, start, wall, profile)
     clock = copy.deepcopy(pipeline.CLOCK)
     loop = clock.marks.get("images_done", 0) - clock.marks.get("images", 0)

@@ -36,47 +36,61 @@ class ScoreCAMExplainer(explainers.Explainer):
         self._activations = backend.Compiled(lambda x: probe(x)[0], model.variables, jit)
         self._scores = backend.Compiled(self._score_body, model.variables, jit)
         self._fused = backend.Compiled(self._fused_body, model.variables, jit)
+        self._resize_cache = {}
 
     def evaluations_per_image(self):
         return self._shape[-1] + 1
 
-    def _score_body(self, img, channels, ry, rx, class_index):
-        """Pre-softmax score of the class for the image masked by each (upsampled, min-max scaled) channel."""
+    def _score_body(self, img, channels, ry, rx, ry_ends, rx_ends, class_index):
+        """Pre-softmax score of the class for the image masked by each (upsampled, min-max scaled)
+        channel. ry_ends, rx_ends: the rows of ry, rx at utils.extreme_samples, where each upsampled
+        channel has its minimum and maximum (the same values as over the whole image, from a grid of
+        about 30 x 30 samples instead of two passes over H x W per channel)."""
         from keras import ops
         up = ops.matmul(ops.matmul(ry, channels), ops.transpose(rx))  # (b, H, W)
-        low = ops.min(up, axis=(1, 2), keepdims=True)
-        span = ops.max(up, axis=(1, 2), keepdims=True) - low
+        ends = ops.matmul(ops.matmul(ry_ends, channels), ops.transpose(rx_ends))
+        low = ops.min(ends, axis=(1, 2), keepdims=True)
+        span = ops.max(ends, axis=(1, 2), keepdims=True) - low
         scale = ops.where(span > 0, 1.0 / ops.where(span > 0, span, 1.0), 0.0)  # (b, 1, 1): a constant channel gives 0
         masks = (up - low) * scale
         logits = self._logits(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1))
         return ops.take(logits, class_index, axis=1)
 
-    def _fused_body(self, img, ry, rx, class_index):
+    def _fused_body(self, img, ry, rx, ry_ends, rx_ends, class_index):
         """The activations of one image and the scores of all its masked images in one call (for a
         layer whose channels fit in one batch: a second call would cost more than the evaluations)."""
         from keras import ops
         acts = self._probe(ops.expand_dims(img, 0))[0][0]
-        return acts, self._score_body(img, ops.transpose(acts, (2, 0, 1)), ry, rx, class_index)
+        channels = ops.transpose(acts, (2, 0, 1))
+        return acts, self._score_body(img, channels, ry, rx, ry_ends, rx_ends, class_index)
+
+    def _resize(self, shape):
+        """The upsampling matrices of the activations to an image of `shape` (numpy) and, sent to the
+        device once per shape, them and their rows at the extremes (utils.extreme_samples)."""
+        if shape not in self._resize_cache:
+            ry = utils.resize_matrix(self._shape[0], shape[0], cv2.INTER_LINEAR)
+            rx = utils.resize_matrix(self._shape[1], shape[1], cv2.INTER_LINEAR)
+            ends = (ry[utils.extreme_samples(ry)], rx[utils.extreme_samples(rx)])
+            self._resize_cache[shape] = ry, rx, [backend.to_tensor(r) for r in (ry, rx) + ends]
+        return self._resize_cache[shape]
 
     def _explain(self, images, class_indices, keys):
-        h, w, c = self._shape
-        ry = utils.resize_matrix(h, images.shape[1], cv2.INTER_LINEAR)
-        rx = utils.resize_matrix(w, images.shape[2], cv2.INTER_LINEAR)
+        c = self._shape[-1]
+        ry, rx, resize = self._resize(images.shape[1:3])
         fused = c + 1 <= self.batch_size
-        ry_t, rx_t = backend.to_tensor(ry), backend.to_tensor(rx)  # sent to the device once
         if not fused:
             activations = backend.stack_batches(self._activations, len(images), self.batch_size,
                                                 lambda idx: (backend.rows(images, idx),))
         maps = []
         for i, (img, cls) in enumerate(zip(images, class_indices)):
             if fused:
-                acts, scores = (backend.to_numpy(t) for t in self._fused(img, ry_t, rx_t, np.int32(cls)))
+                acts, scores = (backend.to_numpy(t) for t in self._fused(img, *resize, np.int32(cls)))
             else:
                 acts = activations[i]
                 channels = np.ascontiguousarray(np.moveaxis(acts, -1, 0))  # (C, h, w)
                 img_t = backend.to_tensor(img)  # sent to the device once
                 scores = backend.stack_batches(self._scores, c, self.batch_size,
-                                               lambda idx: (img_t, channels[idx], ry_t, rx_t, np.int32(cls)))
+                                               lambda idx: (img_t, channels[idx], *resize, np.int32(cls)))
             scores = scores.astype(np.float64)
             weights = np.exp(scores - scores.max())
             weights /= weights.sum()

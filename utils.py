@@ -58,6 +58,24 @@ def resize_matrix(n_in, n_out, interpolation=cv2.INTER_LINEAR) -> np.ndarray:
     return cv2.resize(eye, (int(n_in), int(n_out)), interpolation=interpolation)
 
 
+def extreme_samples(r) -> np.ndarray:
+    """Indices of the rows of a resize matrix r (resize_matrix) among which the resized signal
+    r @ x reaches its minimum and maximum for every x: the first and last row of each run of rows
+    that read the same inputs. Within such a run a linear interpolation's weights change linearly
+    from row to row, so r @ x is linear along the run and extreme at its ends; for a 2-D map
+    (r_rows @ m @ r_cols.T) the extremes lie on the grid of both axes' samples. A run whose weights
+    are not linear (another interpolation) keeps all its rows."""
+    r = np.asarray(r, np.float64)
+    support = [tuple(np.flatnonzero(row)) for row in r]
+    starts = [i for i in range(len(r)) if i == 0 or support[i] != support[i - 1]]
+    keep = []
+    for start, end in zip(starts, starts[1:] + [len(r)]):
+        run = r[start:end]
+        linear = len(run) < 3 or np.allclose(np.diff(run, 2, axis=0), 0.0, atol=1e-6)
+        keep.extend([start, end - 1] if linear else range(start, end))
+    return np.unique(keep)
+
+
 # --------------------------------------------------------------------------- images
 def _read_any(path) -> np.ndarray:
     path = Path(path)

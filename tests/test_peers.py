@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import explainers
+import utils
 from conftest import REGION, region_mask
 
 
@@ -117,6 +118,23 @@ def test_scorecam_matches_plain_computation(random_cnn, img):
     # 6 channels + 1 fit in one batch of 64: one call per image; in batches of 4: the activations
     # first, then the channels in two calls
     np.testing.assert_allclose(_explain("SCORECAM", random_cnn, img, 2, batch_size=4), _upsampled(cam), atol=1e-5)
+
+
+@pytest.mark.parametrize("n_in, n_out, interpolation", [(14, 224, cv2.INTER_LINEAR), (7, 224, cv2.INTER_LINEAR),
+                                                        (13, 200, cv2.INTER_LINEAR), (5, 17, cv2.INTER_LINEAR),
+                                                        (20, 9, cv2.INTER_LINEAR), (6, 40, cv2.INTER_CUBIC)])
+def test_a_resized_map_has_its_extremes_on_the_grid_of_extreme_samples(n_in, n_out, interpolation):
+    """SCORECAM min-max scales each upsampled channel from these samples only."""
+    r = utils.resize_matrix(n_in, n_out, interpolation)
+    keep = utils.extreme_samples(r)
+    if interpolation == cv2.INTER_LINEAR and n_out > 2 * n_in:
+        # the ends of the n_in - 1 runs between inputs, the two clamped runs, the rows on an input
+        assert len(keep) <= 3 * n_in + 2
+    rng = np.random.default_rng(n_out)
+    for _ in range(200):
+        m = rng.normal(size=(n_in, n_in))
+        full, sub = r @ m @ r.T, r[keep] @ m @ r[keep].T
+        assert np.isclose(sub.max(), full.max(), rtol=0, atol=1e-6) and np.isclose(sub.min(), full.min(), rtol=0, atol=1e-6)
 
 
 def test_occlusion_matches_a_plain_loop(random_cnn, img):

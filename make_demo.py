@@ -8,20 +8,25 @@ The texture covers the main body of a building whose silhouette (stepped platfor
 towers and a dome, tower, plain block), colours and size are drawn independently of its style, so
 the outline and the palette say nothing about the class; the texture's period (about 4 to 7 pixels at
 the model's 224 x 224 input) is one that the insertion start (Gaussian blur, sigma 5) wipes out.
-Beside the labelled building stand zero to two buildings of the other styles with less texture, as in a
-street photograph: they speak against the class. Each scene has a random sky and ground,
-class-independent clutter (trees, cars, lamp posts, clouds) and sensor noise.
+Beside the labelled building stand one or two buildings of the other styles with a little less
+texture (70-92% of its panel's area), as in a street photograph: they speak against the class, and
+the class is the style with the most visible texture. Each scene has a random sky and ground,
+class-independent clutter (trees, cars, lamp posts, clouds) and sensor noise. `--occlude P` puts 1-3
+plain occluders (foliage, a banner, scaffolding) in front of the panels of a share P of the scenes,
+for training: then a neighbour can show more texture than the labelled building.
 
-Written per image: the image (images_<split>/<stem>.png) and, with gaze (the default), the
-buildings' boxes (boxes/<stem>.txt: one line per building, `role class x0 y0 x1 y1` in image pixels,
-inclusive, the labelled building first), the scanpaths of demo_gaze.N_PARTICIPANTS simulated
-observers looking at parts of the labelled building's texture (scanpaths/, MexCulture142's
-ScanPath naming), their pooled fixations (fixations/) and the GFDM built from them with data.py
-(Wooding, sigma constants.GFDM_SIGMA_DEMO). `--n_background N` also writes N scenes without any
-building (backgrounds_<split>/) for training under uniform labels.
+Written per image: the image (images_<split>/<stem>.png), its row in areas_<split>.csv (the share of
+the image's pixels that show each style's texture, what train.py --area_labels turns into soft
+targets) and, with gaze (the default), the buildings' boxes (boxes/<stem>.txt: one line per
+building, `role class x0 y0 x1 y1` in image pixels, inclusive, the labelled building first), the
+scanpaths of demo_gaze.N_PARTICIPANTS simulated observers looking at parts of the labelled
+building's texture (scanpaths/, MexCulture142's ScanPath naming), their pooled fixations
+(fixations/) and the GFDM built from them with data.py (Wooding, sigma constants.GFDM_SIGMA_DEMO).
+`--n_background N` also writes N scenes without any building (backgrounds_<split>/) for training
+under uniform labels.
 
-    python make_demo.py --split test  --n_per_class 4                          # the bundled test split
-    python make_demo.py --split train --n_per_class 200 --n_background 150 --no_gaze   # training split
+    python make_demo.py --split test  --n_per_class 4                                # the bundled test split
+    python make_demo.py --split train --n_per_class 300 --n_background 150 --occlude 0.8 --no_gaze  # training
 """
 import argparse
 from pathlib import Path
@@ -40,7 +45,10 @@ PALETTE = [(150, 140, 120), (170, 160, 140), (125, 115, 100), (185, 170, 150), (
            (100, 130, 120), (150, 150, 160), (200, 200, 205), (120, 120, 125)]
 SILHOUETTES = ("stepped", "facade", "tower", "block")
 BOX_FOLDER = "boxes"
+AREAS_FILE = "areas_{split}.csv"  # per image: the share of its pixels that show each class's texture
 N_PARTS = 5  # the points of the labelled texture that the observers look at
+NEIGHBOUR_COUNT_P = [0.0, 0.3, 0.7]  # probabilities of 0, 1, 2 buildings of the other styles beside it
+NEIGHBOUR_AREA = (0.7, 0.92)  # their textured panel's area, as a share of the labelled one's
 
 
 def _jitter(rng, color, amount=18):
@@ -206,16 +214,39 @@ def _place(img, canvas, mask, haze=None):
     img[mask] = np.clip(canvas[mask], 0, 255).astype(np.uint8)
 
 
-def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
-    """One demo image (uint8 RGB (H, W, 3)), its fixations ((N, 2) x, y) and the buildings' boxes
-    [(role, class, x0, y0, x1, y1)] with role "labelled" (first), "neighbour" or "distant".
-    class_name None: a scene without any building."""
+def _occlude(rng, img, owner, panels):
+    """1-3 plain occluders (foliage, a banner, scaffolding) in front of panels: each covers 30-100%
+    of a random panel's width and height, and the texture behind it shows nowhere (owner -1)."""
+    h, w = owner.shape
+    for _ in range(int(rng.integers(1, 4))):
+        x0, y0, x1, y1 = panels[int(rng.integers(len(panels)))]
+        ow, oh = (x1 - x0) * rng.uniform(0.3, 1.0), (y1 - y0) * rng.uniform(0.3, 1.0)
+        ox, oy = rng.uniform(x0 - ow * 0.3, x1 - ow * 0.7), rng.uniform(y0 - oh * 0.3, y1 - oh * 0.7)
+        color = _pick(rng, PALETTE + [(60, 110, 50), (80, 130, 60), (190, 60, 50)])
+        r0, r1, c0, c1 = int(max(oy, 0)), int(min(oy + oh, h)), int(max(ox, 0)), int(min(ox + ow, w))
+        if r1 > r0 and c1 > c0:
+            img[r0:r1, c0:c1] = color
+            owner[r0:r1, c0:c1] = -1
+
+
+def texture_areas(owner) -> dict:
+    """{class: share of the image's pixels that show its texture} from an owner map."""
+    return {c: float(np.mean(owner == k)) for k, c in enumerate(constants.CLASS_NAMES)}
+
+
+def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE, occlude=0.0):
+    """One demo image (uint8 RGB (H, W, 3)), its fixations ((N, 2) x, y), the buildings' boxes
+    [(role, class, x0, y0, x1, y1)] with role "labelled" (first), "neighbour" or "distant", and the
+    owner map ((H, W) int8: the index of the class whose textured panel each pixel shows, -1 none;
+    distant buildings' faint texture counts as none, clutter in front is not tracked).
+    class_name None: a scene without any building. occlude: the probability of occluders in front of
+    the panels (training splits; 0 draws nothing, so the other images stay the same)."""
     h, w = shape
     img, horizon = _background(rng, h, w)
     _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # behind the buildings
     if class_name is None:
         _clutter(rng, img, horizon, int(rng.integers(1, 4)))
-        return _noise(rng, img), [], []
+        return _noise(rng, img), [], [], np.full((h, w), -1, np.int8)
     base = lambda: horizon + rng.uniform(0, (h - horizon) * 0.5)  # noqa: E731
     boxes = []
     # distant buildings of any style on the horizon, faded by haze: faint texture is no evidence
@@ -228,14 +259,14 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
         _place(img, canvas, mask, (sky, rng.uniform(0.15, 0.6)))
         if mask.any():
             boxes.append(("distant", style) + _box(mask))
-    # a row of buildings: the labelled one and 0-2 of the other styles, in random order, each
-    # other one with less texture (35-75% of the labelled panel's area) on a narrower body
+    # a row of buildings: the labelled one and 1-2 of the other styles, in random order, each
+    # other one with less texture (NEIGHBOUR_AREA of the labelled panel's area) on a narrower body
     bw, bh = w * rng.uniform(0.38, 0.5), h * rng.uniform(0.42, 0.58)
     pw, ph = bw * rng.uniform(0.35, 0.6), bh * rng.uniform(0.35, 0.6)
     row = [(class_name, bw, bh, pw, ph)]
     others = rng.permutation([c for c in constants.CLASS_NAMES if c != class_name])
-    for other in others[:int(rng.choice([0, 1, 2], p=[0.05, 0.45, 0.5]))]:
-        k = np.sqrt(rng.uniform(0.5, 0.85))
+    for other in others[:int(rng.choice([0, 1, 2], p=NEIGHBOUR_COUNT_P))]:
+        k = np.sqrt(rng.uniform(*NEIGHBOUR_AREA))
         obh = bh * rng.uniform(0.6, 1.0)
         o_ph = min(ph * k, obh * 0.75)
         o_pw = pw * k * k * ph / o_ph  # the area ratio k ** 2 kept
@@ -250,16 +281,25 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
     li = int(np.flatnonzero(order == 0)[0])
     lo, hi = -lefts[li] + 2, w - lefts[li] - bw - 2
     shift = float(np.clip((w - x) / 2 + w * rng.uniform(-0.1, 0.1), lo, max(lo, hi)))
+    owner = np.full((h, w), -1, np.int8)  # the style whose textured panel each pixel shows
+    drawn_panels = []
     for j in rng.permutation(len(order)):  # drawing order: who hides whom is no clue
         i = order[j]
         style, b_w, b_h, p_w, p_h = row[i]
         canvas, mask, panel_i = _building(rng, style, lefts[j] + shift + b_w / 2, base(), b_w, b_h, p_w, p_h, shape)
         _place(img, canvas, mask)
+        owner[mask] = -1
+        drawn_panels.append(panel_i)
+        px0, py0, px1, py1 = panel_i
+        sub = owner[max(py0, 0):max(py1, 0), max(px0, 0):max(px1, 0)]
+        sub[mask[max(py0, 0):max(py1, 0), max(px0, 0):max(px1, 0)]] = constants.CLASS_NAMES.index(style)
         if i == 0:
             panel, main_mask = panel_i, mask
         elif mask.any():
             boxes.append(("neighbour", style) + _box(mask))
     mask = main_mask
+    if occlude > 0 and rng.random() < occlude:
+        _occlude(rng, img, owner, drawn_panels)
     boxes.insert(0, ("labelled", class_name) + _box(mask))
     _clutter(rng, img, horizon, int(rng.integers(0, 3)))  # in front
     img = _noise(rng, img)
@@ -267,7 +307,7 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE):
     x0, y0, x1, y1 = panel
     parts = np.column_stack([rng.uniform(x0, x1, N_PARTS), rng.uniform(y0, y1, N_PARTS)])
     participants = demo_gaze.simulate(rng, parts, shape)
-    return img, participants, boxes
+    return img, participants, boxes, owner
 
 
 def sample_name(class_name, split, index):
@@ -292,11 +332,13 @@ def read_boxes(path):
 
 
 def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
-                   sigma=constants.GFDM_SIGMA_DEMO, with_gaze=True, n_background=0):
+                   sigma=constants.GFDM_SIGMA_DEMO, with_gaze=True, n_background=0, occlude=0.0):
     """Write n_per_class images per class to out_dir/images_<split>; with_gaze also writes the
     fixation files to out_dir/fixations, the GFDMs to out_dir/gazefixationsdensitymaps and the
     buildings' boxes to out_dir/boxes; n_background scenes without a building go to
-    out_dir/backgrounds_<split>. Each image draws from its own generator seeded by
+    out_dir/backgrounds_<split>; out_dir/areas_<split>.csv gets each image's texture areas
+    (texture_areas: the targets of train.py --area_labels); occlude: see generate_sample. Each image
+    draws from its own generator seeded by
     (seed, split, class, index)."""
     out = Path(out_dir)
     img_dir, box_dir = out / f"images_{split}", out / BOX_FOLDER
@@ -305,12 +347,14 @@ def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
     for d in (img_dir,) + ((fix_dir, gfdm_dir, box_dir, scan_dir) if with_gaze else ()):
         d.mkdir(parents=True, exist_ok=True)
     split_id = sum(map(ord, split))
-    written = []
+    written, area_rows = [], []
     for ci, class_name in enumerate(constants.CLASS_NAMES):
         for i in range(n_per_class):
             rng = np.random.default_rng([seed, split_id, ci, i])
-            img, participants, boxes = generate_sample(rng, class_name)
+            img, participants, boxes, owner = generate_sample(rng, class_name, occlude=occlude)
             stem = sample_name(class_name, split, i + 1)
+            areas = texture_areas(owner)
+            area_rows.append(f"{stem}," + ",".join(f"{areas[c]:.6f}" for c in constants.CLASS_NAMES) + "\n")
             utils.save_png(img_dir / f"{stem}.png", img)
             if with_gaze:
                 write_boxes(box_dir / f"{stem}.txt", boxes)
@@ -322,12 +366,13 @@ def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
                 gfdm = data.gfdm_from_fixations(pooled, img.shape[:2], sigma)
                 cv2.imwrite(str(gfdm_dir / f"{data.gfdm_stem(stem)}.png"), np.rint(gfdm * 255).astype(np.uint8))
             written.append(img_dir / f"{stem}.png")
+    (out / AREAS_FILE.format(split=split)).write_text("stem," + ",".join(constants.CLASS_NAMES) + "\n" + "".join(area_rows))
     if n_background:
         bg_dir = out / f"backgrounds_{split}"
         bg_dir.mkdir(parents=True, exist_ok=True)
         for i in range(n_background):
             rng = np.random.default_rng([seed, split_id, len(constants.CLASS_NAMES), i])
-            img, _, _ = generate_sample(rng, None)
+            img, _, _, _ = generate_sample(rng, None)
             utils.save_png(bg_dir / f"Background_Demo{split.capitalize()}{i + 1:03d}.png", img)
     return written
 
@@ -340,10 +385,12 @@ def main(argv=None):
     parser.add_argument("--n_background", type=int, default=0,
                         help="scenes without a building, written to backgrounds_<split>")
     parser.add_argument("--seed", type=int, default=constants.DEMO_SEED)
+    parser.add_argument("--occlude", type=float, default=0.0,
+                        help="share of the scenes with occluders in front of the panels (training splits)")
     parser.add_argument("--no_gaze", action="store_true", help="images only (for a training split)")
     args = parser.parse_args(argv)
     paths = generate_split(args.out_dir, args.split, args.n_per_class, args.seed, with_gaze=not args.no_gaze,
-                           n_background=args.n_background)
+                           n_background=args.n_background, occlude=args.occlude)
     print(f"wrote {len(paths)} images to {Path(args.out_dir) / ('images_' + args.split)}"
           + (f" and {args.n_background} backgrounds" if args.n_background else ""))
 

@@ -138,6 +138,32 @@ def soft_targets(y, num_classes, n_background=0):
     return np.concatenate([hard, uniform])
 
 
+def area_targets(folder, areas_csv, gain):
+    """Soft targets softmax(gain * a) for the images of a folder (in load_folder's order), a = the
+    share of the image's pixels that show each class's texture, read from areas_csv (make_demo's
+    areas_<split>.csv: a header `stem,<class>,...` in constants.CLASS_NAMES order, one row per image).
+    Evidence then counts by its visible area: an image with a neighbour nearly as large as its
+    labelled building gets a less certain target, one with the labelled panel mostly hidden the
+    neighbour's class. A scene without texture gets 1/3 each, like the backgrounds."""
+    lines = Path(areas_csv).read_text().splitlines()
+    if not lines or lines[0].split(",")[1:] != list(constants.CLASS_NAMES):
+        raise SystemExit(f"{areas_csv}: expected the header stem,{','.join(constants.CLASS_NAMES)}")
+    rows = {}
+    for n, line in enumerate(lines[1:], 2):
+        stem, *vals = line.split(",")
+        try:
+            rows[stem] = [float(v) for v in vals]
+        except ValueError:
+            raise SystemExit(f"{areas_csv}, line {n}: not numbers: {line}") from None
+    paths = data.list_images(folder)
+    missing = [p.name for p in paths if p.stem not in rows]
+    if missing:
+        raise SystemExit(f"{areas_csv}: no areas for {len(missing)} images of {folder} (e.g. {missing[0]})")
+    z = gain * np.array([rows[p.stem] for p in paths], np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def _augment(seed):
     import keras
     from keras import layers
@@ -193,17 +219,22 @@ def train(args):
     keras.utils.set_random_seed(args.seed)
     size = (args.image_size, args.image_size)
     x, y = load_folder(args.train_dir, size)
+    num_classes = len(constants.CLASS_NAMES)
+    targets = (area_targets(args.train_dir, args.area_labels, args.area_gain) if args.area_labels
+               else soft_targets(y, num_classes))
     if args.val_dir:
         xv, yv = load_folder(args.val_dir, size)
+        val_targets = (area_targets(args.val_dir, args.val_area_labels, args.area_gain) if args.val_area_labels
+                       else soft_targets(yv, num_classes))
     else:
         order = np.random.default_rng(args.seed).permutation(len(x))
         n_val = max(1, int(len(x) * args.val_fraction))
-        xv, yv, x, y = x[order[:n_val]], y[order[:n_val]], x[order[n_val:]], y[order[n_val:]]
-    num_classes = len(constants.CLASS_NAMES)
-    targets, val_targets = soft_targets(y, num_classes), soft_targets(yv, num_classes)
+        val, fit_part = order[:n_val], order[n_val:]
+        xv, yv, val_targets = x[val], y[val], targets[val]
+        x, y, targets = x[fit_part], y[fit_part], targets[fit_part]
     if args.background_dir:
         xb, _ = load_folder(args.background_dir, size, labelled=False)
-        x, targets = np.concatenate([x, xb]), soft_targets(y, num_classes, len(xb))
+        x, targets = np.concatenate([x, xb]), np.concatenate([targets, soft_targets([], num_classes, len(xb))])
         print(f"{len(xb)} background images under uniform labels")
     model = build_model(num_classes, args.backbone, args.weights, size, nested=not args.inline,
                         tiny_widths=tuple(args.tiny_widths))
@@ -258,6 +289,10 @@ def parse_args(argv=None):
                    help="exposure augmentation: each training image times a gain drawn in [LOW, HIGH]")
     p.add_argument("--shadows", type=float, default=1.0, metavar="LOW",
                    help="uneven-light augmentation: half of the training images times a smooth field in [LOW, 1]")
+    p.add_argument("--area_labels", metavar="CSV", help="soft targets softmax(gain x texture areas) from "
+                   "make_demo's areas_<split>.csv of the training split, instead of one-hot classes")
+    p.add_argument("--val_area_labels", metavar="CSV", help="the same for --val_dir (its loss; default one-hot)")
+    p.add_argument("--area_gain", type=float, default=400.0, help="the gain of --area_labels")
     p.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the class targets")
     p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
     p.add_argument("--tiny_widths", type=int, nargs="+", default=[16, 32, 64],

@@ -144,6 +144,8 @@ def test_bundled_demo_split_matches_generator(tmp_path):
         assert len(made) >= len(bundled)
         for name in made:
             assert (tmp_path / folder / name).read_bytes() == (constants.DEMO_DIR / folder / name).read_bytes(), name
+    areas = make_demo.AREAS_FILE.format(split="test")
+    assert (tmp_path / areas).read_bytes() == (constants.DEMO_DIR / areas).read_bytes()
 
 
 def test_demo_model_accuracy(demo_model):

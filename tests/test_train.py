@@ -26,6 +26,25 @@ def test_train_saves_a_model_that_loads_and_predicts(tmp_path, capsys):
     assert "validation accuracy" in capsys.readouterr().out
 
 
+def test_area_targets_are_a_softmax_of_the_texture_areas(tmp_path):
+    make_demo.generate_split(tmp_path, "train", 2, seed=1, with_gaze=False, occlude=1.0)
+    folder, csv = tmp_path / "images_train", tmp_path / make_demo.AREAS_FILE.format(split="train")
+    rows = [line.split(",") for line in csv.read_text().splitlines()[1:]]
+    order = {r[0]: np.array(r[1:], float) for r in rows}
+    got = train.area_targets(folder, csv, gain=400.0)
+    for target, path in zip(got, sorted(folder.iterdir())):
+        e = np.exp(400.0 * order[path.stem])
+        np.testing.assert_allclose(target, e / e.sum(), rtol=1e-5)
+    assert got.shape == (6, 3)
+    np.testing.assert_allclose(train.area_targets(folder, csv, gain=0.0), 1 / 3, rtol=1e-6)  # no gain: uniform
+    csv.write_text("stem,A,B,C\n")
+    with pytest.raises(SystemExit, match="areas_train.csv: expected the header"):
+        train.area_targets(folder, csv, 400.0)
+    csv.write_text("stem,Colonial,Modern,Prehispanic\n" + ",".join(rows[0]) + "\n")
+    with pytest.raises(SystemExit, match="no areas for 5 images"):
+        train.area_targets(folder, csv, 400.0)
+
+
 def test_preprocess_layer_matches_keras_resnet_preprocessing():
     import keras
     import model_layers

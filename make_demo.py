@@ -389,6 +389,8 @@ def main(argv=None):
                         help="share of the scenes with occluders in front of the panels (training splits)")
     parser.add_argument("--no_gaze", action="store_true", help="images only (for a training split)")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.occlude <= 1.0:
+        parser.error(f"--occlude {args.occlude}: a share of the scenes, between 0 and 1")
     paths = generate_split(args.out_dir, args.split, args.n_per_class, args.seed, with_gaze=not args.no_gaze,
                            n_background=args.n_background, occlude=args.occlude)
     print(f"wrote {len(paths)} images to {Path(args.out_dir) / ('images_' + args.split)}"

@@ -145,6 +145,8 @@ def area_targets(folder, areas_csv, gain):
     Evidence then counts by its visible area: an image with a neighbour nearly as large as its
     labelled building gets a less certain target, one with the labelled panel mostly hidden the
     neighbour's class. A scene without texture gets 1/3 each, like the backgrounds."""
+    if not Path(areas_csv).is_file():
+        raise SystemExit(f"{areas_csv}: no such file")
     lines = Path(areas_csv).read_text().splitlines()
     if not lines or lines[0].split(",")[1:] != list(constants.CLASS_NAMES):
         raise SystemExit(f"{areas_csv}: expected the header stem,{','.join(constants.CLASS_NAMES)}")
@@ -155,6 +157,8 @@ def area_targets(folder, areas_csv, gain):
             rows[stem] = [float(v) for v in vals]
         except ValueError:
             raise SystemExit(f"{areas_csv}, line {n}: not numbers: {line}") from None
+        if len(vals) != len(constants.CLASS_NAMES):
+            raise SystemExit(f"{areas_csv}, line {n}: {len(vals)} areas, expected {len(constants.CLASS_NAMES)}")
     paths = data.list_images(folder)
     missing = [p.name for p in paths if p.stem not in rows]
     if missing:

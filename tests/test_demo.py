@@ -109,6 +109,13 @@ def test_occluders_hide_texture_and_the_areas_count_what_shows():
             assert (areas[c] > 0) == (c == "Modern" or any(b[:2] == ("neighbour", c) for b in boxes))
 
 
+def test_an_occlusion_share_outside_0_1_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        make_demo.main(["--out_dir", str(tmp_path), "--split", "train", "--n_per_class", "1", "--occlude", "2"])
+    assert "--occlude 2.0: a share of the scenes, between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "images_train").exists()
+
+
 def test_the_labelled_building_shows_the_most_texture_on_the_bundled_split():
     lines = (constants.DEMO_DIR / make_demo.AREAS_FILE.format(split="test")).read_text().splitlines()
     assert lines[0] == "stem," + ",".join(constants.CLASS_NAMES) and len(lines) == N + 1

@@ -43,6 +43,11 @@ def test_area_targets_are_a_softmax_of_the_texture_areas(tmp_path):
     csv.write_text("stem,Colonial,Modern,Prehispanic\n" + ",".join(rows[0]) + "\n")
     with pytest.raises(SystemExit, match="no areas for 5 images"):
         train.area_targets(folder, csv, 400.0)
+    csv.write_text("stem,Colonial,Modern,Prehispanic\n" + ",".join(rows[0][:3]) + "\n")
+    with pytest.raises(SystemExit, match="areas_train.csv, line 2: 2 areas, expected 3"):
+        train.area_targets(folder, csv, 400.0)
+    with pytest.raises(SystemExit, match="nothing.csv: no such file"):
+        train.area_targets(folder, tmp_path / "nothing.csv", 400.0)
 
 
 def test_preprocess_layer_matches_keras_resnet_preprocessing():

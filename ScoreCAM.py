@@ -41,14 +41,14 @@ class ScoreCAMExplainer(explainers.Explainer):
     def evaluations_per_image(self):
         return self._shape[-1] + 1
 
-    def _score_body(self, img, channels, ry, rx, ry_ends, rx_ends, class_index):
+    def _score_body(self, img, channels, ry, rx, y_ends, x_ends, class_index):
         """Pre-softmax score of the class for the image masked by each (upsampled, min-max scaled)
-        channel. ry_ends, rx_ends: the rows of ry, rx at utils.extreme_samples, where each upsampled
-        channel has its minimum and maximum (the same values as over the whole image, from a grid of
-        about 30 x 30 samples instead of two passes over H x W per channel)."""
+        channel. y_ends, x_ends: the rows and columns at utils.extreme_samples of ry, rx, where each
+        upsampled channel has its minimum and maximum (read from a grid of about 30 x 30 samples
+        instead of two passes over H x W per channel)."""
         from keras import ops
         up = ops.matmul(ops.matmul(ry, channels), ops.transpose(rx))  # (b, H, W)
-        ends = ops.matmul(ops.matmul(ry_ends, channels), ops.transpose(rx_ends))
+        ends = ops.take(ops.take(up, y_ends, axis=1), x_ends, axis=2)
         low = ops.min(ends, axis=(1, 2), keepdims=True)
         span = ops.max(ends, axis=(1, 2), keepdims=True) - low
         scale = ops.where(span > 0, 1.0 / ops.where(span > 0, span, 1.0), 0.0)  # (b, 1, 1): a constant channel gives 0
@@ -56,22 +56,22 @@ class ScoreCAMExplainer(explainers.Explainer):
         logits = self._logits(ops.expand_dims(img, 0) * ops.expand_dims(masks, -1))
         return ops.take(logits, class_index, axis=1)
 
-    def _fused_body(self, img, ry, rx, ry_ends, rx_ends, class_index):
+    def _fused_body(self, img, ry, rx, y_ends, x_ends, class_index):
         """The activations of one image and the scores of all its masked images in one call (for a
         layer whose channels fit in one batch: a second call would cost more than the evaluations)."""
         from keras import ops
         acts = self._probe(ops.expand_dims(img, 0))[0][0]
         channels = ops.transpose(acts, (2, 0, 1))
-        return acts, self._score_body(img, channels, ry, rx, ry_ends, rx_ends, class_index)
+        return acts, self._score_body(img, channels, ry, rx, y_ends, x_ends, class_index)
 
     def _resize(self, shape):
         """The upsampling matrices of the activations to an image of `shape` (numpy) and, sent to the
-        device once per shape, them and their rows at the extremes (utils.extreme_samples)."""
+        device once per shape, them and the indices of their extreme samples (utils.extreme_samples)."""
         if shape not in self._resize_cache:
             ry = utils.resize_matrix(self._shape[0], shape[0], cv2.INTER_LINEAR)
             rx = utils.resize_matrix(self._shape[1], shape[1], cv2.INTER_LINEAR)
-            ends = (ry[utils.extreme_samples(ry)], rx[utils.extreme_samples(rx)])
-            self._resize_cache[shape] = ry, rx, [backend.to_tensor(r) for r in (ry, rx) + ends]
+            ends = [backend.to_tensor(utils.extreme_samples(r), "int32") for r in (ry, rx)]
+            self._resize_cache[shape] = ry, rx, [backend.to_tensor(ry), backend.to_tensor(rx)] + ends
         return self._resize_cache[shape]
 
     def _explain(self, images, class_indices, keys):

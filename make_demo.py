@@ -26,7 +26,7 @@ building's texture (scanpaths/, MexCulture142's ScanPath naming), their pooled f
 under uniform labels.
 
     python make_demo.py --split test  --n_per_class 4                                # the bundled test split
-    python make_demo.py --split train --n_per_class 300 --n_background 150 --occlude 0.8 --no_gaze  # training
+    python make_demo.py --split train --n_per_class 200 --n_background 150 --occlude 0.8 --no_gaze  # training
 """
 import argparse
 from pathlib import Path
@@ -291,8 +291,8 @@ def generate_sample(rng, class_name, shape=constants.DEMO_IMAGE_SIZE, occlude=0.
         owner[mask] = -1
         drawn_panels.append(panel_i)
         px0, py0, px1, py1 = panel_i
-        sub = owner[max(py0, 0):max(py1, 0), max(px0, 0):max(px1, 0)]
-        sub[mask[max(py0, 0):max(py1, 0), max(px0, 0):max(px1, 0)]] = constants.CLASS_NAMES.index(style)
+        rows, cols = slice(max(py0, 0), max(py1, 0)), slice(max(px0, 0), max(px1, 0))
+        owner[rows, cols][mask[rows, cols]] = constants.CLASS_NAMES.index(style)
         if i == 0:
             panel, main_mask = panel_i, mask
         elif mask.any():
@@ -328,6 +328,27 @@ def read_boxes(path):
         if line.strip() and not line.startswith("#"):
             role, c, *xy = line.split()
             rows.append((role, c) + tuple(int(v) for v in xy))
+    return rows
+
+
+def read_areas(path) -> dict:
+    """An areas_<split>.csv (generate_split) as {stem: [share of each class in CLASS_NAMES order]};
+    SystemExit naming the file and line for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
+    lines = path.read_text().splitlines()
+    if not lines or lines[0].split(",")[1:] != list(constants.CLASS_NAMES):
+        raise SystemExit(f"{path}: expected the header stem,{','.join(constants.CLASS_NAMES)}")
+    rows = {}
+    for n, line in enumerate(lines[1:], 2):
+        stem, *vals = line.split(",")
+        try:
+            rows[stem] = [float(v) for v in vals]
+        except ValueError:
+            raise SystemExit(f"{path}, line {n}: not numbers: {line}") from None
+        if len(vals) != len(constants.CLASS_NAMES):
+            raise SystemExit(f"{path}, line {n}: {len(vals)} areas, expected {len(constants.CLASS_NAMES)}")
     return rows
 
 

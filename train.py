@@ -21,6 +21,7 @@ import numpy as np
 
 import constants
 import data
+import make_demo
 import utils
 
 log = logging.getLogger(__name__)
@@ -141,24 +142,11 @@ def soft_targets(y, num_classes, n_background=0):
 def area_targets(folder, areas_csv, gain):
     """Soft targets softmax(gain * a) for the images of a folder (in load_folder's order), a = the
     share of the image's pixels that show each class's texture, read from areas_csv (make_demo's
-    areas_<split>.csv: a header `stem,<class>,...` in constants.CLASS_NAMES order, one row per image).
+    areas_<split>.csv, read by make_demo.read_areas).
     Evidence then counts by its visible area: an image with a neighbour nearly as large as its
     labelled building gets a less certain target, one with the labelled panel mostly hidden the
     neighbour's class. A scene without texture gets 1/3 each, like the backgrounds."""
-    if not Path(areas_csv).is_file():
-        raise SystemExit(f"{areas_csv}: no such file")
-    lines = Path(areas_csv).read_text().splitlines()
-    if not lines or lines[0].split(",")[1:] != list(constants.CLASS_NAMES):
-        raise SystemExit(f"{areas_csv}: expected the header stem,{','.join(constants.CLASS_NAMES)}")
-    rows = {}
-    for n, line in enumerate(lines[1:], 2):
-        stem, *vals = line.split(",")
-        try:
-            rows[stem] = [float(v) for v in vals]
-        except ValueError:
-            raise SystemExit(f"{areas_csv}, line {n}: not numbers: {line}") from None
-        if len(vals) != len(constants.CLASS_NAMES):
-            raise SystemExit(f"{areas_csv}, line {n}: {len(vals)} areas, expected {len(constants.CLASS_NAMES)}")
+    rows = make_demo.read_areas(areas_csv)
     paths = data.list_images(folder)
     missing = [p.name for p in paths if p.stem not in rows]
     if missing:

@@ -356,14 +356,14 @@ def calculate_sauc(fixations, saliency, other_fixations, shape=None) -> float:
     data set), all given as (x, y) rows in a map of `shape` (default: the saliency map's shape) and
     scaled to the map; AUC = P(s_pos > s_neg) + P(s_pos = s_neg) / 2, computed exactly from ranks
     (the MIT code samples the negatives instead)."""
-    from scipy.stats import rankdata
+    from stats import average_ranks
     sal = _finite("saliency map", saliency)
     shape = sal.shape if shape is None else tuple(shape)
     pos = sal[_points(fixations, shape, sal.shape)]
     neg = sal[_points(other_fixations, shape, sal.shape)]
     if pos.size == 0 or neg.size == 0:
         raise ValueError("sAUC needs fixations of this image and of other images")
-    ranks = rankdata(np.concatenate([pos, neg]))  # ties get their mean rank
+    ranks = average_ranks(np.concatenate([pos, neg]))  # ties get their mean rank
     u = ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2
     return float(u / (pos.size * neg.size))
 

@@ -79,7 +79,7 @@ def box_figure(rows, metric, names=None):
 def mean_band(curves) -> tuple:
     """(x, mean, low, high) over a list of curves: the 95% t-interval of the mean at each point (no
     band for one curve). Curves of different lengths are interpolated onto 101 points of [0, 1]."""
-    from scipy import stats as sps
+    from scipy.special import stdtrit  # Student's t quantile (scipy.stats.t.ppf without scipy.stats)
     lengths = {len(c) for c in curves}
     if len(lengths) == 1:
         x = np.linspace(0, 1, lengths.pop())
@@ -90,7 +90,7 @@ def mean_band(curves) -> tuple:
     mean = stack.mean(axis=0)
     if len(stack) < 2:
         return x, mean, mean, mean
-    half = sps.t.ppf(0.975, len(stack) - 1) * stack.std(axis=0, ddof=1) / math.sqrt(len(stack))
+    half = stdtrit(len(stack) - 1, 0.975) * stack.std(axis=0, ddof=1) / math.sqrt(len(stack))
     return x, mean, mean - half, mean + half
 
 
@@ -130,7 +130,7 @@ def curves_figure(curves_by_image, names):
 def scatter_figure(rows, names, x_metric="Deletion", y_metric="PCC"):
     """y_metric against x_metric, one point per image and row name; Spearman's rho per name (3 images
     or more) in the legend."""
-    from scipy import stats as sps
+    import stats
     fig = style.new_figure((6.2, 4.2))
     ax = fig.add_axes([0.6 / 6.2, 0.55 / 4.2, 3.9 / 6.2, 3.2 / 4.2])
     for name in names:
@@ -141,7 +141,7 @@ def scatter_figure(rows, names, x_metric="Deletion", y_metric="PCC"):
             continue
         text = style.label(name)
         if len(pairs) >= 3 and np.ptp(pairs[:, 0]) > 0 and np.ptp(pairs[:, 1]) > 0:
-            text += f" (rho {sps.spearmanr(pairs[:, 0], pairs[:, 1]).statistic:+.2f})"
+            text += f" (rho {stats.spearman(pairs[:, 0], pairs[:, 1]):+.2f})"
         reference = style.is_reference(name)
         ax.scatter(pairs[:, 0], pairs[:, 1], s=18, label=text, marker="s" if reference else "o",
                    facecolors="none" if reference else style.colour(name), edgecolors=style.colour(name),

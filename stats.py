@@ -20,6 +20,26 @@ EXACT_MAX_N = 25
 N_BOOTSTRAP = 10_000
 
 
+def average_ranks(values) -> np.ndarray:
+    """Ranks 1..n of the (finite) values, ties given their mean rank (scipy.stats.rankdata's
+    default), without importing scipy.stats (most of a host process's start-up)."""
+    x = np.asarray(values, np.float64).ravel()
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)
+    return (last - (counts - 1) / 2.0)[inverse.ravel()]
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation of two equal-length samples: Pearson's r of their average ranks
+    (NaN when one of them is constant)."""
+    ra, rb = average_ranks(a), average_ranks(b)
+    if ra.size != rb.size:
+        raise ValueError(f"samples of different lengths: {ra.size} and {rb.size}")
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denominator = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb) / denominator if denominator > 0 else math.nan
+
+
 def _exact_counts(n) -> np.ndarray:
     """counts[w] = the number of sign patterns of ranks 1..n whose positive ranks sum to w."""
     counts = np.zeros(n * (n + 1) // 2 + 1, dtype=np.float64)
@@ -34,7 +54,7 @@ def wilcoxon(differences) -> dict:
 
     Returns {n, statistic, p_value, effect_size, method, note}; p_value and statistic are NaN when
     there are fewer than MIN_PAIRS non-zero differences (note "n < 6")."""
-    from scipy.stats import norm, rankdata
+    from scipy.stats import norm
     d = np.asarray(differences, np.float64)
     d = d[np.isfinite(d)]
     d = d[d != 0]
@@ -43,7 +63,7 @@ def wilcoxon(differences) -> dict:
     if n == 0:
         out["note"] = "all differences are zero"
         return out
-    ranks = rankdata(np.abs(d))
+    ranks = average_ranks(np.abs(d))
     w_plus, w_minus = float(ranks[d > 0].sum()), float(ranks[d < 0].sum())
     out["effect_size"] = (w_plus - w_minus) / (w_plus + w_minus)
     if n < MIN_PAIRS:

@@ -160,6 +160,7 @@ def write_profile(profiler, clock, start, wall, path, top=45):
     text.write(f"wall {wall:.2f} s; marks: " + ", ".join(f"{k} {v - start:.2f}" for k, v in clock.marks.items()) + "\n")
     for key in ("cumulative", "tottime"):
         pstats.Stats(profiler, stream=text).sort_stats(key).print_stats(top)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(text.getvalue())
 
 

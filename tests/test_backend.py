@@ -205,3 +205,20 @@ def check_assigned_weights_are_seen():
     assert backend.to_numpy(call(x))[0, 0] == pytest.approx(12.0)
     model.layers[-1].set_weights([np.full((3, 1), -1.0, np.float32)])
     assert backend.to_numpy(call(x))[0, 0] == pytest.approx(-6.0)
+
+
+def test_a_body_that_branches_on_a_tensor_runs_with_autograph(caplog):
+    """Bodies are traced without AutoGraph (keras.ops code has no Python control flow on tensors);
+    a model that has some, which Keras on TensorFlow runs, still runs: the call falls back to AutoGraph."""
+    import tensorflow as tf
+
+    def body(x):
+        if tf.reduce_sum(x) > 0:  # Python control flow on a tensor: only AutoGraph can trace it
+            return x * 2
+        return x - 1
+    for jit in (True, False):
+        f = backend.Compiled(body, jit=jit)
+        np.testing.assert_allclose(backend.to_numpy(f(tf.constant([1.0, 2.0]))), [2.0, 4.0])
+        np.testing.assert_allclose(backend.to_numpy(f(tf.constant([-1.0, -2.0]))), [-2.0, -3.0])
+    assert "traced with AutoGraph" in caplog.text and "XLA could not compile" not in caplog.text
+

@@ -115,3 +115,19 @@ def test_summary_has_intervals_and_flags_baselines():
     assert mean == pytest.approx(0.4) and 0.2 <= low < mean < high <= 0.6
     text = report.summary_markdown(summary, report.comparisons(rows, ["A", "B"]), rows)
     assert "[0." in text and "img1: p_start = 0.90" in text and "img0" not in text.split("Baseline check")[1]
+
+
+def test_average_ranks_and_spearman_hand_computed_and_as_scipy():
+    # 3 and 3 share ranks 2 and 3: 2.5 each; the three 7s share 4, 5, 6: 5 each
+    np.testing.assert_array_equal(stats.average_ranks([1, 3, 7, 3, 7, 7]), [1, 2.5, 5, 2.5, 5, 5])
+    np.testing.assert_array_equal(stats.average_ranks(np.array([[2.0, 1.0]])), [2, 1])
+    assert stats.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert stats.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(stats.spearman([1, 1, 1], [1, 2, 3]))
+    with pytest.raises(ValueError, match="different lengths"):
+        stats.spearman([1, 2], [1, 2, 3])
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = rng.integers(0, 6, 30).astype(float), rng.normal(size=30)
+        np.testing.assert_array_equal(stats.average_ranks(a), sp.rankdata(a))
+        assert stats.spearman(a, b) == pytest.approx(sp.spearmanr(a, b).statistic, abs=1e-12)

@@ -149,7 +149,7 @@ def spearman(original, randomised, warn=True) -> float:
     """Spearman rank correlation of the pixels of two maps: 1 for identical maps, 0 (with a warning
     unless `warn` is False) when one of them is constant and they differ (no rank association); see
     the module docstring."""
-    from scipy.stats import spearmanr
+    import stats
     a = np.asarray(original, np.float64).ravel()
     b = np.asarray(randomised, np.float64).ravel()
     if a.shape != b.shape:
@@ -161,7 +161,7 @@ def spearman(original, randomised, warn=True) -> float:
             log.warning("sanity check: a constant map (value %.3g); its Spearman correlation counts as 0",
                         a[0] if is_constant(a) else b[0])
         return 0.0
-    return float(spearmanr(a, b).statistic)
+    return stats.spearman(a, b)
 
 
 def is_constant(array) -> bool:

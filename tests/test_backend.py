@@ -221,4 +221,3 @@ def test_a_body_that_branches_on_a_tensor_runs_with_autograph(caplog):
         np.testing.assert_allclose(backend.to_numpy(f(tf.constant([1.0, 2.0]))), [2.0, 4.0])
         np.testing.assert_allclose(backend.to_numpy(f(tf.constant([-1.0, -2.0]))), [-2.0, -3.0])
     assert "traced with AutoGraph" in caplog.text and "XLA could not compile" not in caplog.text
-

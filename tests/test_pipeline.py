@@ -205,7 +205,7 @@ def _state_of_this_process(_):
             files.append(os.readlink(f"/proc/self/fd/{fd}"))
         except OSError:  # the listing's own descriptor, closed since
             pass
-    loaded = sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules)
+    loaded = sorted(m for m in ("keras", "tensorflow", "jax", "scipy.stats") if m in sys.modules)
     import cv2
     import threadpoolctl
     threads = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] + [cv2.getNumThreads()]
@@ -214,7 +214,7 @@ def _state_of_this_process(_):
 
 def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_model):
     """The main process holds the folder's lock and a model: a host process holds neither, not even
-    after segmenting an image (it imports no Keras)."""
+    after segmenting an image (it imports no Keras, and no scipy.stats: 0.8 s of its start)."""
     import runlock
     with runlock.RunLock(tmp_path):
         pool = pipeline.HostPool(1)

@@ -150,8 +150,22 @@ def scatter_figure(rows, names, x_metric="Deletion", y_metric="PCC"):
     ax.set_ylabel(f"{y_metric} ({_direction(y_metric)})")
     ax.set_title(f"{y_metric} against {x_metric} AUC, one point per image")
     ax.grid(alpha=0.3)
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    legend = ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    _fit_legend(fig, ax, legend)
     return fig
+
+
+def _fit_legend(fig, ax, legend, pad=0.15):
+    """Widen the figure so that the legend right of the axes fits in it (the labels, with rho, of
+    the references are longer than the space a fixed width leaves); the axes keep their size."""
+    box, axes = legend.get_window_extent(), ax.get_position()  # in pixels at fig.dpi
+    width, dpi = fig.get_figwidth(), fig.dpi
+    needed = box.x1 / dpi + pad
+    if needed <= width:
+        return
+    left, axes_width = axes.x0 * width, axes.width * width
+    fig.set_figwidth(needed)
+    ax.set_position([left / needed, axes.y0, axes_width / needed, axes.height])
 
 
 def load_curves(out_dir, images) -> dict:

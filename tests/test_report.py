@@ -86,6 +86,9 @@ def test_scatter_has_a_series_per_row_with_its_colour(fake):
     assert len(ax.collections) == 5 and all(len(c.get_offsets()) == 4 for c in ax.collections)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[0].startswith("GRADCAM (rho ") and legend[3].startswith("CENTER (reference)")
+    # the legend right of the axes lies inside the figure (it was cut at the references' labels)
+    assert ax.get_legend().get_window_extent().x1 <= fig.bbox.x1
+    assert fig.get_figwidth() > 6.2 and ax.get_position().width * fig.get_figwidth() == pytest.approx(3.9)
 
 
 def test_page_is_self_contained_with_relative_links(fake):

@@ -331,6 +331,13 @@ def read_boxes(path):
     return rows
 
 
+def write_areas(path, areas):
+    """An areas_<split>.csv from {stem: texture_areas(...)}: a header stem,<classes>, then a row per image."""
+    lines = ["stem," + ",".join(constants.CLASS_NAMES)]
+    lines += [f"{stem}," + ",".join(f"{a[c]:.6f}" for c in constants.CLASS_NAMES) for stem, a in areas.items()]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
 def read_areas(path) -> dict:
     """An areas_<split>.csv (generate_split) as {stem: [share of each class in CLASS_NAMES order]};
     SystemExit naming the file and line for anything else."""
@@ -368,14 +375,13 @@ def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
     for d in (img_dir,) + ((fix_dir, gfdm_dir, box_dir, scan_dir) if with_gaze else ()):
         d.mkdir(parents=True, exist_ok=True)
     split_id = sum(map(ord, split))
-    written, area_rows = [], []
+    written, area_rows = [], {}
     for ci, class_name in enumerate(constants.CLASS_NAMES):
         for i in range(n_per_class):
             rng = np.random.default_rng([seed, split_id, ci, i])
             img, participants, boxes, owner = generate_sample(rng, class_name, occlude=occlude)
             stem = sample_name(class_name, split, i + 1)
-            areas = texture_areas(owner)
-            area_rows.append(f"{stem}," + ",".join(f"{areas[c]:.6f}" for c in constants.CLASS_NAMES) + "\n")
+            area_rows[stem] = texture_areas(owner)
             utils.save_png(img_dir / f"{stem}.png", img)
             if with_gaze:
                 write_boxes(box_dir / f"{stem}.txt", boxes)
@@ -387,7 +393,7 @@ def generate_split(out_dir, split, n_per_class, seed=constants.DEMO_SEED,
                 gfdm = data.gfdm_from_fixations(pooled, img.shape[:2], sigma)
                 cv2.imwrite(str(gfdm_dir / f"{data.gfdm_stem(stem)}.png"), np.rint(gfdm * 255).astype(np.uint8))
             written.append(img_dir / f"{stem}.png")
-    (out / AREAS_FILE.format(split=split)).write_text("stem," + ",".join(constants.CLASS_NAMES) + "\n" + "".join(area_rows))
+    write_areas(out / AREAS_FILE.format(split=split), area_rows)
     if n_background:
         bg_dir = out / f"backgrounds_{split}"
         bg_dir.mkdir(parents=True, exist_ok=True)

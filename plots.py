@@ -158,9 +158,8 @@ def scatter_figure(rows, names, x_metric="Deletion", y_metric="PCC"):
 def _fit_legend(fig, ax, legend, pad=0.15):
     """Widen the figure so that the legend right of the axes fits in it (the labels, with rho, of
     the references are longer than the space a fixed width leaves); the axes keep their size."""
-    box, axes = legend.get_window_extent(), ax.get_position()  # in pixels at fig.dpi
-    width, dpi = fig.get_figwidth(), fig.dpi
-    needed = box.x1 / dpi + pad
+    axes = ax.get_position()
+    width, needed = fig.get_figwidth(), legend.get_window_extent().x1 / fig.dpi + pad  # extent in pixels
     if needed <= width:
         return
     left, axes_width = axes.x0 * width, axes.width * width

@@ -59,10 +59,12 @@ def calculate_pcc(gt, sal) -> float:
     """Pearson correlation coefficient (the benchmark's CC) of two maps after z-scoring.
     A constant map gives 0.0 with a warning."""
     gt, sal = _pair(gt, sal)
-    zg, zs = _zscore("ground truth", gt), _zscore("saliency map", sal)
-    if zg is None or zs is None:
-        return 0.0
-    return float(np.mean(zg * zs))
+    return pcc_of(_zscore("ground truth", gt), _zscore("saliency map", sal))
+
+
+def pcc_of(zg, zs) -> float:
+    """PCC of two z-scored maps (_zscore; None: a constant map, PCC 0.0)."""
+    return 0.0 if zg is None or zs is None else float(np.mean(zg * zs))
 
 
 def _distribution(name, arr):
@@ -78,8 +80,12 @@ def calculate_sim(gt, sal) -> float:
     """Similarity (histogram intersection): min-max scale each map to [0, 1], divide each by its sum,
     SIM = sum(min(P, Q)). A constant map counts as uniform (with a warning)."""
     gt, sal = _pair(gt, sal)
-    return float(np.minimum(_distribution("ground truth", gt),
-                            _distribution("saliency map", sal)).sum())
+    return sim_of(_distribution("ground truth", gt), _distribution("saliency map", sal))
+
+
+def sim_of(p, q) -> float:
+    """SIM of two distributions made by _distribution."""
+    return float(np.minimum(p, q).sum())
 
 
 def calculate_kld(gt, sal) -> float:
@@ -88,11 +94,48 @@ def calculate_kld(gt, sal) -> float:
     gt, sal = _pair(gt, sal)
     if gt.min() < 0 or sal.min() < 0:
         raise ValueError("KLD needs non-negative maps")
+    return kld_of(_kld_gaze(gt), _kld_saliency(sal))
+
+
+def _kld_gaze(gt):
+    """P of KLD: the non-negative gaze map divided by its sum."""
+    if gt.min() < 0:
+        raise ValueError("KLD needs non-negative maps")
     if gt.sum() == 0:
         raise ValueError("ground truth is all zeros: KLD is undefined")
-    p = gt / gt.sum()
-    q = sal / sal.sum() if sal.sum() > 0 else np.full(sal.shape, 1.0 / sal.size)
+    return gt / gt.sum()
+
+
+def _kld_saliency(sal):
+    """Q of KLD: the non-negative map divided by its sum (uniform when all zeros)."""
+    if sal.min() < 0:
+        raise ValueError("KLD needs non-negative maps")
+    return sal / sal.sum() if sal.sum() > 0 else np.full(sal.shape, 1.0 / sal.size)
+
+
+def kld_of(p, q) -> float:
+    """KLD of Q (_kld_saliency) from P (_kld_gaze)."""
     return float(np.sum(p * np.log(EPS + p / (q + EPS))))
+
+
+class GazeForms:
+    """The forms of one map that PCC, SIM and KLD compare (z-score, min-max distribution, sum
+    distribution), made once for a map compared with many others (the human ceiling's split-half
+    compares each map with 20 half-GFDMs): pcc/sim/kld(gt_forms, sal_forms) equal
+    calculate_pcc/sim/kld(gt, sal) exactly. `gaze`: the map is a ground truth (KLD's P)."""
+
+    def __init__(self, arr, shape, gaze):
+        role = "ground truth" if gaze else "saliency map"
+        arr = utils.resize_map(_finite(role, arr), shape).astype(np.float64)
+        self.z = _zscore(role, arr)
+        self.distribution = _distribution(role, arr)
+        self.p = _kld_gaze(arr) if gaze else None
+        self.q = _kld_saliency(arr)
+
+    @staticmethod
+    def scores(gt, sal) -> tuple:
+        """(PCC, SIM, KLD) of `sal` against `gt` (a GazeForms made with gaze=True)."""
+        return pcc_of(gt.z, sal.z), sim_of(gt.distribution, sal.distribution), kld_of(gt.p, sal.q)
 
 
 def _fixation_map(fixations, sal, shape):

@@ -118,18 +118,18 @@ def split_half(participants, shape, sigma, weighting, maps, n_splits=N_SPLITS, s
     if n < 2:
         return {name: (np.nan, np.nan, np.nan) for name in names}
     scores = {name: [] for name in names}
+    forms = {name: evaluate.GazeForms(m, shape, gaze=False) for name, m in maps.items()}  # once, not 20 times
     for k in range(n_splits):
         order = np.random.default_rng([seed, k]).permutation(n)
         halves = [_gfdm([participants[i] for i in part], shape, sigma, weighting)
                   for part in (order[:n // 2], order[n // 2:])]
         if any(h.max() == 0 for h in halves):
             continue
-        a, b = halves
-        scores["HUMAN"].append((evaluate.calculate_pcc(a, b), evaluate.calculate_sim(a, b),
-                                (evaluate.calculate_kld(a, b) + evaluate.calculate_kld(b, a)) / 2))
-        for name, m in maps.items():
-            scores[name].append(np.mean([(evaluate.calculate_pcc(h, m), evaluate.calculate_sim(h, m),
-                                          evaluate.calculate_kld(h, m)) for h in halves], axis=0))
+        a, b = (evaluate.GazeForms(h, shape, gaze=True) for h in halves)
+        (pcc, sim, kld), kld_ba = evaluate.GazeForms.scores(a, b), evaluate.kld_of(b.p, a.q)
+        scores["HUMAN"].append((pcc, sim, (kld + kld_ba) / 2))
+        for name, m in forms.items():
+            scores[name].append(np.mean([evaluate.GazeForms.scores(h, m) for h in (a, b)], axis=0))
     return {name: tuple(np.mean(np.array(v), axis=0)) if v else (np.nan,) * 3 for name, v in scores.items()}
 
 

@@ -177,13 +177,47 @@ def load_model(path, trust=False):
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path}: not a Keras archive (a .keras file is a zip archive); it is {_what_file(path)}")
     try:
-        return keras.saving.load_model(str(path), compile=False, safe_mode=not trust)
+        return _load_without_initializers(lambda: keras.saving.load_model(str(path), compile=False,
+                                                                          safe_mode=not trust))
     except Exception as err:  # keras raises many types for a bad file
         if not trust and "safe_mode" in str(err):
             raise ValueError(f"{path}: Keras' safe mode refused to load it: it holds Python code (e.g. a "
                              f"Lambda layer). If you trust the file, add --trust_model (runs code stored in "
                              f"the model file)") from err
         raise ValueError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from err
+
+
+def _load_without_initializers(load):
+    """`load()` with the model's variables created without running their initialisers, then set
+    from the values the file holds (the same values as a plain load; a variable the file lacks,
+    such as a seed generator's state, is initialised as usual). A plain load draws every initial
+    value only to overwrite it: on JAX each initialiser of a new shape is an XLA compilation, 7.9 of
+    the 9.0 s of a first load of ResNet50 on two CPU cores (0.95 s this way). Uses Keras' deferred
+    initialisation (a StatelessScope records the file's values as updates); where this Keras lacks
+    it, the plain load."""
+    from keras import StatelessScope
+    from keras.src.backend.common import global_state
+    key = "uninitialized_variables"
+    try:
+        scope = StatelessScope(initialize_variables=False)
+    except TypeError:  # a Keras without deferred initialisation
+        return load()
+    earlier = global_state.get_global_attribute(key) or []
+    global_state.set_global_attribute(key, [])
+    try:
+        with scope:
+            model = load()
+        created = global_state.get_global_attribute(key) or []
+    finally:
+        global_state.set_global_attribute(key, earlier)
+    for variable in created:
+        value = scope.get_current_value(variable)
+        if value is None:
+            variable._deferred_initialize()
+        else:
+            variable._initialize(value)
+            variable._initializer = None
+    return model
 
 
 def _compiled_forward(model, jit):

@@ -92,6 +92,29 @@ def test_split_half_scores_and_normalisation():
     assert math.isnan(scanpaths.normalised((1.0, 0.7), (0.0, 0.5))[1])
 
 
+def test_split_half_equals_the_metrics_called_per_half():
+    """split_half prepares each map's forms once (evaluate.GazeForms); its numbers are exactly those
+    of calculate_pcc/sim/kld called on every half of every split: a random map, a constant map (PCC
+    0, uniform distributions) and a map of another size (resized)."""
+    shape, sigma, rng = (24, 32), 2.5, np.random.default_rng(3)
+    people = [np.column_stack([rng.uniform(0, 32, 6), rng.uniform(0, 24, 6), rng.uniform(0.1, 1, 6)])
+              for _ in range(5)]
+    maps = {"R": rng.random(shape), "C": np.zeros(shape), "S": rng.random((12, 16)).astype(np.float32)}
+    got = scanpaths.split_half(people, shape, sigma, "duration", maps, n_splits=3, seed=7)
+    want = {name: [] for name in ["HUMAN", *maps]}
+    for k in range(3):
+        order = np.random.default_rng([7, k]).permutation(5)
+        a, b = (scanpaths._gfdm([people[i] for i in part], shape, sigma, "duration") for part in (order[:2], order[2:]))
+        want["HUMAN"].append((evaluate.calculate_pcc(a, b), evaluate.calculate_sim(a, b),
+                              (evaluate.calculate_kld(a, b) + evaluate.calculate_kld(b, a)) / 2))
+        for name, m in maps.items():
+            want[name].append(np.mean([(evaluate.calculate_pcc(h, m), evaluate.calculate_sim(h, m),
+                                        evaluate.calculate_kld(h, m)) for h in (a, b)], axis=0))
+    for name, values in want.items():
+        assert got[name] == tuple(np.mean(np.array(values), axis=0)), name
+    assert got["C"][0] == 0.0
+
+
 def test_duration_weighting():
     pts = np.array([[5.0, 5.0, 100.0], [25.0, 5.0, 300.0]])
     count = data.gfdm_from_fixations(pts, (10, 31), 2.0, data.fixation_weights(pts, "count"))

@@ -50,3 +50,37 @@ def test_the_model_is_saved_without_the_optimizer_unless_asked(tmp_path, monkeyp
     resaved = tmp_path / "resaved.keras"
     train.save_model(loaded, resaved)
     np.testing.assert_array_equal(utils.predict_batched(utils.load_model(resaved), x), utils.predict_batched(loaded, x))
+
+
+def test_a_loaded_model_holds_the_file_values_without_drawing_initial_ones(tmp_path, monkeypatch):
+    """utils.load_model creates the variables without running their initialisers (on JAX each one of
+    a new shape is an XLA compilation) and sets them from the file: the same weights and predictions
+    as the saved model; only what the file lacks (the dropout's seed state) is initialised."""
+    import keras
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.Dropout(0.5, seed=3, name="drop")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="dense")(x))
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) + (2.0 if "variance" in w.path else 0.0)
+                       for w in model.weights])
+    path = tmp_path / "m.keras"
+    train.save_model(model, path)
+    variable_class = type(model.weights[0])  # the backend's
+    drawn, real = [], variable_class._initialize_with_initializer
+
+    def spy(self, initializer):
+        drawn.append(self.path)
+        return real(self, initializer)
+    monkeypatch.setattr(variable_class, "_initialize_with_initializer", spy)
+    loaded = utils.load_model(path)
+    assert drawn and all("seed_generator" in p for p in drawn), drawn
+    assert len(loaded.weights) == len(model.weights)
+    for saved, got in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(np.asarray(got.value), np.asarray(saved.value), err_msg=saved.path)
+    x = rng.uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(utils.predict_batched(loaded, x), utils.predict_batched(model, x))
+    for weight in loaded.get_layer("dense").weights:  # ordinary variables: assigning changes the output
+        weight.assign(np.zeros(weight.shape, np.float32))
+    np.testing.assert_allclose(utils.predict_batched(loaded, x), 1 / 3, atol=1e-6)

@@ -349,7 +349,8 @@ class ModelStage:
 
 def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(), segments=None) -> ModelStage:
     """Read one image and its gaze, predict, explain it with every method, build the reference maps
-    and score them all with every metric but those named in `skip` (the host metrics done elsewhere).
+    and score them all with every metric but those named in `skip` (the host metrics done elsewhere;
+    or a call that names them, made once the maps are made).
     segments: (LIME segments, seconds) made beforehand by a host process, a call that waits for them
     (made when LIME's turn comes), or None: segmented here.
     The main thread's host work goes to pipeline.CLOCK."""
@@ -408,7 +409,7 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
                               deletion_baseline=args.deletion_baseline, insertion_start=args.insertion_start,
                               options=metric_options(args))
     all_maps = {**maps, **reference_maps}
-    values = pipeline.evaluate(image, all_maps, skip=skip)
+    values = pipeline.evaluate(image, all_maps, skip=skip() if callable(skip) else skip)
     common = dict(image=sample.name, true_class=data.class_name(sample.name, names), target_class=names[target],
                   predicted_class=names[predicted], confidence=f"{probs[predicted]:.6f}",
                   **baseline_columns(args, probs[target], image.curves))

@@ -21,6 +21,7 @@ import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import logging
 import multiprocessing
 import os
@@ -383,11 +384,17 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
     from evaluate import CurveScorer
     scorer = CurveScorer(model, args.batch_size, args.jit == "on")
     host = [m.name for m in metrics.all_metrics() if metrics.is_host(m) and not m.curve]
-    only = pool.portable(host, args.references)
-    left = [m for m in host if m not in only]
-    if left:
-        log.info("computed in the main process (not registered the same way in the host processes): %s",
-                 ", ".join(left))
+
+    @functools.cache
+    def portable():
+        """The host metrics done in the pool: asked once the first image's maps are made (the host
+        processes start meanwhile; asking first made the model wait for them)."""
+        only = pool.portable(host, args.references)
+        left = [m for m in host if m not in only]
+        if left:
+            log.info("computed in the main process (not registered the same way in the host processes): %s",
+                     ", ".join(left))
+        return only
     segmenters = [e for e in explainer_objects.values() if hasattr(e, "give_segments")]
     ahead, behind = max(1, pool.n), 2 * pool.n + 1
     segmentations, pending = {}, collections.deque()  # pending: (sample, outcome or None, task or None)
@@ -402,11 +409,11 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
             # waited for only when LIME's turn comes: the first image's segmentation waits for a host
             # process to start, while the other methods can already run
             segments = (lambda task=segmentations.pop(i): pool.result(task)) if i in segmentations else None
-            stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=only,
+            stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=portable,
                                      segments=segments)
             image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={}, cache={})
             job = HostJob(sample.name, image, stage.maps, list(args.references), dict(center_sigma=args.center_sigma),
-                          stage.values, only, stage.common, stage.seconds, str(out_dir), figure_for(sample.name),
+                          stage.values, portable(), stage.common, stage.seconds, str(out_dir), figure_for(sample.name),
                           args.display_type, args.figure_format)
             pending.append((sample, None, pool.submit(host_task, job)))
             CLOCK.mark(f"model stage {i + 1}")

@@ -310,9 +310,15 @@ def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
     assert len({r["image"] for r in _results(tmp_path / "out")}) == 3
 
 
-def test_the_model_stage_waits_for_the_segmentation_only_when_lime_runs(folders, monkeypatch):
-    """The first image's segmentation waits for a host process to start: Grad-CAM runs meanwhile."""
-    order, real_stage, real_explain = [], main.model_stage, main.explain
+def test_the_model_stage_waits_for_the_host_processes_only_when_it_needs_them(folders, monkeypatch):
+    """The first image's segmentation waits for a host process to start: Grad-CAM runs meanwhile; which
+    metrics the host processes compute (their answer once started) is asked after the maps are made."""
+    order, real_stage, real_explain, real_portable = [], main.model_stage, main.explain, pipeline.HostPool.portable
+
+    def portable(self, *args):
+        order.append("portable")
+        return real_portable(self, *args)
+    monkeypatch.setattr(pipeline.HostPool, "portable", portable)
 
     def stage(*args, segments=None, **kwargs):
         order.append("stage" if callable(segments) else "stage with segments")
@@ -329,5 +335,5 @@ def test_the_model_stage_waits_for_the_segmentation_only_when_lime_runs(folders,
     monkeypatch.setattr(main, "explain", explain)
     out = folders["root"] / "lazy"
     assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME")) == main.EXIT_PARTIAL
-    assert order[:4] == ["stage", "GRADCAM", "segments", "LIME"]
-    assert order.count("segments") == len(GOOD)
+    assert order[:5] == ["stage", "GRADCAM", "segments", "LIME", "portable"]
+    assert order.count("segments") == len(GOOD) and order.count("portable") == 1

@@ -149,6 +149,7 @@ def one_run(argv, profile=None):
     if profile is not None:
         write_profile(profiler, pipeline.CLOCK, start, wall, profile)
     clock = copy.deepcopy(pipeline.CLOCK)
+    clock.marks = {name: at - start for name, at in clock.marks.items()}  # s after main.main was called
     loop = clock.marks.get("images_done", 0) - clock.marks.get("images", 0)
     return status, wall, loop, _children_cpu() - children, clock
 
@@ -221,6 +222,9 @@ def end_to_end(args):
         f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.cpu.items(), key=lambda kv: -kv[1]))
         for name, (_, _, _, _, c) in measured.items()),
         _first_line(measured),
+        "Marks (s after main.main was called): " + "; ".join(
+            f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in c.marks.items())
+            for name, (_, _, _, _, c) in measured.items()),
         (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
         f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
         f"Settings: {' '.join(base[2:]) or 'the defaults'}; outputs in {tmp}"]

@@ -11,6 +11,7 @@
     python benchmarks/gpu_check.py --out DIR            # both, as a GPU session runs it
     python benchmarks/gpu_check.py --out DIR --quick    # tiny settings on the demo model (a dry run)
     python benchmarks/gpu_check.py --out DIR --only e2e # one part (bench or e2e) per call
+    python benchmarks/gpu_check.py --out DIR --only e2e --repeat 3  # each end-to-end row the median of 3
 
 On a machine without TensorFlow or Keras, the missing packages travel as wheels (keras, namex,
 optree and lime at the versions of requirements.txt; lime built with `pip wheel lime==0.2.0.1
@@ -35,6 +36,7 @@ def main(argv=None):
     p.add_argument("--n_images", type=int, default=10, help="images of the end-to-end run (the lab report: 10)")
     p.add_argument("--only", choices=["bench", "e2e"], default=None,
                    help="one of the two parts (to split them over two calls of a time-limited machine)")
+    p.add_argument("--repeat", type=int, default=1, help="rounds of the end-to-end runs (each row: the median run)")
     p.add_argument("--profile", action="store_true",
                    help="the end-to-end runs' main processes profiled (cProfile; profile-RUN.txt in --out)")
     p.add_argument("--main_args", nargs=argparse.REMAINDER, default=[],
@@ -61,6 +63,7 @@ def main(argv=None):
     e2e = ["--end_to_end", "--backend", "jax", "--n_images", str(1 if args.quick else args.n_images),
            "--output", str(out / ("e2e_demo_quick.md" if args.quick else "e2e_resnet50.md"))]
     e2e += ["--profile", str(out)] if args.profile else []
+    e2e += ["--repeat", str(args.repeat)]
     extra = (["--extra"] + args.main_args) if args.main_args else []
     if args.quick:
         bench_runs.main(e2e + ["--quick"] + extra)

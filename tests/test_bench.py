@@ -89,6 +89,20 @@ def test_gpu_check_dry_run_on_jax(tmp_path):
     e2e = (tmp_path / "e2e_demo_quick.md").read_text()
     assert "Backend: jax" in bench_table and "| demo | RISE (64 evaluations) |" in bench_table
     assert "Backend: jax" in e2e and "| pipelined (--host_workers " in e2e
+    marks = re.search(r"pipelined: start ([0-9.]+), model ([0-9.]+), explainers ([0-9.]+), images ([0-9.]+), "
+                      r"model stage 1 ([0-9.]+), images_done ([0-9.]+), tables ([0-9.]+), plots ([0-9.]+)", e2e)
+    assert marks and sorted(map(float, marks.groups())) == list(map(float, marks.groups())), e2e
     # the rest of the line went to main.py: its compile cache holds programs, although the benchmark
     # compiled the forward pass before main.py set the cache (JAX had settled on no cache then)
     assert f"--compile_cache {tmp_path / 'cache'}" in e2e and len(list((tmp_path / "cache").iterdir())) >= 3
+
+
+def test_load_time_compares_both_loads_in_fresh_processes(tmp_path):
+    import load_time
+    table = load_time.main(["--repeat", "1", "--backend", "tensorflow", "--output", str(tmp_path / "load.md")])
+    assert (tmp_path / "load.md").read_text() == table
+    rows = re.findall(r"^\| (keras\.saving\.load_model|utils\.load_model) .*\| ([0-9.]+) \| ([0-9.]+)-([0-9.]+) \|$",
+                      table, re.M)
+    assert [r[0] for r in rows] == ["keras.saving.load_model", "utils.load_model"]
+    assert all(float(low) == float(median) == float(high) > 0 for _, median, low, high in rows)
+    assert "Same weights both ways: yes" in table

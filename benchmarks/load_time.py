@@ -1,0 +1,91 @@
+"""Seconds to load a saved model, each load in a fresh process (what a run, a shard or a Ray actor
+pays once): `utils.load_model` against a plain `keras.saving.load_model(path, compile=False)`, which
+draws every variable's initial value before reading the file's (on JAX each initialiser of a new
+shape is an XLA compilation). Prints the median and the range of --repeat loads of each, and whether
+both give the same weights.
+
+    python benchmarks/load_time.py                                  # the demo model, TensorFlow
+    python benchmarks/load_time.py --model resnet50 --backend jax   # a random-weight ResNet50 (saved first)
+    python benchmarks/load_time.py --model path/to/model.keras
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CODE = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+import numpy as np, keras, utils, model_layers  # the custom layers registered
+start = time.perf_counter()
+model = utils.load_model({path!r}) if {ours!r} else keras.saving.load_model({path!r}, compile=False)
+seconds = time.perf_counter() - start
+weights = [np.asarray(w.value) for w in model.weights if "seed_generator" not in w.path]
+digest = float(sum(np.float64(np.abs(w).sum()) for w in weights))
+print(json.dumps(dict(seconds=seconds, digest=digest, n=len(weights))))
+"""
+
+
+def one_load(path, ours, backend):
+    """(seconds, weight digest, number of weights) of one load in a fresh process."""
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    res = subprocess.run([sys.executable, "-c", CODE.format(root=str(ROOT), path=str(path), ours=ours)],
+                         capture_output=True, text=True, env=env)
+    if res.returncode:
+        raise SystemExit(f"the load of {path} failed:\n{res.stderr[-3000:]}")
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["digest"], out["n"]
+
+
+def model_path(name, folder) -> Path:
+    sys.path.insert(0, str(ROOT))
+    if name == "demo":
+        import constants
+        return Path(constants.DEMO_MODEL)
+    if name == "resnet50":
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import bench
+        import train
+        path = Path(folder) / "resnet50_random.keras"
+        train.save_model(bench.resnet50_random(), path)
+        return path
+    return Path(name)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="demo", help="demo, resnet50 (random weights, saved first) or a .keras path")
+    p.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"), choices=("tensorflow", "jax"))
+    p.add_argument("--repeat", type=int, default=5, help="fresh processes per way of loading")
+    p.add_argument("--output", default=None, help="also write the table here")
+    args = p.parse_args(argv)
+    os.environ["KERAS_BACKEND"] = args.backend
+    with tempfile.TemporaryDirectory() as folder:
+        path = model_path(args.model, folder)
+        one_load(path, True, args.backend)  # the file into the page cache
+        lines = [f"Load of {path.name} ({path.stat().st_size / 1e6:.1f} MB), Keras on {args.backend}, each load in a "
+                 f"fresh process, {args.repeat} loads each, file in the page cache",
+                 "", "| load | median (s) | range (s) |", "|---|---|---|"]
+        digests = set()
+        for label, ours in (("keras.saving.load_model (initial values drawn)", False),
+                            ("utils.load_model (values from the file only)", True)):
+            runs = [one_load(path, ours, args.backend) for _ in range(args.repeat)]
+            seconds = [r[0] for r in runs]
+            digests |= {(round(r[1], 6), r[2]) for r in runs}
+            lines.append(f"| {label} | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} |")
+    lines += ["", "Same weights both ways: " + ("yes" if len(digests) == 1 else f"NO ({sorted(digests)})")]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.output:
+        Path(args.output).write_text(table)
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -193,8 +193,9 @@ def _load_without_initializers(load):
     such as a seed generator's state, is initialised as usual). A plain load draws every initial
     value only to overwrite it: on JAX each initialiser of a new shape is an XLA compilation, 7.9 of
     the 9.0 s of a first load of ResNet50 on two CPU cores (0.95 s this way). Uses Keras' deferred
-    initialisation (a StatelessScope records the file's values as updates); where this Keras lacks
-    it, the plain load."""
+    initialisation (a StatelessScope records the file's values as updates); the plain load where
+    this Keras lacks it or the load fails that way (a custom layer that makes a variable from an
+    array, which a StatelessScope refuses; a bad file, whose error the plain load then raises)."""
     from keras import StatelessScope
     from keras.src.backend.common import global_state
     key = "uninitialized_variables"
@@ -208,8 +209,12 @@ def _load_without_initializers(load):
         with scope:
             model = load()
         created = global_state.get_global_attribute(key) or []
+    except Exception:  # a bad file (the plain load says why), or a layer that makes a variable from a value
+        created = None
     finally:
         global_state.set_global_attribute(key, earlier)
+    if created is None:
+        return load()
     for variable in created:
         value = scope.get_current_value(variable)
         if value is None:

@@ -84,3 +84,26 @@ def test_a_loaded_model_holds_the_file_values_without_drawing_initial_ones(tmp_p
     for weight in loaded.get_layer("dense").weights:  # ordinary variables: assigning changes the output
         weight.assign(np.zeros(weight.shape, np.float32))
     np.testing.assert_allclose(utils.predict_batched(loaded, x), 1 / 3, atol=1e-6)
+
+
+def test_a_model_whose_layer_makes_a_variable_from_an_array_still_loads(tmp_path):
+    """A custom layer that builds a variable from a value (not an initialiser) cannot be made without
+    running it: utils.load_model then loads the plain way, with the file's values."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="tests")
+    class Offset(keras.layers.Layer):
+        def build(self, input_shape):
+            self.offset = keras.Variable(np.ones(input_shape[-1:], np.float32), name="offset")
+
+        def call(self, x):
+            return x + self.offset
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(Offset()(inputs)))
+    model.layers[1].offset.assign(np.arange(4, dtype=np.float32))
+    path = tmp_path / "offset.keras"
+    train.save_model(model, path)
+    loaded = utils.load_model(path)
+    np.testing.assert_array_equal(np.asarray(loaded.layers[1].offset.value), np.arange(4))
+    x = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
+    np.testing.assert_array_equal(utils.predict_batched(loaded, x), utils.predict_batched(model, x))

@@ -73,7 +73,23 @@ def box_figure(rows, metric, names=None):
     ax.set_ylabel(metric)
     ax.grid(axis="y", alpha=0.3)
     ax.set_xlim(0.4, len(names) + 0.6)
+    _fit_labels_below(fig, ax)
     return fig
+
+
+def _fit_labels_below(fig, ax, pad=0.1):
+    """Set the figure's bottom margin to what the x tick labels below the axes take (rotated labels
+    and the references' two lines need more than straight single lines; a fixed margin left an
+    empty band or cut them); the axes keep their size and the space above them."""
+    labels = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]  # in pixels
+    if not labels:
+        return
+    axes, height = ax.get_position(), fig.get_figheight()
+    bottom_in, axes_in = axes.y0 * height, axes.height * height
+    needed = bottom_in - min(b.y0 for b in labels) / fig.dpi + pad
+    new_height = height - bottom_in + needed
+    fig.set_figheight(new_height)
+    ax.set_position([axes.x0, needed / new_height, axes.width, axes_in / new_height])
 
 
 def mean_band(curves) -> tuple:

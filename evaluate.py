@@ -92,9 +92,8 @@ def calculate_kld(gt, sal) -> float:
     """KL divergence of the saliency distribution Q from the gaze distribution P (benchmark form):
     sum P * log(eps + P / (Q + eps)) with P, Q each divided by its sum. Lower is better."""
     gt, sal = _pair(gt, sal)
-    if gt.min() < 0 or sal.min() < 0:
-        raise ValueError("KLD needs non-negative maps")
-    return kld_of(_kld_gaze(gt), _kld_saliency(sal))
+    q = _kld_saliency(sal)  # first: a negative map is named before an all-zero ground truth
+    return kld_of(_kld_gaze(gt), q)
 
 
 def _kld_gaze(gt):

@@ -31,7 +31,7 @@ import types
 from pathlib import Path
 
 log = logging.getLogger("xai_mexculture")
-HOST_NICE = 10  # the host processes' niceness above the main process's
+HOST_NICE = 19  # the host processes' niceness where Linux's idle scheduling class is missing
 HUMAN_COLUMNS = ("NSS_loo", "AUC_Judd_loo", "PCC_split", "SIM_split", "KLD_split", "NSS_norm", "AUC_Judd_norm")
 
 
@@ -251,18 +251,32 @@ def single_threaded():
     cv2.setNumThreads(1)
 
 
+def lowest_priority():
+    """This process in Linux's idle scheduling class (SCHED_IDLE): it runs on a core only when no
+    other process wants it, so it never takes a time slice from one of the model's threads (at
+    niceness +10 it still did, and the other threads of the compiled call then waited for that one);
+    niceness +HOST_NICE where the class is missing. The model stage makes a segmentation itself when
+    no host process has started it (see `_segments`)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return
+    except (AttributeError, OSError):  # not Linux
+        pass
+    try:
+        os.nice(HOST_NICE)
+    except (AttributeError, OSError):
+        pass
+
+
 def _init_worker(parent):
-    """A host process: runs at a lower priority (HOST_NICE: the model's threads keep the cores, the
-    host work fills the time they leave), on one thread (single_threaded), ignores Ctrl-C (the main
-    process stops the pool), leaves when the main process is gone (even killed), and imports what its
-    tasks use."""
+    """A host process: runs at the lowest priority (lowest_priority: the model's threads keep the
+    cores, the host work fills the time they leave), on one thread (single_threaded), ignores Ctrl-C
+    (the main process stops the pool), leaves when the main process is gone (even killed), and
+    imports what its tasks use."""
     import signal
     import threading
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(HOST_NICE)
-    except (AttributeError, OSError):  # not on this system
-        pass
+    lowest_priority()
 
     def watch():
         while os.getppid() == parent:
@@ -408,7 +422,7 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
         try:
             # waited for only when LIME's turn comes: the first image's segmentation waits for a host
             # process to start, while the other methods can already run
-            segments = (lambda task=segmentations.pop(i): pool.result(task)) if i in segmentations else None
+            segments = (lambda task=segmentations.pop(i): _segments(pool, task)) if i in segmentations else None
             stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=portable,
                                      segments=segments)
             image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={}, cache={})
@@ -427,6 +441,15 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
         bar.set_postfix_str(f"{len(pending)} image(s) finishing on the host")
     while pending:
         yield _resolve(pool, pending.popleft())
+
+
+def _segments(pool, task):
+    """The segmentation made by a host process, or None (the model stage then makes it) when no host
+    process has started it: on a machine whose cores other work keeps busy, the host processes (in
+    the idle class) may not run for a long time, and the model stage waits for nothing else."""
+    if task.future.cancel():
+        return None
+    return pool.result(task)
 
 
 def _resolve(pool, item):

@@ -209,12 +209,13 @@ def _state_of_this_process(_):
     import cv2
     import threadpoolctl
     threads = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] + [cv2.getNumThreads()]
-    return dict(files=files, loaded=loaded, threads=threads), {}
+    return dict(files=files, loaded=loaded, threads=threads, policy=os.sched_getscheduler(0)), {}
 
 
 def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_model):
     """The main process holds the folder's lock and a model: a host process holds neither, not even
-    after segmenting an image (it imports no Keras, and no scipy.stats: 0.8 s of its start)."""
+    after segmenting an image (it imports no Keras, and no scipy.stats: 0.8 s of its start). It runs
+    in Linux's idle scheduling class (it takes no time slice from the model's threads)."""
     import runlock
     with runlock.RunLock(tmp_path):
         pool = pipeline.HostPool(1)
@@ -227,6 +228,7 @@ def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_m
         finally:
             pool.close()
     assert not pool.broken and state["loaded"] == []
+    assert state["policy"] == os.SCHED_IDLE and os.sched_getscheduler(0) != os.SCHED_IDLE  # not the main process
     assert state["threads"] and set(state["threads"]) == {1}  # BLAS and OpenCV: one thread each
     assert not [f for f in state["files"] if f.endswith(runlock.LOCK_NAME)], state["files"]
 
@@ -337,3 +339,33 @@ def test_the_model_stage_waits_for_the_host_processes_only_when_it_needs_them(fo
     assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME")) == main.EXIT_PARTIAL
     assert order[:5] == ["stage", "GRADCAM", "segments", "LIME", "portable"]
     assert order.count("segments") == len(GOOD) and order.count("portable") == 1
+
+
+def test_a_segmentation_no_host_process_has_started_is_made_by_the_model_stage(folders, monkeypatch):
+    """The host processes run in the idle class: on a machine whose cores other work keeps busy they
+    may not run for a long time. When LIME's turn comes and no host process has started the image's
+    segmentation, the model stage makes it (the same numbers) instead of waiting for it."""
+    import concurrent.futures
+    real_submit, real_result = pipeline.HostPool.submit, pipeline.HostPool.result
+    never_started = []
+
+    def submit(self, fn, *args):
+        if fn is pipeline.segment_task:  # queued behind work that never ends
+            never_started.append(pipeline.Task(concurrent.futures.Future(), fn, args))
+            return never_started[-1]
+        return real_submit(self, fn, *args)
+
+    def result(self, task):
+        if task.fn is pipeline.segment_task:
+            assert task.future.done() or task.future.running(), "waited for a segmentation no process has started"
+        return real_result(self, task)
+    monkeypatch.setattr(pipeline.HostPool, "submit", submit)
+    monkeypatch.setattr(pipeline.HostPool, "result", result)
+    idle, serial = folders["root"] / "idle", folders["root"] / "serial"
+    methods = ["--explanation_method", "GRADCAM,LIME"]
+    assert main.main(_args(folders, idle, "--host_workers", "1", *methods)) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, serial, "--host_workers", "0", *methods)) == main.EXIT_PARTIAL
+    assert len(never_started) == len(GOOD) + 1  # the unreadable image fails before LIME's turn
+    assert sum(t.future.cancelled() for t in never_started) == len(GOOD)
+    assert set(_errors(idle)) == {"Colonial_XBroken_X_N_1.png"}, _errors(idle)
+    assert _results(idle) == _results(serial)

@@ -140,7 +140,7 @@ class HostJob:
     """What the host half of one image needs; numpy arrays and plain values only (no model). image:
     metrics.ImageData without model, scorer, explainers, native builders and cache; maps: the
     methods' and references' maps; values: the rows' values computed so far; only: the metrics to
-    compute here; figure: draw the figures (display_type, fmt)."""
+    compute here; figure: draw the figures (display_type, fmt; figure_task)."""
     name: str
     image: object
     maps: dict
@@ -158,8 +158,8 @@ class HostJob:
 
 def host_task(job: HostJob):
     """Runs in a host process (or in the main process when the pool is gone): the host metrics, the
-    rows, the saved arrays and the figures of one image. Returns (("written", rows) | ("error",
-    message), {kind: CPU seconds})."""
+    rows and the saved arrays of one image (its figures: figure_task, beside it). Returns
+    (("written", rows) | ("error", message), {kind: CPU seconds})."""
     import references
     cpu = {}
     try:
@@ -172,13 +172,25 @@ def host_task(job: HostJob):
         rows = image_rows(job.common, job.seconds, merge_values(job.values, values))
         _, cpu_part = _cpu("saving", save_arrays, job.out_dir, job.name, job.maps, image.img, image.gfdm, image.curves)
         cpu.update(cpu_part)
-        if job.figure:
-            _, cpu_part = _cpu("figures", draw_figures, job.out_dir, job.name, image.img, image.gfdm, job.maps,
-                               image.curves, rows, job.display_type, job.fmt)
-            cpu.update(cpu_part)
         return ("written", rows), cpu
     except Exception as err:  # reported by the writer, in image order
         return ("error", f"{type(err).__name__}: {err}"), cpu
+
+
+def figure_task(job: HostJob):
+    """Runs in a host process beside the image's host_task: its figures, from the rows the model
+    stage made (a figure shows the curve metrics and the shared columns, not the host metrics).
+    Returns (("drawn", None) | ("error", message), {"figures": CPU seconds})."""
+    start = time.process_time()
+    try:
+        image = job.image
+        rows = image_rows(job.common, job.seconds, job.values)
+        draw_figures(job.out_dir, job.name, image.img, image.gfdm, job.maps, image.curves, rows, job.display_type,
+                     job.fmt)
+        outcome = ("drawn", None)
+    except Exception as err:  # reported by the writer, in image order
+        outcome = ("error", f"{type(err).__name__}: {err}")
+    return outcome, {"figures": time.process_time() - start}
 
 
 def plot_task(out_dir, rows, fmt, title, stem):
@@ -268,6 +280,18 @@ def lowest_priority():
         pass
 
 
+def _leave():
+    """The end of a host process, once the pool has stopped it and every result is sent (the
+    process's last exit handler): its output flushed, it exits without tearing down the
+    interpreter's modules (matplotlib, scikit-image...: 0.2-0.4 s that the run waited for)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(0)
+
+
 def _init_worker(parent):
     """A host process: runs at the lowest priority (lowest_priority: the model's threads keep the
     cores, the host work fills the time they leave), on one thread (single_threaded), ignores Ctrl-C
@@ -283,6 +307,8 @@ def _init_worker(parent):
             time.sleep(0.5)
         os._exit(0)
     threading.Thread(target=watch, daemon=True).start()
+    import multiprocessing.util
+    multiprocessing.util.Finalize(None, _leave, exitpriority=-100)  # the last thing the process does
     single_threaded()
     import figures  # noqa: F401
     import LIME  # noqa: F401
@@ -411,7 +437,7 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
         return only
     segmenters = [e for e in explainer_objects.values() if hasattr(e, "give_segments")]
     ahead, behind = max(1, pool.n), 2 * pool.n + 1
-    segmentations, pending = {}, collections.deque()  # pending: (sample, outcome or None, task or None)
+    segmentations, pending = {}, collections.deque()  # pending: (sample, outcome or None, tasks or None)
     figure_for = main.figure_selector(args)
     for i, sample in enumerate(todo):
         for j in range(i, min(i + ahead + 1, len(todo))):
@@ -429,13 +455,14 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
             job = HostJob(sample.name, image, stage.maps, list(args.references), dict(center_sigma=args.center_sigma),
                           stage.values, portable(), stage.common, stage.seconds, str(out_dir), figure_for(sample.name),
                           args.display_type, args.figure_format)
-            pending.append((sample, None, pool.submit(host_task, job)))
+            tasks = [pool.submit(host_task, job)] + ([pool.submit(figure_task, job)] if job.figure else [])
+            pending.append((sample, None, tasks))
             CLOCK.mark(f"model stage {i + 1}")
         except Exception as err:  # reported by the writer, in order
             pending.append((sample, ("error", f"{type(err).__name__}: {err}"), None))
         if bar is not None:
             bar.update(bar_start + len(explainer_objects) - bar.n)
-        while pending and (len(pending) > behind or pending[0][2] is None or pending[0][2].done()):
+        while pending and (len(pending) > behind or pending[0][2] is None or all(t.done() for t in pending[0][2])):
             yield _resolve(pool, pending.popleft())
     if bar is not None and pending:
         bar.set_postfix_str(f"{len(pending)} image(s) finishing on the host")
@@ -453,5 +480,10 @@ def _segments(pool, task):
 
 
 def _resolve(pool, item):
-    sample, outcome, task = item
-    return sample, outcome if task is None else pool.result(task)
+    """(sample, outcome) of a pending image: its rows once its host work and figures are done (the
+    first error of them otherwise)."""
+    sample, outcome, tasks = item
+    if tasks is None:
+        return sample, outcome
+    outcomes = [pool.result(task) for task in tasks]
+    return sample, next((o for o in outcomes if o[0] == "error"), outcomes[0])

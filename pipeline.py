@@ -283,7 +283,10 @@ def lowest_priority():
 def _leave():
     """The end of a host process, once the pool has stopped it and every result is sent (the
     process's last exit handler): its output flushed, it exits without tearing down the
-    interpreter's modules (matplotlib, scikit-image...: 0.2-0.4 s that the run waited for)."""
+    interpreter's modules (matplotlib, scikit-image...: 0.2-0.4 s that the run waited for). A process
+    ending on an error (a task it could not read) ends the usual way, which prints the error."""
+    if sys.exc_info()[0] is not None:
+        return
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -391,3 +391,30 @@ def test_a_host_process_exits_without_the_teardown_and_without_losing_its_output
     assert not pool.broken and [p.exitcode for p in processes] == [0]
     assert "printed by a host process" in capfd.readouterr().out
     assert not (tmp_path / "teardown").exists()
+
+
+def _nothing(_):
+    return None, {}
+
+
+def _refuse_to_load():
+    raise RuntimeError("this argument cannot be read in a host process")
+
+
+class _Unreadable:
+    def __reduce__(self):
+        return _refuse_to_load, ()
+
+
+def test_a_host_process_ending_on_an_error_still_says_why(capfd):
+    """A host process that fails outside a task (here: reading the task's arguments) ends the usual
+    way, with the error printed, not silently through the quick exit (pipeline._leave)."""
+    pool = pipeline.HostPool(1)
+    try:
+        assert pool.result(pool.submit(_nothing, "")) is None  # the process is up
+        processes = list(pool._executor._processes.values())
+        assert pool.result(pool.submit(_nothing, _Unreadable())) is None  # redone here
+    finally:
+        pool.close()
+    assert pool.broken and processes[0].exitcode != 0
+    assert "this argument cannot be read in a host process" in capfd.readouterr().err

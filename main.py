@@ -20,10 +20,8 @@ non-empty output folder, or a problem of the model found before the first image;
 methods skipped (errors.csv); 4 an unexpected internal error (traceback in OUT/crash.log).
 """
 import argparse
-import concurrent.futures
 import dataclasses
 import datetime
-import functools
 import hashlib
 import json
 import logging
@@ -349,16 +347,12 @@ class ModelStage:
     info: dict
 
 
-def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(), segments=None,
-                side_by_side=False) -> ModelStage:
+def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(), segments=None) -> ModelStage:
     """Read one image and its gaze, predict, explain it with every method, build the reference maps
     and score them all with every metric but those named in `skip` (the host metrics done elsewhere;
     or a call that names them, made once the maps are made).
     segments: (LIME segments, seconds) made beforehand by a host process, a call that waits for them
     (made when LIME's turn comes), or None: segmented here.
-    side_by_side: the prediction and the methods each in a thread of their own (the run's first
-    image: XLA compiles each compiled call on its first use on one core, while another method's
-    call can use the others; the maps are the same, the methods' seconds overlap).
     The main thread's host work goes to pipeline.CLOCK."""
     import explainers
     import metrics
@@ -374,24 +368,30 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
                              f"than the model's {args.min_image_side} x {args.min_image_side} conv grid")
         img = utils.fit_image(original, args.input_size)
         gfdm, fixations = load_gaze(sample, args, original.shape[:2])
-    predict = functools.partial(utils.predict_batched, model, img[None], 1, jit=args.jit == "on")
-    if side_by_side:
-        done, probs, target = _explain_side_by_side(
-            explainer_objects, img, sample.name, segments, bar, predict,
-            data.class_index(sample.name, names) if args.target == "true" else None)
-    else:
-        probs = predict()[0]
-        target = data.class_index(sample.name, names) if args.target == "true" else int(probs.argmax())
-        done = {}
-        for method, explainer in explainer_objects.items():
-            if bar is not None:
-                bar.set_postfix_str(f"{sample.name} {method}")
-            done[method] = _explain_one(explainer, img, target, sample.name, segments)
-            if bar is not None:
-                bar.update(1)
+    probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
-    maps = {method: saliency for method, (saliency, _) in done.items()}
-    seconds = {method: s for method, (_, s) in done.items()}
+    target = data.class_index(sample.name, names) if args.target == "true" else predicted
+    maps, seconds = {}, {}
+    for method, explainer in explainer_objects.items():
+        if bar is not None:
+            bar.set_postfix_str(f"{sample.name} {method}")
+        extra = 0.0
+        if hasattr(explainer, "give_segments"):  # LIME: the segmentation is host work
+            if callable(segments):
+                segments = segments()
+            if segments is None:
+                import LIME
+                with clock.section("segmentation"):
+                    start = time.perf_counter()
+                    made = LIME.segment(img, explainers.seed_for(explainer.seed, sample.name))
+                    segments = (made, time.perf_counter() - start)
+            explainer.give_segments(img, sample.name, segments[0])
+            extra = segments[1]
+        start = time.perf_counter()
+        maps[method] = explain(explainer, img, target, sample.name)
+        seconds[method] = time.perf_counter() - start + extra  # the segmentation included, wherever made
+        if bar is not None:
+            bar.update(1)
     with clock.section("gaze"):
         other = (data.other_fixations(args.fixation_set, sample.name, gfdm.shape)
                  if getattr(args, "fixation_set", None) else None)
@@ -417,62 +417,18 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
     return ModelStage(image, all_maps, seconds, values, common, info)
 
 
-def _explain_one(explainer, img, target, name, segments):
-    """(map, seconds) of one method; LIME takes its segments from `segments` (see model_stage) and
-    its seconds count the segmentation, wherever it was made."""
-    import pipeline
-    extra = 0.0
-    if hasattr(explainer, "give_segments"):  # LIME: the segmentation is host work
-        if callable(segments):
-            segments = segments()
-        if segments is None:
-            import explainers
-            import LIME
-            with pipeline.CLOCK.section("segmentation"):
-                start = time.perf_counter()
-                made = LIME.segment(img, explainers.seed_for(explainer.seed, name))
-                segments = (made, time.perf_counter() - start)
-        explainer.give_segments(img, name, segments[0])
-        extra = segments[1]
-    start = time.perf_counter()
-    saliency = explain(explainer, img, target, name)
-    return saliency, time.perf_counter() - start + extra
-
-
-def _explain_side_by_side(explainer_objects, img, name, segments, bar, predict, target=None) -> tuple:
-    """({method: (map, seconds)}, class probabilities, target), each method in a thread of its own;
-    the prediction too when the target is given (else it comes first and gives the target).
-    A failing method fails the image with its error (the first in the methods' order) once all are done."""
-    if bar is not None:
-        bar.set_postfix_str(f"{name} (all methods)")
-    with concurrent.futures.ThreadPoolExecutor(len(explainer_objects) + 1) as threads:
-        prediction = threads.submit(predict) if target is not None else None
-        probs = None if prediction is not None else predict()[0]
-        target = int(probs.argmax()) if target is None else target
-        started = {method: threads.submit(_explain_one, explainer, img, target, name, segments)
-                   for method, explainer in explainer_objects.items()}
-        concurrent.futures.wait([*started.values()] + ([prediction] if prediction is not None else []))
-    for future in [*started.values()] + ([prediction] if prediction is not None else []):
-        if future.exception() is not None:
-            raise future.exception()
-    if bar is not None:
-        bar.update(len(started))
-    done = {method: future.result() for method, future in started.items()}
-    return done, probs if prediction is None else prediction.result()[0], target
-
-
 def host_metric_names() -> tuple:
     """The registered metrics that need neither the model nor the explainers (no curve metric)."""
     import metrics
     return tuple(m.name for m in metrics.all_metrics() if metrics.is_host(m) and not m.curve)
 
 
-def process_image(sample, model, args, explainer_objects, scorer, bar=None, side_by_side=False):
+def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     """Explain and score one image with every method; returns (rows, maps, image data, values, info).
     The serial form of the pipeline (pipeline.py): the model stage, then the host metrics."""
     import pipeline
     host = host_metric_names()
-    stage = model_stage(sample, model, args, explainer_objects, scorer, bar, skip=host, side_by_side=side_by_side)
+    stage = model_stage(sample, model, args, explainer_objects, scorer, bar, skip=host)
     with pipeline.CLOCK.section("host metrics"):
         values = pipeline.merge_values(stage.values, pipeline.evaluate(stage.image, stage.maps, only=host))
     rows = pipeline.image_rows(stage.common, stage.seconds, values)
@@ -500,11 +456,10 @@ def local_results(todo, model, args, explainer_objects, bar=None):
     computed in this process; the progress bar counts maps."""
     from evaluate import CurveScorer
     scorer = CurveScorer(model, args.batch_size, args.jit == "on")
-    for i, sample in enumerate(todo):
+    for sample in todo:
         bar_start = bar.n if bar is not None else 0
-        try:  # the first image's methods side by side, while their calls compile
-            rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar,
-                                                            side_by_side=i == 0)
+        try:
+            rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
             yield sample, ("ok", (rows, maps, image.curves, values, info))
         except Exception as err:  # reported by the writer
             yield sample, ("error", f"{type(err).__name__}: {err}")

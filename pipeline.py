@@ -453,7 +453,7 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
             # process to start, while the other methods can already run
             segments = (lambda task=segmentations.pop(i): _segments(pool, task)) if i in segmentations else None
             stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=portable,
-                                     segments=segments, side_by_side=i == 0)  # while the calls compile
+                                     segments=segments)
             image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={}, cache={})
             job = HostJob(sample.name, image, stage.maps, list(args.references), dict(center_sigma=args.center_sigma),
                           stage.values, portable(), stage.common, stage.seconds, str(out_dir), figure_for(sample.name),

@@ -34,7 +34,6 @@ class ImageWorker:
         errors = []
         self.explainers = main.build_explainers(self.model, args, errors)
         self.scorer = CurveScorer(self.model, args.batch_size, args.jit == "on")
-        self.first = True  # this actor's first image: its methods side by side, while their calls compile
 
     def pid(self) -> int:
         return os.getpid()
@@ -43,9 +42,8 @@ class ImageWorker:
         """("ok", (rows, maps, curves, values, info)) or ("error", message) of one image."""
         import main
         try:
-            first, self.first = self.first, False
             rows, maps, image, values, info = main.process_image(sample, self.model, self.args, self.explainers,
-                                                                 self.scorer, side_by_side=first)
+                                                                 self.scorer)
             return "ok", (rows, maps, image.curves, values, info)
         except Exception as err:  # reported by the driver like a plain run's failure
             return "error", f"{type(err).__name__}: {err}"

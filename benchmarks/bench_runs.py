@@ -19,7 +19,8 @@ the final tables), the model time of its evaluations at the limit (per image: th
 method's evaluations, 2 x (n + 1) per map for the curves, MuFidelity's samples + 1, ROAD's and
 Max-Sensitivity's when on; a gradient or CAM method counts as one evaluation), the host work in
 CPU-seconds (pipeline.CLOCK: the main thread's host sections and the CPU time of every task of the
-host processes), and the ratios wall / (model + host / cores) (target 1.15: nothing idles) and
+host processes), the core-seconds the machine's cores idled during the run (/proc/stat, of all its
+cores x the wall time), and the ratios wall / (model + host / cores) (target 1.15: nothing idles) and
 wall / model (target 1.45 on the demo).
 With two images or more it also prints each method's seconds on the serial run's first image against
 the median of the others: the first image pays the XLA compilation of each compiled call.
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +131,28 @@ def first_image_overhead(rows) -> dict:
     return {m: (t[0], statistics.median(t[1:])) for m, t in per_method.items() if len(t) > 1}
 
 
+def idle_core_seconds():
+    """Core-seconds this machine's cores have spent idle (or waiting for I/O) since boot, from
+    /proc/stat (Linux); None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    if fields[0] != "cpu" or len(fields) < 6:
+        return None
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+class Run(typing.NamedTuple):
+    out: Path
+    wall: float
+    loop: float
+    children: float  # CPU-s of the host processes (rusage)
+    clock: object  # pipeline.CLOCK's copy
+    limit: float  # images/s: the faster of the measures just before and after the run
+    idle: object  # core-seconds the machine's cores idled during the run (None: unknown)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -180,7 +204,7 @@ def end_to_end(args):
     logging.basicConfig(level=logging.WARNING)
     model = bench.load("demo") if args.model is None else bench.load(args.model)
     jit = args.jit == "on"
-    cores = pipeline.cores()
+    cores, cores_total = pipeline.cores(), os.cpu_count() or 1
     workers = cores if args.host_workers is None else args.host_workers
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     base = ["--n_images", str(args.n_images), "--no_progress", "--batch_size", str(args.batch_size), "--jit", args.jit,
@@ -196,12 +220,14 @@ def end_to_end(args):
         for name, flags in configs:
             out = tmp / f"{name.split()[0]}{'' if args.repeat == 1 else f'-{k + 1}'}"
             profile = None if args.profile is None else Path(args.profile) / f"profile-{out.name}.txt"
+            idle = idle_core_seconds()
             status, wall, loop, children, clock = one_run(base + ["--output_dir", str(out)] + flags, profile)
+            idle = None if idle is None else idle_core_seconds() - idle
             if status not in (0, 3):
                 raise SystemExit(f"the {name} run failed with status {status} (see {out})")
             limits.append(bench.forward_limit(model, args.batch_size, jit)[1])
             # the machine's speed drifts: each run against the faster of the measures just before and after it
-            runs.setdefault(name, []).append((out, wall, loop, children, clock, max(limits[-2:])))
+            runs.setdefault(name, []).append(Run(out, wall, loop, children, clock, max(limits[-2:]), idle))
     # per configuration the run of median wall time (the lower middle one of an even count)
     measured = {name: sorted(r, key=lambda run: run[1])[(len(r) - 1) // 2] for name, r in runs.items()}
     fastest = max(limits)
@@ -211,29 +237,30 @@ def end_to_end(args):
              ", ".join(f"{x:.0f}" for x in limits) + " img/s",
              "",
              "| run | images | evaluations | limit around the run (img/s) | model at the limit (s) | "
-             "host CPU-s (in host processes) | wall (s) | image loop (s) | wall / (model + host / cores) | "
-             "wall / model | loop / model |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "host CPU-s (in host processes) | wall (s) | image loop (s) | idle core-s | "
+             "wall / (model + host / cores) | wall / model | loop / model |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     against_fastest = []
-    for name, (out, wall, loop, children, clock, limit) in measured.items():
+    for name, (out, wall, loop, children, clock, limit, idle) in measured.items():
         evals = evaluations(model, out)
         model_s = evals / limit
         host = clock.total()
         images = len({line.split(",")[0] for line in (out / "results.csv").read_text().splitlines()[1:]})
         lines.append(f"| {name} | {images} | {evals:,} | {limit:.0f} | {model_s:.1f} | {host:.1f} "
                      f"({clock.pool_cpu:.1f}; processes {children:.1f}) | {wall:.1f} | {loop:.1f} | "
+                     f"{'' if idle is None else f'{idle:.1f} of {wall * cores_total:.0f}'} | "
                      f"{wall / (model_s + host / cores):.2f} | {wall / model_s:.2f} | {loop / model_s:.2f} |")
         at_fastest = evals / fastest
         against_fastest.append(f"{name.split()[0]} {wall / (at_fastest + host / cores):.2f} / {wall / at_fastest:.2f}")
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
         f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.cpu.items(), key=lambda kv: -kv[1]))
-        for name, (_, _, _, _, c, _) in measured.items()),
+        for name, (*_, c, _, _) in measured.items()),
         f"Against the fastest of the {len(limits)} measures ({fastest:.0f} img/s), wall / (model + host / cores) "
         f"and wall / model: " + "; ".join(against_fastest) + ".",
         _first_line(measured),
         "Marks (s after main.main was called): " + "; ".join(
             f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in c.marks.items())
-            for name, (_, _, _, _, c, _) in measured.items()),
+            for name, (*_, c, _, _) in measured.items()),
         (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
         f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
         f"Settings: {' '.join(base[2:]) or 'the defaults'}; outputs in {tmp}"]

@@ -1,3 +1,4 @@
+import os
 import re
 import sys
 from pathlib import Path
@@ -41,7 +42,9 @@ def test_end_to_end_rows(tmp_path):
     row = next(line for line in table.splitlines() if line.startswith("| pipelined"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     evals, limit, model_s = int(cells[2].replace(",", "")), float(cells[3]), float(cells[4])
-    wall, ratio = float(cells[6]), float(cells[8])
+    wall, ratio = float(cells[6]), float(cells[9])
+    idle = re.fullmatch(r"([\d.]+) of (\d+)", cells[8])  # the cores' idle time during the run, of cores x wall
+    assert idle and 0 <= float(idle[1]) <= int(idle[2]) + 1 and abs(int(idle[2]) - wall * os.cpu_count()) <= 1, cells
     # 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
     assert evals == 1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201
     assert model_s > 0 and wall > 0 and ratio > 0

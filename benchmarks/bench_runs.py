@@ -229,9 +229,9 @@ def end_to_end(args):
             # the machine's speed drifts: each run against the faster of the measures just before and after it
             runs.setdefault(name, []).append(Run(out, wall, loop, children, clock, max(limits[-2:]), idle))
     # per configuration the run of median wall time (the lower middle one of an even count)
-    measured = {name: sorted(r, key=lambda run: run[1])[(len(r) - 1) // 2] for name, r in runs.items()}
+    measured = {name: sorted(r, key=lambda run: run.wall)[(len(r) - 1) // 2] for name, r in runs.items()}
     fastest = max(limits)
-    walls = "; ".join(f"{name.split()[0]} " + ", ".join(f"{r[1]:.1f}" for r in rs) for name, rs in runs.items())
+    walls = "; ".join(f"{name.split()[0]} " + ", ".join(f"{r.wall:.1f}" for r in rs) for name, rs in runs.items())
     lines = [f"{bench.device_line(args)}; {cores} cores for the host; forward-pass limit (batch {args.batch_size}) "
              f"measured {len(limits)} times, before the first run and after each: " +
              ", ".join(f"{x:.0f}" for x in limits) + " img/s",
@@ -253,14 +253,14 @@ def end_to_end(args):
         at_fastest = evals / fastest
         against_fastest.append(f"{name.split()[0]} {wall / (at_fastest + host / cores):.2f} / {wall / at_fastest:.2f}")
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
-        f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.cpu.items(), key=lambda kv: -kv[1]))
-        for name, (*_, c, _, _) in measured.items()),
+        f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in run.clock.cpu.most_common())
+        for name, run in measured.items()),
         f"Against the fastest of the {len(limits)} measures ({fastest:.0f} img/s), wall / (model + host / cores) "
         f"and wall / model: " + "; ".join(against_fastest) + ".",
         _first_line(measured),
         "Marks (s after main.main was called): " + "; ".join(
-            f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in c.marks.items())
-            for name, (*_, c, _, _) in measured.items()),
+            f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.clock.marks.items())
+            for name, run in measured.items()),
         (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
         f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
         f"Settings: {' '.join(base[2:]) or 'the defaults'}; outputs in {tmp}"]

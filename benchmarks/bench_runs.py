@@ -153,6 +153,11 @@ class Run(typing.NamedTuple):
     idle: object  # core-seconds the machine's cores idled during the run (None: unknown)
 
 
+def ratios(wall, model_s, host_per_core, sep=" | ") -> str:
+    """wall / (model + host / cores) and wall / model, as the table writes them."""
+    return f"{wall / (model_s + host_per_core):.2f}{sep}{wall / model_s:.2f}"
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -249,9 +254,8 @@ def end_to_end(args):
         lines.append(f"| {name} | {images} | {evals:,} | {limit:.0f} | {model_s:.1f} | {host:.1f} "
                      f"({clock.pool_cpu:.1f}; processes {children:.1f}) | {wall:.1f} | {loop:.1f} | "
                      f"{'' if idle is None else f'{idle:.1f} of {wall * cores_total:.0f}'} | "
-                     f"{wall / (model_s + host / cores):.2f} | {wall / model_s:.2f} | {loop / model_s:.2f} |")
-        at_fastest = evals / fastest
-        against_fastest.append(f"{name.split()[0]} {wall / (at_fastest + host / cores):.2f} / {wall / at_fastest:.2f}")
+                     f"{ratios(wall, model_s, host / cores)} | {loop / model_s:.2f} |")
+        against_fastest.append(f"{name.split()[0]} {ratios(wall, evals / fastest, host / cores, ' / ')}")
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
         f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in run.clock.cpu.most_common())
         for name, run in measured.items()),

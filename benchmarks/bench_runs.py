@@ -10,18 +10,22 @@ It reports wall time and images/s of each; the Ray run's time includes starting 
 (each loads the model once), which the "first image" column shows apart.
 
 End to end (`--end_to_end`): the default run (figures included) against the speed of the model, all
-measured in this one process: the forward-pass limit (bench.py's batch-64 compiled call), measured
-before the first run and after each (the machine's speed drifts, so each run is set against the
-faster of the two measures around it, and a line gives the ratios against the fastest of all);
-then the run serially (`--host_workers 0`) and pipelined (`--host_workers` = the cores) after a
-small warm-up run. Per run: its wall time (and that of its image loop, without loading the model and
-the final tables), the model time of its evaluations at the limit (per image: the prediction, each
+measured in this one process, the run serially (`--host_workers 0`) and pipelined (`--host_workers`
+= the cores) after a small warm-up run. Per run: its wall time (and that of its image loop, without
+loading the model and the final tables); its model evaluations (per image: the prediction, each
 method's evaluations, 2 x (n + 1) per map for the curves, MuFidelity's samples + 1, ROAD's and
-Max-Sensitivity's when on; a gradient or CAM method counts as one evaluation), the host work in
-CPU-seconds (pipeline.CLOCK: the main thread's host sections and the CPU time of every task of the
-host processes), the core-seconds the machine's cores idled during the run (/proc/stat, of all its
-cores x the wall time), and the ratios wall / (model + host / cores) (target 1.15: nothing idles) and
-wall / model (target 1.45 on the demo).
+Max-Sensitivity's when on; a gradient or CAM method counts as one evaluation) and their model time
+two ways, both through bench.py's batch-64 compiled forward call: at the forward-pass limit (512
+images, the best of 5, measured before the first run and after each; each run against the faster
+of the two measures around it, and a line against the fastest of all), and replayed (the run's
+evaluations through that call back to back, right after each run; each run against the faster of
+the replays just before and after it): this machine's speed drifts by 10-25% within minutes, and
+the replay takes as long as the run's model work, where the short measure samples a second or two;
+the host work in CPU-seconds (pipeline.CLOCK: the main thread's host sections and the CPU time of
+every task of the host processes); the core-seconds the machine's cores idled during the run
+(/proc/stat, of all its cores x the wall time); and, with the replayed model time, the ratios
+wall / (model + host / cores) (target 1.15: nothing idles) and wall / model (target 1.45 on the
+demo); a line gives them at the limit too.
 With two images or more it also prints each method's seconds on the serial run's first image against
 the median of the others: the first image pays the XLA compilation of each compiled call.
 
@@ -29,6 +33,13 @@ the median of the others: the first image pays the XLA compilation of each compi
     python benchmarks/bench_runs.py --end_to_end --n_images 2 --quick
     python benchmarks/bench_runs.py --end_to_end --repeat 3      # median of 3 rounds (a noisy machine)
     python benchmarks/bench_runs.py --end_to_end --profile DIR   # + each run's main process profiled
+    python benchmarks/bench_runs.py --end_to_end --synthetic 16  # 48 images drawn like the demo's
+
+A line gives the pipelined run's pace from the second image on (the first pays the compilations)
+against the model time per image at the limit, and its fixed part: the wall time less the images at
+that pace (the model's load, the first use of each compiled call, the last image's host work, the
+tables and plots), which a run of more images spreads thinner; `--synthetic N` runs on N images per
+class drawn by make_demo.py (with their gaze data) to see that.
 
 `--profile DIR` writes DIR/profile-RUN.txt per run: the run's marks (seconds after main.main was
 called: model loaded, explainers built, each image's model stage done, images done, tables, plots)
@@ -143,6 +154,28 @@ def idle_core_seconds():
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
+LIMIT_IMAGES = 512  # bench.forward_limit's default
+
+
+def replay(model, evals, batch_size, jit) -> float:
+    """Seconds that `evals` images take through the compiled forward call of bench.py's limit (one
+    fixed batch of batch_size, back to back, each result read as a run reads them), after one call:
+    a run's model work done alone, at the speed the machine has just then (the short limit measure
+    samples a second or two of a machine whose speed drifts)."""
+    import numpy as np
+    import backend
+    import utils
+    call = utils.forward(model, jit)
+    shape = tuple(model.inputs[0].shape[1:3])
+    batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (batch_size,) + shape + (3,)))
+    backend.to_numpy(call(batch))
+    n_calls = max(1, round(evals / batch_size))
+    start = time.perf_counter()
+    for _ in range(n_calls):
+        backend.to_numpy(call(batch))
+    return (time.perf_counter() - start) * evals / (n_calls * batch_size)
+
+
 class Run(typing.NamedTuple):
     out: Path
     wall: float
@@ -151,6 +184,8 @@ class Run(typing.NamedTuple):
     clock: object  # pipeline.CLOCK's copy
     limit: float  # images/s: the faster of the measures just before and after the run
     idle: object  # core-seconds the machine's cores idled during the run (None: unknown)
+    evals: int = 0  # the run's model evaluations (`evaluations`)
+    replay: float = math.nan  # img/s: the faster of the replays just before and after the run
 
 
 def ratios(wall, model_s, host_per_core, sep=" | ") -> str:
@@ -212,12 +247,17 @@ def end_to_end(args):
     cores, cores_total = pipeline.cores(), os.cpu_count() or 1
     workers = cores if args.host_workers is None else args.host_workers
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
+    data = synthetic_data(tmp / "synthetic", args.synthetic) if args.synthetic else []
+    if args.n_images is None:  # every image drawn
+        args.n_images = len(list((tmp / "synthetic" / "images_test").iterdir()))
     base = ["--n_images", str(args.n_images), "--no_progress", "--batch_size", str(args.batch_size), "--jit", args.jit,
             "--backend", backend.name()] + (["--model_path", args.model] if args.model else []) + \
-        (QUICK if args.quick else []) + args.extra
+        data + (QUICK if args.quick else []) + args.extra
     one_run(["--n_images", "1", "--output_dir", str(tmp / "warm-up"), "--no_progress", "--rise_masks", "64",
-             "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", args.model] if args.model else []))
+             "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", args.model] if args.model else [])
+            + data)
     limits = [bench.forward_limit(model, args.batch_size, jit)[1]]
+    replays = []  # img/s of the replay after each run
     runs = {}
     configs = (("serial (--host_workers 0)", ["--host_workers", "0"]),
                (f"pipelined (--host_workers {workers})", ["--host_workers", str(workers)]))
@@ -231,44 +271,95 @@ def end_to_end(args):
             if status not in (0, 3):
                 raise SystemExit(f"the {name} run failed with status {status} (see {out})")
             limits.append(bench.forward_limit(model, args.batch_size, jit)[1])
+            evals = evaluations(model, out)
+            replays.append(evals / replay(model, evals, args.batch_size, jit))
             # the machine's speed drifts: each run against the faster of the measures just before and after it
-            runs.setdefault(name, []).append(Run(out, wall, loop, children, clock, max(limits[-2:]), idle))
+            runs.setdefault(name, []).append(Run(out, wall, loop, children, clock, max(limits[-2:]), idle,
+                                                 evals, max(replays[-2:])))
     # per configuration the run of median wall time (the lower middle one of an even count)
     measured = {name: sorted(r, key=lambda run: run.wall)[(len(r) - 1) // 2] for name, r in runs.items()}
     fastest = max(limits)
     walls = "; ".join(f"{name.split()[0]} " + ", ".join(f"{r.wall:.1f}" for r in rs) for name, rs in runs.items())
-    lines = [f"{bench.device_line(args)}; {cores} cores for the host; forward-pass limit (batch {args.batch_size}) "
-             f"measured {len(limits)} times, before the first run and after each: " +
-             ", ".join(f"{x:.0f}" for x in limits) + " img/s",
+    lines = [f"{bench.device_line(args)}; {cores} cores for the host; forward-pass limit (batch {args.batch_size}, "
+             f"{LIMIT_IMAGES} images, the best of 5) measured {len(limits)} times, before the first run and after "
+             "each: " + ", ".join(f"{x:.0f}" for x in limits) + " img/s; each run's evaluations replayed after it "
+             "through the same call: " + ", ".join(f"{x:.0f}" for x in replays) + " img/s",
              "",
              "| run | images | evaluations | limit around the run (img/s) | model at the limit (s) | "
-             "host CPU-s (in host processes) | wall (s) | image loop (s) | idle core-s | "
+             "model replayed (s) | host CPU-s (in host processes) | wall (s) | image loop (s) | idle core-s | "
              "wall / (model + host / cores) | wall / model | loop / model |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    against_fastest = []
-    for name, (out, wall, loop, children, clock, limit, idle) in measured.items():
-        evals = evaluations(model, out)
-        model_s = evals / limit
-        host = clock.total()
-        images = len({line.split(",")[0] for line in (out / "results.csv").read_text().splitlines()[1:]})
-        lines.append(f"| {name} | {images} | {evals:,} | {limit:.0f} | {model_s:.1f} | {host:.1f} "
-                     f"({clock.pool_cpu:.1f}; processes {children:.1f}) | {wall:.1f} | {loop:.1f} | "
-                     f"{'' if idle is None else f'{idle:.1f} of {wall * cores_total:.0f}'} | "
-                     f"{ratios(wall, model_s, host / cores)} | {loop / model_s:.2f} |")
-        against_fastest.append(f"{name.split()[0]} {ratios(wall, evals / fastest, host / cores, ' / ')}")
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    at_limit, against_fastest = [], []
+    for name, run in measured.items():
+        model_s, replayed, host = run.evals / run.limit, run.evals / run.replay, run.clock.total()
+        images = len({line.split(",")[0] for line in (run.out / "results.csv").read_text().splitlines()[1:]})
+        lines.append(f"| {name} | {images} | {run.evals:,} | {run.limit:.0f} | {model_s:.1f} | {replayed:.1f} | "
+                     f"{host:.1f} ({run.clock.pool_cpu:.1f}; processes {run.children:.1f}) | {run.wall:.1f} | "
+                     f"{run.loop:.1f} | {'' if run.idle is None else f'{run.idle:.1f} of {run.wall * cores_total:.0f}'} | "
+                     f"{ratios(run.wall, replayed, host / cores)} | {run.loop / replayed:.2f} |")
+        at_limit.append(f"{name.split()[0]} {ratios(run.wall, model_s, host / cores, ' / ')}")
+        against_fastest.append(f"{name.split()[0]} {ratios(run.wall, run.evals / fastest, host / cores, ' / ')}")
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
         f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in run.clock.cpu.most_common())
         for name, run in measured.items()),
-        f"Against the fastest of the {len(limits)} measures ({fastest:.0f} img/s), wall / (model + host / cores) "
-        f"and wall / model: " + "; ".join(against_fastest) + ".",
+        "The ratios' model time is the replay: the run's evaluations through the batch-64 compiled call back to "
+        "back, just before and after the run (the faster of the two; the first run has only the one after it). "
+        "At the limit around the run instead, wall / (model + host / cores) and wall / model: " + "; ".join(at_limit)
+        + f"; against the fastest of the {len(limits)} limit measures ({fastest:.0f} img/s): "
+        + "; ".join(against_fastest) + ".",
         _first_line(measured),
+        _steady_line(measured),
         "Marks (s after main.main was called): " + "; ".join(
             f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.clock.marks.items())
             for name, run in measured.items()),
         (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
         f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
-        f"Settings: {' '.join(base[2:]) or 'the defaults'}; outputs in {tmp}"]
+        f"Settings: {' '.join(a for a in base[2:] if a not in data) or 'the defaults'}"
+        + (f"; synthetic data, {args.synthetic} per class drawn like the demo's ({tmp / 'synthetic'})" if data else "")
+        + f"; outputs in {tmp}"]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def synthetic_data(folder, n_per_class) -> list:
+    """main.py's flags for a larger data set in the demo's form: n_per_class images per class drawn
+    by make_demo.py (the demo's seed: the first 4 of each class are the bundled ones), with their
+    fixations, scanpaths and GFDMs, written to `folder`."""
+    import constants
+    import make_demo
+    make_demo.generate_split(folder, "test", n_per_class)
+    return ["--test_images_folder_path", str(folder / "images_test"),
+            "--test_gdfm_folder_path", str(folder / "gazefixationsdensitymaps"),
+            "--fixations_folder_path", str(folder / "fixations"), "--scanpaths_folder_path", str(folder / "scanpaths"),
+            "--gfdm_sigma", str(constants.GFDM_SIGMA_DEMO)]
+
+
+def steady_state(run, n_images):
+    """(seconds per image from the end of the first model stage to the end of the last, the model
+    time per image replayed, the fixed part: wall - n_images x the former) of a pipelined run, or
+    None (a serial run has no per-image marks; one image has no second)."""
+    stages = sorted(at for name, at in run.clock.marks.items() if name.startswith("model stage "))
+    if n_images < 2 or len(stages) != n_images:
+        return None
+    per_image = (stages[-1] - stages[0]) / (n_images - 1)
+    return per_image, run.evals / n_images / run.replay, run.wall - n_images * per_image
+
+
+def _steady_line(measured):
+    """The pipelined runs from the second image on (the first pays the compilations) against the
+    model time replayed, and what the run costs besides (None when no run has two images)."""
+    import report
+    parts = []
+    for name, run in measured.items():
+        steady = steady_state(run, len({r["image"] for r in report.read_rows(run.out / "results.csv")}))
+        if steady:
+            per_image, model_per_image, fixed = steady
+            parts.append(f"{name.split()[0]}: {per_image:.2f} s per image against {model_per_image:.2f} s of model "
+                         f"work ({per_image / model_per_image:.2f} x); fixed part {fixed:.1f} s of {run.wall:.1f}")
+    if not parts:
+        return None
+    return ("From the second image on (end of the first model stage to the end of the last; the cores shared with "
+            "the host processes): " + "; ".join(parts) + ". The fixed part (wall less the images at that pace) is the "
+            "model's load, the first use of each compiled call, the last image's host work, the tables and plots.")
 
 
 def _first_line(measured):
@@ -287,7 +378,10 @@ def _first_line(measured):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n_images", type=int, default=12)
+    p.add_argument("--n_images", type=int, default=None, help="default: 12 (the demo), every image with --synthetic")
+    p.add_argument("--synthetic", type=int, default=None, metavar="N_PER_CLASS",
+                   help="with --end_to_end: a larger data set drawn by make_demo.py, N_PER_CLASS images per class "
+                        "(gaze included) in the benchmark's temporary folder")
     p.add_argument("--workers", type=int, default=2, help="Ray actors (plain against Ray)")
     p.add_argument("--quick", action="store_true", help="fewer RISE masks and LIME samples (500, 200)")
     p.add_argument("--end_to_end", action="store_true",
@@ -305,6 +399,10 @@ def main(argv=None):
     p.add_argument("--profile", default=None,
                    help="with --end_to_end: a folder for each run's cProfile of the main process (profile-RUN.txt)")
     args = p.parse_args(argv)
+    if args.synthetic is not None and (args.synthetic < 1 or not args.end_to_end):
+        p.error(f"--synthetic {args.synthetic}: at least 1 image per class, with --end_to_end")
+    if args.n_images is None and not args.synthetic:
+        args.n_images = 12
     if args.repeat < 1:
         p.error(f"--repeat {args.repeat}: at least one round")
     if args.host_workers is not None and args.host_workers < 1:

@@ -12,6 +12,7 @@
     python benchmarks/gpu_check.py --out DIR --quick    # tiny settings on the demo model (a dry run)
     python benchmarks/gpu_check.py --out DIR --only e2e # one part (bench or e2e) per call
     python benchmarks/gpu_check.py --out DIR --only e2e --repeat 3  # each end-to-end row the median of 3
+    python benchmarks/gpu_check.py --out DIR --only e2e --synthetic 16  # 48 images drawn like the demo's
 
 On a machine without TensorFlow or Keras, the missing packages travel as wheels (keras, namex,
 optree and lime at the versions of requirements.txt; lime built with `pip wheel lime==0.2.0.1
@@ -33,9 +34,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="folder for the tables (created)")
     p.add_argument("--quick", action="store_true", help="the demo model with tiny settings (a dry run)")
-    p.add_argument("--n_images", type=int, default=10, help="images of the end-to-end run (the lab report: 10)")
+    p.add_argument("--n_images", type=int, default=None,
+                   help="images of the end-to-end run (default: the lab report's 10; every one with --synthetic)")
     p.add_argument("--only", choices=["bench", "e2e"], default=None,
                    help="one of the two parts (to split them over two calls of a time-limited machine)")
+    p.add_argument("--synthetic", type=int, default=None, metavar="N_PER_CLASS",
+                   help="the end-to-end runs on N_PER_CLASS x 3 images drawn like the demo's (bench_runs.py --synthetic)")
     p.add_argument("--repeat", type=int, default=1, help="rounds of the end-to-end runs (each row: the median run)")
     p.add_argument("--profile", action="store_true",
                    help="the end-to-end runs' main processes profiled (cProfile; profile-RUN.txt in --out)")
@@ -60,8 +64,10 @@ def main(argv=None):
         print(f"[gpu_check] bench.py done after {time.perf_counter() - start:.0f} s", flush=True)
     if args.only == "bench":
         return out
-    e2e = ["--end_to_end", "--backend", "jax", "--n_images", str(1 if args.quick else args.n_images),
-           "--output", str(out / ("e2e_demo_quick.md" if args.quick else "e2e_resnet50.md"))]
+    e2e = ["--end_to_end", "--backend", "jax"] + (["--synthetic", str(args.synthetic)] if args.synthetic else [])
+    n_images = 1 if args.quick else args.n_images if args.n_images or args.synthetic else 10
+    e2e += (["--n_images", str(n_images)] if n_images else []) + \
+        ["--output", str(out / ("e2e_demo_quick.md" if args.quick else "e2e_resnet50.md"))]
     e2e += ["--profile", str(out)] if args.profile else []
     e2e += ["--repeat", str(args.repeat)]
     extra = (["--extra"] + args.main_args) if args.main_args else []

@@ -29,32 +29,67 @@ def test_benchmark_smoke(tmp_path):
 
 def test_end_to_end_rows(tmp_path):
     import bench_runs
-    table = bench_runs.main(["--end_to_end", "--n_images", "1", "--quick", "--repeat", "2",
+    import pipeline
+    table = bench_runs.main(["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "2",
                              "--output", str(tmp_path / "e2e.md")])
-    assert "forward-pass limit" in table and "| serial (--host_workers 0) | 1 |" in table
+    assert "forward-pass limit" in table and "| serial (--host_workers 0) | 2 |" in table
+    data = re.search(r"synthetic data, 1 per class drawn like the demo's \((\S+)\)", table)
+    assert data and len(list((Path(data[1]) / "images_test").glob("*.png"))) == 3, table
     walls = re.search(r"median wall time of 2 \(walls in s: serial ([\d.]+), ([\d.]+); pipelined ([\d.]+), ([\d.]+)\)",
                       table)
     assert walls, table  # two rounds of each, alternated; each row is the lower-middle one
-    measures = re.search(r"measured 5 times, before the first run and after each: ([\d, ]+) img/s", table)
-    assert measures, table  # before the first run, then after each of the 4
+    measures = re.search(r"measured 5 times, before the first run and after each: ([\d, ]+) img/s; each run's "
+                         r"evaluations replayed after it through the same call: ([\d, ]+) img/s", table)
+    assert measures, table  # the limit before the first run, then after each of the 4; a replay after each
     limits = [float(x) for x in measures.group(1).split(", ")]
-    assert "| pipelined (--host_workers " in table and "wall / (model + host / cores)" in table
+    replays = [float(x) for x in measures.group(2).split(", ")]
+    assert len(replays) == 4 and "| pipelined (--host_workers " in table and "wall / (model + host / cores)" in table
     row = next(line for line in table.splitlines() if line.startswith("| pipelined"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    evals, limit, model_s = int(cells[2].replace(",", "")), float(cells[3]), float(cells[4])
-    wall, ratio = float(cells[6]), float(cells[9])
-    idle = re.fullmatch(r"([\d.]+) of (\d+)", cells[8])  # the cores' idle time during the run, of cores x wall
+    evals, limit, model_s, replayed = int(cells[2].replace(",", "")), float(cells[3]), float(cells[4]), float(cells[5])
+    host, wall, ratio, per_model = float(cells[6].split()[0]), float(cells[7]), float(cells[10]), float(cells[11])
+    idle = re.fullmatch(r"([\d.]+) of (\d+)", cells[9])  # the cores' idle time during the run, of cores x wall
     assert idle and 0 <= float(idle[1]) <= int(idle[2]) + 1 and abs(int(idle[2]) - wall * os.cpu_count()) <= 1, cells
-    # 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
-    assert evals == 1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201
+    # per image: 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
+    assert evals == 2 * (1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201)
     assert model_s > 0 and wall > 0 and ratio > 0
     assert wall == pytest.approx(min(float(walls[3]), float(walls[4])), abs=0.051)
     # the order serial 1, pipelined 1, serial 2, pipelined 2: the row's run is set against the
-    # faster of the two measures around it, not the fastest of all
+    # faster of the two measures around it, not the fastest of all; likewise the replays
     k = 0 if wall == pytest.approx(float(walls[3]), abs=0.051) else 1
     assert limit == pytest.approx(max(limits[2 * k + 1], limits[2 * k + 2]), abs=0.51)
     assert model_s == pytest.approx(evals / limit, rel=0.01, abs=0.051)
-    assert f"Against the fastest of the 5 measures ({max(limits):.0f} img/s)" in table
+    assert replayed == pytest.approx(evals / max(replays[2 * k], replays[2 * k + 1]), rel=0.01, abs=0.051)
+    # the ratios are against the replayed model time (the one at the limit in a line of its own);
+    # the cells are rounded to 0.1 s
+    assert ratio == pytest.approx(wall / (replayed + host / pipeline.cores()), rel=0.03)
+    assert per_model == pytest.approx(wall / replayed, rel=0.03)
+    assert f"against the fastest of the 5 limit measures ({max(limits):.0f} img/s)" in table
+    at_limit = re.search(r"At the limit around the run instead, .*pipelined ([\d.]+) / ([\d.]+); against", table)
+    assert at_limit and float(at_limit[2]) == pytest.approx(wall / model_s, rel=0.03), table
+    # the pipelined run from its second image on: the time between its two model stages' marks
+    steady = re.search(r"pipelined: ([\d.]+) s per image against ([\d.]+) s of model work \(([\d.]+) x\); "
+                       r"fixed part ([\d.]+) s of (\d+\.\d)", table)
+    marks = re.search(r"pipelined: start .*model stage 1 ([\d.]+), model stage 2 ([\d.]+), images_done", table)
+    assert steady and marks, table
+    per_image, of_model, ratio, fixed, of = map(float, steady.groups())
+    assert per_image == pytest.approx(float(marks[2]) - float(marks[1]), abs=0.011)
+    assert of_model == pytest.approx(replayed / 2, abs=0.04) and of == pytest.approx(wall, abs=0.051)
+    assert ratio == pytest.approx(per_image / of_model, abs=0.011) and fixed == pytest.approx(wall - 2 * per_image, abs=0.06)
+
+
+def test_steady_state_of_a_pipelined_run():
+    import types
+    import bench_runs
+    clock = types.SimpleNamespace(marks={"start": 0.0, "model stage 1": 5.0, "model stage 2": 7.0,
+                                         "model stage 3": 10.0, "images_done": 11.0})
+    run = bench_runs.Run(Path("."), 12.0, 10.5, 0.0, clock, 150.0, None, 600, 100.0)
+    # stages 1 -> 3: 5 s for 2 images; 600 evaluations of 3 images replayed at 100 img/s: 2 s per image
+    per_image, model_per_image, fixed = bench_runs.steady_state(run, 3)
+    assert (per_image, model_per_image, fixed) == (2.5, 2.0, 12.0 - 3 * 2.5)
+    assert bench_runs.steady_state(run, 4) is None  # an image without its mark (it failed)
+    serial = run._replace(clock=types.SimpleNamespace(marks={"start": 0.0, "images_done": 11.0}))
+    assert bench_runs.steady_state(serial, 3) is None and bench_runs.steady_state(run._replace(evals=200), 1) is None
 
 
 def test_end_to_end_needs_a_host_process(capsys):
@@ -62,6 +97,10 @@ def test_end_to_end_needs_a_host_process(capsys):
     with pytest.raises(SystemExit):
         bench_runs.main(["--end_to_end", "--host_workers", "0"])
     assert "--host_workers 0: the pipelined run needs at least 1 host process" in capsys.readouterr().err
+    for argv in (["--end_to_end", "--synthetic", "0"], ["--synthetic", "2"]):  # none drawn; not end to end
+        with pytest.raises(SystemExit):
+            bench_runs.main(argv)
+        assert "at least 1 image per class, with --end_to_end" in capsys.readouterr().err
 
 
 def test_first_image_overhead_per_method():

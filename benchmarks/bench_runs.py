@@ -36,7 +36,7 @@ the median of the others: the first image pays the XLA compilation of each compi
     python benchmarks/bench_runs.py --end_to_end --synthetic 16  # 48 images drawn like the demo's
 
 A line gives the pipelined run's pace from the second image on (the first pays the compilations)
-against the model time per image at the limit, and its fixed part: the wall time less the images at
+against its model time per image (replayed), and its fixed part: the wall time less the images at
 that pace (the model's load, the first use of each compiled call, the last image's host work, the
 tables and plots), which a run of more images spreads thinner; `--synthetic N` runs on N images per
 class drawn by make_demo.py (with their gaze data) to see that.

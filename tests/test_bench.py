@@ -73,9 +73,10 @@ def test_end_to_end_rows(tmp_path):
     marks = re.search(r"pipelined: start .*model stage 1 ([\d.]+), model stage 2 ([\d.]+), images_done", table)
     assert steady and marks, table
     per_image, of_model, ratio, fixed, of = map(float, steady.groups())
-    assert per_image == pytest.approx(float(marks[2]) - float(marks[1]), abs=0.011)
+    # each printed to 0.01 s (the marks, the pace) or 0.1 s (the walls, the fixed part)
+    assert per_image == pytest.approx(float(marks[2]) - float(marks[1]), abs=0.02)
     assert of_model == pytest.approx(replayed / 2, abs=0.04) and of == pytest.approx(wall, abs=0.051)
-    assert ratio == pytest.approx(per_image / of_model, abs=0.011) and fixed == pytest.approx(wall - 2 * per_image, abs=0.06)
+    assert ratio == pytest.approx(per_image / of_model, rel=0.02) and fixed == pytest.approx(wall - 2 * per_image, abs=0.12)
 
 
 def test_steady_state_of_a_pipelined_run():

@@ -399,8 +399,10 @@ def main(argv=None):
     p.add_argument("--profile", default=None,
                    help="with --end_to_end: a folder for each run's cProfile of the main process (profile-RUN.txt)")
     args = p.parse_args(argv)
-    if args.synthetic is not None and (args.synthetic < 1 or not args.end_to_end):
-        p.error(f"--synthetic {args.synthetic}: at least 1 image per class, with --end_to_end")
+    if args.synthetic is not None and not args.end_to_end:
+        p.error("--synthetic is for --end_to_end runs")
+    if args.synthetic is not None and args.synthetic < 1:
+        p.error(f"--synthetic {args.synthetic}: at least 1 image per class")
     if args.n_images is None and not args.synthetic:
         args.n_images = 12
     if args.repeat < 1:

@@ -98,10 +98,11 @@ def test_end_to_end_needs_a_host_process(capsys):
     with pytest.raises(SystemExit):
         bench_runs.main(["--end_to_end", "--host_workers", "0"])
     assert "--host_workers 0: the pipelined run needs at least 1 host process" in capsys.readouterr().err
-    for argv in (["--end_to_end", "--synthetic", "0"], ["--synthetic", "2"]):  # none drawn; not end to end
+    for argv, message in ((["--end_to_end", "--synthetic", "0"], "--synthetic 0: at least 1 image per class"),
+                          (["--synthetic", "2"], "--synthetic is for --end_to_end runs")):
         with pytest.raises(SystemExit):
             bench_runs.main(argv)
-        assert "at least 1 image per class, with --end_to_end" in capsys.readouterr().err
+        assert message in capsys.readouterr().err
 
 
 def test_first_image_overhead_per_method():

@@ -56,13 +56,22 @@ def timed(fn, repeat=3, min_seconds=1.0, max_repeat=50):
     return min(times), out
 
 
-def forward_limit(model, batch_size, jit=True, n_images=512, repeat=5):
-    """(seconds, images/s) of the compiled forward call on n_images in batches of batch_size already
-    in memory: the limit every model evaluation is compared with (best of `repeat` after a warm-up)."""
+LIMIT_IMAGES, LIMIT_REPEAT = 512, 5  # forward_limit's measure
+
+
+def forward_call(model, batch_size, jit=True):
+    """(call, batch): the model's compiled forward call and a fixed batch of batch_size images in
+    memory, what forward_limit (and bench_runs.replay) time."""
     import utils
-    call = utils.forward(model, jit)
     shape = tuple(model.inputs[0].shape[1:3])
     batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (batch_size,) + shape + (3,)))
+    return utils.forward(model, jit), batch
+
+
+def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIMIT_REPEAT):
+    """(seconds, images/s) of the compiled forward call on n_images in batches of batch_size already
+    in memory: the limit every model evaluation is compared with (best of `repeat` after a warm-up)."""
+    call, batch = forward_call(model, batch_size, jit)
     n_calls = max(1, n_images // batch_size)
     t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=repeat)
     return t, n_calls * batch_size / t

@@ -154,20 +154,14 @@ def idle_core_seconds():
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
-LIMIT_IMAGES = 512  # bench.forward_limit's default
-
-
 def replay(model, evals, batch_size, jit) -> float:
     """Seconds that `evals` images take through the compiled forward call of bench.py's limit (one
     fixed batch of batch_size, back to back, each result read as a run reads them), after one call:
     a run's model work done alone, at the speed the machine has just then (the short limit measure
     samples a second or two of a machine whose speed drifts)."""
-    import numpy as np
     import backend
-    import utils
-    call = utils.forward(model, jit)
-    shape = tuple(model.inputs[0].shape[1:3])
-    batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (batch_size,) + shape + (3,)))
+    import bench
+    call, batch = bench.forward_call(model, batch_size, jit)
     backend.to_numpy(call(batch))
     n_calls = max(1, round(evals / batch_size))
     start = time.perf_counter()
@@ -281,8 +275,8 @@ def end_to_end(args):
     fastest = max(limits)
     walls = "; ".join(f"{name.split()[0]} " + ", ".join(f"{r.wall:.1f}" for r in rs) for name, rs in runs.items())
     lines = [f"{bench.device_line(args)}; {cores} cores for the host; forward-pass limit (batch {args.batch_size}, "
-             f"{LIMIT_IMAGES} images, the best of 5) measured {len(limits)} times, before the first run and after "
-             "each: " + ", ".join(f"{x:.0f}" for x in limits) + " img/s; each run's evaluations replayed after it "
+             f"{bench.LIMIT_IMAGES} images, the best of {bench.LIMIT_REPEAT}) measured {len(limits)} times, "
+             "before the first run and after each: " + ", ".join(f"{x:.0f}" for x in limits) + " img/s; each run's evaluations replayed after it "
              "through the same call: " + ", ".join(f"{x:.0f}" for x in replays) + " img/s",
              "",
              "| run | images | evaluations | limit around the run (img/s) | model at the limit (s) | "

@@ -156,9 +156,11 @@ def summary_section(out_dir) -> str:
         cells.append(stats.fmt(_float(r.get("seconds_per_image")), 2) or "\u2013")
         body.append(cells)
         classes.append("ref" if reference else "")
+    present = [r["method"] for r in rows if style.is_reference(r["method"])]
     note = ("<p>mean \u00b1 std (ddof = 1) over images, [95% percentile-bootstrap confidence interval of the mean, "
-            "10,000 resamples]; \u2191 higher is better, \u2193 lower is better. Reference rows (italic) are floors "
-            "(CENTER, RANDOM) and the human ceiling (HUMAN), not methods.</p>")
+            "10,000 resamples]; \u2191 higher is better, \u2193 lower is better; s/image: the mean seconds per image "
+            "(the first image's include the compilation of the method's compiled calls)."
+            + (f" {esc(report.reference_note(present))}" if present else "") + "</p>")
     return _table("summary", head, body, classes=classes) + note
 
 
@@ -176,7 +178,7 @@ def notes_section(out_dir) -> str:
             continue
         if line.startswith("- "):
             items.append(line[2:])
-        elif not line.startswith("mean \u00b1 std") and not line.startswith("Reference rows"):
+        elif not line.startswith(("mean \u00b1 std", "Reference rows", "s/image:")):
             out.append(f"<p>{esc(line)}</p>")
     if items:
         out.append("<ul>" + "".join(f"<li>{esc(i)}" for i in items) + "</ul>")

@@ -17,9 +17,11 @@ manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
 
 Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
 non-empty output folder, or a problem of the model found before the first image; 3 some images or
-methods skipped (errors.csv); 4 an unexpected internal error (traceback in OUT/crash.log).
+methods skipped (errors.csv); 4 an unexpected internal error (traceback in OUT/crash.log); 130
+interrupted (Ctrl-C) or 143 stopped by SIGTERM, the images finished so far written (--resume goes on).
 """
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -40,6 +42,7 @@ import data
 
 log = logging.getLogger("xai_mexculture")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
+# an interrupted run exits with 128 + the signal's number: 130 for Ctrl-C (SIGINT), 143 for SIGTERM
 # What --overwrite clears (the tool's own outputs; nothing else in the folder is touched).
 OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "errors.csv", "manifest.json",
            "crash.log", "maps", "figures", "sanity.csv", "sanity.png", "report.html",
@@ -48,6 +51,10 @@ OUTPUTS = ("results.csv", "summary.md", "summary.csv", "comparisons.csv", "error
 
 class UsageError(Exception):
     """A problem found before the first image: bad arguments, folder or model (exit status 2)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit, `kill`), raised in the main thread as Ctrl-C is."""
 
 # Parameters of the run (besides the methods' own) that change the numbers: --resume refuses to mix
 # rows computed with different values.
@@ -294,6 +301,9 @@ def parse_args(argv=None):
             p.error(f"--{flag} {folder}: no such folder")
     if not Path(args.model_path).exists():
         p.error(f"--model_path {args.model_path}: no such file")
+    if Path(args.model_path).is_dir():
+        p.error(f"--model_path {args.model_path}: is a folder, not a .keras file (a TensorFlow SavedModel folder "
+                f"is not read: load it in Keras and save it with model.save('NAME.keras'))")
     if args.output_dir is not None and Path(args.output_dir).exists() and not Path(args.output_dir).is_dir():
         p.error(f"--output_dir {args.output_dir}: is a file, not a folder")
     return args
@@ -546,22 +556,24 @@ def write_manifest(args, out_dir, methods, n_images, numbers):
     safe_io.write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str))
 
 
-def check_resume(out_dir, numbers):
-    """--resume only continues a run made with the same number-changing parameters (methods may be
-    added: their own parameters are new keys)."""
+def check_resume(out_dir, numbers) -> dict:
+    """--resume only continues a run made with the same number-changing parameters. Methods may be
+    added (their parameters are new keys) or left out (the parameters of a method this run does not
+    make are not compared). Returns the numbers to record: the earlier run's, updated with this
+    run's, so that the parameters of a method left out now are still checked when it comes back."""
     path = out_dir / "manifest.json"
     if not path.exists():
-        return
+        return numbers
     try:
         old = json.loads(path.read_text()).get("numbers", {})
     except ValueError:
         raise UsageError(f"{path}: not a readable manifest; cannot resume safely (use --overwrite)") from None
     new = json.loads(json.dumps(numbers, default=str))
-    differ = [f"--{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
-              if k in old and old.get(k) != new.get(k)]
+    differ = [f"--{k} {old[k]!r} -> {new[k]!r}" for k in sorted(old) if k in new and old[k] != new[k]]
     if differ:
         raise UsageError(f"--resume in {out_dir}: these parameters differ from the earlier run, so its rows "
                          f"cannot be mixed with new ones: {'; '.join(differ)}")
+    return {**old, **numbers}
 
 
 def check_columns(results_path):
@@ -712,7 +724,7 @@ def run(args, out_dir) -> int:
         args.scanpath_index, scanpath_problems, numbers["scanpaths_sha256"] = scanpaths.read_folder(
             args.scanpaths_folder_path)
     if args.resume:
-        check_resume(out_dir, numbers)
+        numbers = check_resume(out_dir, numbers)
         check_columns(results_path)
     pipeline.CLOCK.reset()
     pipeline.CLOCK.mark("start")
@@ -753,34 +765,42 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
     total, unit = (len(todo), "image") if on_ray else (len(todo) * len(methods), "map")
     figure_for = figure_selector(args)
     clock.mark("images")
+
+    def deliver(sample, outcome):
+        """The one writer: an image's rows appended to results.csv (its arrays and figures first,
+        when made in this process), or its error; in the pipelined run called by its writer thread."""
+        status, result = outcome
+        try:
+            if status == "error":
+                raise ImageFailed(result)
+            if status == "written":  # saved and drawn by a host process
+                rows = result
+            else:
+                rows, maps, curves, values, info = result
+                with clock.section("saving"):
+                    pipeline.save_arrays(out_dir, sample.name, maps, info["img"], info["gfdm"], curves)
+                if figure_for(sample.name):
+                    with clock.section("figures"):
+                        pipeline.draw_figures(out_dir, sample.name, info["img"], info["gfdm"], maps, curves, rows,
+                                              args.display_type, args.figure_format, args.show)
+            with clock.section("writing"):
+                report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
+        except Exception as err:  # one bad image never stops the batch
+            reason = str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"
+            log.error("skipped %s: %s", sample.name, reason)  # the image, then what failed (naming its file)
+            errors.append((sample.name, reason))
+
     with tqdm(total=total, unit=unit, disable=args.no_progress, dynamic_ncols=True) as bar:
         if on_ray:
             import ray_runner
             outcomes = ray_runner.results(args, todo, bar, None if args.ray == "local" else args.ray, args.workers)
         elif pool is not None and todo and methods:
-            outcomes = pipeline.results(todo, model, args, explainer_objects, bar, pool, out_dir)
+            outcomes = ()
+            pipeline.run_images(todo, model, args, explainer_objects, bar, pool, out_dir, deliver)
         else:
             outcomes = local_results(todo, model, args, explainer_objects, bar)
-        for sample, (status, result) in outcomes:
-            try:
-                if status == "error":
-                    raise ImageFailed(result)
-                if status == "written":  # saved and drawn by a host process
-                    rows = result
-                else:
-                    rows, maps, curves, values, info = result
-                    with clock.section("saving"):
-                        pipeline.save_arrays(out_dir, sample.name, maps, info["img"], info["gfdm"], curves)
-                    if figure_for(sample.name):
-                        with clock.section("figures"):
-                            pipeline.draw_figures(out_dir, sample.name, info["img"], info["gfdm"], maps, curves, rows,
-                                                  args.display_type, args.figure_format, args.show)
-                with clock.section("writing"):
-                    report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
-            except Exception as err:  # one bad image never stops the batch
-                reason = str(err) if sample.name in str(err) else f"{sample.name}: {err}"
-                log.error("skipped %s", reason)
-                errors.append((sample.name, str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"))
+        for sample, outcome in outcomes:
+            deliver(sample, outcome)
     clock.mark("images_done")
     if todo and methods:
         log.info("host work: %s", clock.summary())
@@ -870,11 +890,18 @@ def main(argv=None) -> int:
     existed = args.output_dir is not None and Path(args.output_dir).exists()
     try:
         out_dir = output_folder(args)
-        with runlock.RunLock(out_dir):
+        with runlock.RunLock(out_dir), _terminate_as_interrupt():
             try:
                 return run(args, out_dir)
             except UsageError:
                 raise
+            except KeyboardInterrupt as err:  # what was finished is written (results.csv is per image)
+                import signal
+                signum = signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT
+                print(f"interrupted ({signum.name}): the images finished so far are in "
+                      f"{(out_dir / 'results.csv').resolve()}; the same command with --resume finishes the run",
+                      file=sys.stderr)
+                return 128 + signum
             except Exception:  # an unexpected internal error: keep the traceback
                 import traceback
                 crash = out_dir / "crash.log"
@@ -886,6 +913,26 @@ def main(argv=None) -> int:
         if not existed:
             _remove_if_unused(out_dir)
         return _fail(EXIT_USAGE, err)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread while the run lasts, so a
+    run stopped by a scheduler or `kill` ends as after Ctrl-C: the finished images written, the lock
+    released, the host processes stopped."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise Terminated()
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _remove_if_unused(folder):

@@ -7,15 +7,17 @@ While the main process runs the model on one image, a pool of host processes (st
   - behind: once the model metrics of an image are done, its maps and curves go to the pool for the
     host metrics (the gaze metrics, the scanpath ones, Sparseness: every registered metric that needs
     neither the model nor the explainers), the rows, the saved arrays and the per-image figure.
-The one writer (main.run) still appends the rows of image i only when they are complete and every
-earlier image is written or failed; one image that fails, in either process, is reported and the
+The one writer (main.run's deliver, called by a writer thread here) still appends the rows of image
+i only when they are complete and every earlier image is written or failed, but as soon as they are,
+while the model works on later images; one image that fails, in either process, is reported and the
 others go on. A metric is computed in the pool only when a host process has the same metric
 registered (a metric registered at run time, e.g. by a test or a plugin folder, stays in the main
 process), so the numbers are those of a serial run (`--host_workers 0`). If the pool breaks (a host
 process killed), its work is redone in the main process and the run goes on serially.
 
 `CLOCK` counts the host work of the last run in CPU-seconds: the main thread's own host sections
-(time.thread_time) and the CPU time of each task in the pool (time.process_time), per kind.
+(time.thread_time) and the CPU time of each task in the pool (time.process_time), per kind (the
+writer thread adds the latter, hence its lock).
 """
 import collections
 import concurrent.futures
@@ -25,7 +27,9 @@ import functools
 import logging
 import multiprocessing
 import os
+import queue
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -51,9 +55,16 @@ class HostClock:
         self.reset()
 
     def reset(self):
+        self.lock = threading.Lock()  # the writer thread adds the host processes' CPU time
         self.cpu = collections.Counter()
         self.pool_cpu = 0.0
         self.marks = {}
+
+    def __getstate__(self):  # a copy (the benchmark keeps each run's) without the lock
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, lock=threading.Lock())
 
     @contextlib.contextmanager
     def section(self, kind):
@@ -62,13 +73,14 @@ class HostClock:
         try:
             yield
         finally:
-            self.cpu[kind] += time.thread_time() - start
+            self.add({kind: time.thread_time() - start}, in_pool=False)
 
     def add(self, cpu_by_kind, in_pool=True):
-        for kind, seconds in cpu_by_kind.items():
-            self.cpu[kind] += seconds
-            if in_pool:
-                self.pool_cpu += seconds
+        with self.lock:
+            for kind, seconds in cpu_by_kind.items():
+                self.cpu[kind] += seconds
+                if in_pool:
+                    self.pool_cpu += seconds
 
     def mark(self, name):
         self.marks[name] = time.perf_counter()
@@ -416,11 +428,15 @@ class HostPool:
 
 
 # --------------------------------------------------------------------------- the pipelined run
-def results(todo, model, args, explainer_objects, bar, pool, out_dir):
-    """Yield (sample, ("written", rows) | ("error", message)) in the order of `todo`, like
-    main.local_results, with the host work in `pool`: the model stage of image i runs here while
-    the pool segments the next images and finishes the earlier ones (host metrics, arrays,
-    figures). At most 2 x workers + 1 images wait for their host work (then the model waits)."""
+def run_images(todo, model, args, explainer_objects, bar, pool, out_dir, deliver):
+    """deliver(sample, ("written", rows) | ("error", message)) for each image of `todo`, in its
+    order, like main.local_results, with the host work in `pool`: the model stage of image i runs
+    here while the pool segments the next images and finishes the earlier ones (host metrics,
+    arrays, figures), and a writer thread delivers each image as soon as its host work is done (so
+    that a run killed meanwhile loses only the images not finished yet). At most 2 x workers + 1
+    images wait for their host work (then the model waits). Interrupted (KeyboardInterrupt, the
+    SIGTERM of main.main), it stops making maps, lets the host processes finish the images whose
+    maps are made, delivers them, then raises again."""
     import explainers
     import main
     import metrics
@@ -439,38 +455,95 @@ def results(todo, model, args, explainer_objects, bar, pool, out_dir):
                      ", ".join(left))
         return only
     segmenters = [e for e in explainer_objects.values() if hasattr(e, "give_segments")]
-    ahead, behind = max(1, pool.n), 2 * pool.n + 1
-    segmentations, pending = {}, collections.deque()  # pending: (sample, outcome or None, tasks or None)
+    ahead = max(1, pool.n)
+    segmentations = {}
     figure_for = main.figure_selector(args)
-    for i, sample in enumerate(todo):
-        for j in range(i, min(i + ahead + 1, len(todo))):
-            if segmenters and j not in segmentations:
-                segmentations[j] = pool.submit(segment_task, todo[j].image_path, args.input_size,
-                                                explainers.seed_for(segmenters[0].seed, todo[j].name))
-        bar_start = bar.n if bar is not None else 0
+    writer = Writer(pool, deliver, limit=2 * pool.n + 2)
+    try:
+        for i, sample in enumerate(todo):
+            for j in range(i, min(i + ahead + 1, len(todo))):
+                if segmenters and j not in segmentations:
+                    segmentations[j] = pool.submit(segment_task, todo[j].image_path, args.input_size,
+                                                    explainers.seed_for(segmenters[0].seed, todo[j].name))
+            bar_start = bar.n if bar is not None else 0
+            writer.make_room()
+            try:
+                # waited for only when LIME's turn comes: the first image's segmentation waits for a
+                # host process to start, while the other methods can already run
+                segments = (lambda task=segmentations.pop(i): _segments(pool, task)) if i in segmentations else None
+                stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=portable,
+                                         segments=segments)
+                image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={},
+                                            cache={})
+                job = HostJob(sample.name, image, stage.maps, list(args.references),
+                              dict(center_sigma=args.center_sigma), stage.values, portable(), stage.common,
+                              stage.seconds, str(out_dir), figure_for(sample.name), args.display_type,
+                              args.figure_format)
+                tasks = [pool.submit(host_task, job)] + ([pool.submit(figure_task, job)] if job.figure else [])
+                writer.put((sample, None, tasks))
+                CLOCK.mark(f"model stage {i + 1}")
+            except Exception as err:  # reported by the writer, in order
+                writer.put((sample, ("error", f"{type(err).__name__}: {err}"), None))
+            if bar is not None:
+                bar.update(bar_start + len(explainer_objects) - bar.n)
+    except BaseException:
+        for task in segmentations.values():  # no more images: their segmentations are not needed
+            task.future.cancel()
+        if writer.waiting():
+            print(f"interrupted: finishing the host work of {writer.waiting()} image(s) whose maps are made "
+                  f"(interrupt again to stop now)", file=sys.stderr, flush=True)
+        writer.finish()
+        raise
+    if bar is not None and writer.waiting():
+        bar.set_postfix_str(f"{writer.waiting()} image(s) finishing on the host")
+    writer.finish()
+
+
+class Writer:
+    """The thread that delivers the images of the pipelined run in their order, each as soon as its
+    host work and figure are done, while the main thread runs the model on later images. `limit`:
+    how many images may wait for their host work (make_room waits below it)."""
+
+    def __init__(self, pool, deliver, limit):
+        self.pool, self.deliver = pool, deliver
+        self.queue = queue.Queue()
+        self.room = threading.Semaphore(limit)
+        self.put_count = self.delivered = 0
+        self.error = None
+        self.thread = threading.Thread(target=self._loop, name="writer", daemon=True)
+        self.thread.start()
+
+    def make_room(self):
+        """Waits until fewer than `limit` images wait for their host work (the model then goes on)."""
+        while not self.room.acquire(timeout=0.5):
+            if not self.thread.is_alive():
+                raise self.error or RuntimeError("the pipeline's writer thread stopped")
+
+    def put(self, item):
+        """(sample, outcome, None) or (sample, None, [pool tasks]), after make_room."""
+        self.put_count += 1
+        self.queue.put(item)
+
+    def waiting(self) -> int:
+        """Images put and not yet delivered."""
+        return self.put_count - self.delivered
+
+    def finish(self):
+        """Delivers every image put (waiting for their host work), then the thread ends."""
+        self.queue.put(None)
+        while self.thread.is_alive():
+            self.thread.join(0.5)  # with a timeout: an interrupt still reaches the main thread
+        if self.error is not None:
+            raise self.error
+
+    def _loop(self):
         try:
-            # waited for only when LIME's turn comes: the first image's segmentation waits for a host
-            # process to start, while the other methods can already run
-            segments = (lambda task=segmentations.pop(i): _segments(pool, task)) if i in segmentations else None
-            stage = main.model_stage(sample, model, args, explainer_objects, scorer, bar, skip=portable,
-                                     segments=segments)
-            image = dataclasses.replace(stage.image, model=None, scorer=None, explainers=None, native={}, cache={})
-            job = HostJob(sample.name, image, stage.maps, list(args.references), dict(center_sigma=args.center_sigma),
-                          stage.values, portable(), stage.common, stage.seconds, str(out_dir), figure_for(sample.name),
-                          args.display_type, args.figure_format)
-            tasks = [pool.submit(host_task, job)] + ([pool.submit(figure_task, job)] if job.figure else [])
-            pending.append((sample, None, tasks))
-            CLOCK.mark(f"model stage {i + 1}")
-        except Exception as err:  # reported by the writer, in order
-            pending.append((sample, ("error", f"{type(err).__name__}: {err}"), None))
-        if bar is not None:
-            bar.update(bar_start + len(explainer_objects) - bar.n)
-        while pending and (len(pending) > behind or pending[0][2] is None or all(t.done() for t in pending[0][2])):
-            yield _resolve(pool, pending.popleft())
-    if bar is not None and pending:
-        bar.set_postfix_str(f"{len(pending)} image(s) finishing on the host")
-    while pending:
-        yield _resolve(pool, pending.popleft())
+            while (item := self.queue.get()) is not None:
+                self.deliver(*_resolve(self.pool, item))
+                self.delivered += 1
+                self.room.release()
+        except BaseException as err:  # the main thread raises it (deliver reports an image's own errors)
+            self.error = err
 
 
 def _segments(pool, task):

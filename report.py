@@ -147,14 +147,18 @@ MAX_LISTED_TESTS = 100  # summary.md lists every test up to this many, else only
 def _comparison_lines(comparisons) -> list:
     tested = [c for c in comparisons if math.isfinite(c["p_value"])]
     significant = [c for c in tested if c["p_holm"] < 0.05]
+    head = (f"Paired Wilcoxon signed-rank tests (two-sided, zero differences dropped; n = non-zero differences; "
+            f"no test below {stats.MIN_PAIRS}), Holm-corrected within each metric: ")
+    if not tested:
+        return ["", head + f"no test: no pair of methods has {stats.MIN_PAIRS} images with a non-zero "
+                f"difference (more images are needed); the pairs are in comparisons.csv.", ""]
     listed = comparisons if len(comparisons) <= MAX_LISTED_TESTS else significant
-    lines = ["", f"Paired Wilcoxon signed-rank tests (two-sided, zero differences dropped; n = non-zero "
-                 f"differences; no test below {stats.MIN_PAIRS}), Holm-corrected within each metric: "
-                 f"{len(tested)} tests, {len(significant)} with p_holm < 0.05"
-             + ("" if listed is comparisons else " (listed below; every test is in comparisons.csv)") + ".",
-             "r: matched-pairs rank-biserial correlation of A - B (+1: A larger on every image).", ""]
+    where = ("" if listed is comparisons else
+             " (listed below; every test is in comparisons.csv)" if listed else " (every test is in comparisons.csv)")
+    lines = ["", head + f"{len(tested)} tests, {len(significant)} with p_holm < 0.05{where}.", ""]
     if not listed:
         return lines
+    lines[-1:] = ["r: matched-pairs rank-biserial correlation of A - B (+1: A larger on every image).", ""]
     lines += ["| Metric | A | B | n | median(A - B) | W | p | p (Holm) | r |", "|---|---|---|---|---|---|---|---|---|"]
     for c in listed:
         p = stats.fmt_p(c["p_value"]) or f"– ({c['note']})"
@@ -184,11 +188,28 @@ def baseline_lines(rows, threshold=0.5) -> list:
     return lines
 
 
-REFERENCE_NOTE = ("Reference rows (not methods, not tested): CENTER, a centred Gaussian (the centre bias), and "
-                  "RANDOM, a smooth seeded random map, are floors; HUMAN, the agreement of the observers with "
-                  "each other (leave-one-out and split-half, from the scanpaths), is the ceiling of the "
-                  "like-for-like columns (*_loo, *_split). A method is worth its score only where it beats "
-                  "the floors; *_norm place it between chance (0) and the ceiling (1).")
+FLOORS = {"CENTER": "a centred Gaussian (the centre bias)", "RANDOM": "a smooth seeded random map"}
+
+
+def reference_note(present) -> str:
+    """What the reference rows `present` are: the floors (CENTER, RANDOM, other references) and the
+    HUMAN ceiling, each named only when the table has it."""
+    import references as refs
+    floors = [f"{name}, {FLOORS[name]}" if name in FLOORS else name for name in present if name != refs.HUMAN]
+    parts = []
+    if floors:
+        parts.append(", ".join(floors[:-1]) + (" and " if len(floors) > 1 else "") + floors[-1]
+                     + (" are floors" if len(floors) > 1 else " is a floor"))
+    if refs.HUMAN in present:
+        parts.append(f"{refs.HUMAN}, the agreement of the observers with each other (leave-one-out and split-half, "
+                     f"from the scanpaths), is the ceiling of the like-for-like columns (*_loo, *_split)")
+    text = "Reference rows (not methods, not tested): " + "; ".join(parts) + "."
+    if floors:
+        text += f" A method is worth its score only where it beats the floor{'s' if len(floors) > 1 else ''}"
+        text += "; *_norm place it between chance (0) and the ceiling (1)." if refs.HUMAN in present else "."
+    elif refs.HUMAN in present:
+        text += " *_norm place a method between chance (0) and the ceiling (1)."
+    return text
 
 
 def summary_markdown(summary, comparisons=(), rows=(), notes=(), references=()) -> str:
@@ -209,8 +230,11 @@ def summary_markdown(summary, comparisons=(), rows=(), notes=(), references=()) 
     lines.append("mean ± std (ddof=1) [95% percentile-bootstrap confidence interval of the mean, 10,000 "
                  "resamples] over images; higher is better except "
                  + (", ".join(lower) if lower else "none") + " (lower is better).")
-    if any(s["method"] in references for s in summary):
-        lines += ["", REFERENCE_NOTE]
+    lines.append("s/image: the mean seconds per image (the first image's include the compilation of the "
+                 "method's compiled calls).")
+    present = [s["method"] for s in summary if s["method"] in references]
+    if present:
+        lines += ["", reference_note(present)]
     if comparisons:
         lines += _comparison_lines(comparisons)
     lines += baseline_lines(rows)

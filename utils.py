@@ -82,10 +82,24 @@ def _read_any(path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    img = _decode_quietly(data) if data.size else None
     if img is None:
         raise ValueError(f"{path}: cannot be read as an image (corrupt or unsupported format)")
     return img
+
+
+def _decode_quietly(data):
+    """cv2.imdecode without OpenCV's own warnings on stderr (a truncated PNG: "PNG input buffer is
+    incomplete", once per process that reads it): the caller's error names the file and the problem."""
+    log_level = getattr(getattr(cv2, "utils", None), "logging", None)
+    if log_level is None:
+        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    before = log_level.getLogLevel()
+    log_level.setLogLevel(log_level.LOG_LEVEL_ERROR)
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    finally:
+        log_level.setLogLevel(before)
 
 
 def _to_unit_float(img) -> np.ndarray:

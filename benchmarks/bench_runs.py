@@ -236,6 +236,10 @@ def end_to_end(args):
     import constants
     import pipeline
     logging.basicConfig(level=logging.WARNING)
+    # each run in this process builds its own compiled calls of the same bodies, which TensorFlow
+    # reports as retracing ("5 out of the last 7 calls ... triggered tf.function retracing"): it is
+    # each run's first trace, as in a run of its own
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     model = bench.load("demo") if args.model is None else bench.load(args.model)
     jit = args.jit == "on"
     cores, cores_total = pipeline.cores(), os.cpu_count() or 1
@@ -280,7 +284,7 @@ def end_to_end(args):
              "through the same call: " + ", ".join(f"{x:.0f}" for x in replays) + " img/s",
              "",
              "| run | images | evaluations | limit around the run (img/s) | model at the limit (s) | "
-             "model replayed (s) | host CPU-s (in host processes) | wall (s) | image loop (s) | idle core-s | "
+             "model replayed (s) | host CPU-s (in host processes; processes) | wall (s) | image loop (s) | idle core-s | "
              "wall / (model + host / cores) | wall / model | loop / model |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     at_limit, against_fastest = [], []
@@ -296,6 +300,8 @@ def end_to_end(args):
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
         f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in run.clock.cpu.most_common())
         for name, run in measured.items()),
+        "Host CPU-s: the host work the run counts (its tasks in the host processes in brackets, then the host "
+        "processes' whole CPU time, their start and imports included, after 'processes').",
         "The ratios' model time is the replay: the run's evaluations through the batch-64 compiled call back to "
         "back, just before and after the run (the faster of the two; the first run has only the one after it). "
         "At the limit around the run instead, wall / (model + host / cores) and wall / model: " + "; ".join(at_limit)
@@ -307,7 +313,8 @@ def end_to_end(args):
             f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.clock.marks.items())
             for name, run in measured.items()),
         (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
-        f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45. "
+        f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45 (for the default "
+        f"run of 12 images or more without --quick: a shorter run is mostly its fixed part). "
         f"Settings: {' '.join(a for a in base[2:] if a not in data) or 'the defaults'}"
         + (f"; synthetic data, {args.synthetic} per class drawn like the demo's ({tmp / 'synthetic'})" if data else "")
         + f"; outputs in {tmp}"]
@@ -371,7 +378,9 @@ def _first_line(measured):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description="Benchmark of whole runs: the plain run against the same run on Ray "
+                                            "actors (default), or with --end_to_end the default run serially and "
+                                            "pipelined against the model's speed. See the module's docstring.")
     p.add_argument("--n_images", type=int, default=None, help="default: 12 (the demo), every image with --synthetic")
     p.add_argument("--synthetic", type=int, default=None, metavar="N_PER_CLASS",
                    help="with --end_to_end: a larger data set drawn by make_demo.py, N_PER_CLASS images per class "
@@ -384,9 +393,10 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=1,
                    help="with --end_to_end: rounds of both runs (alternated); each row is the median run")
     p.add_argument("--model", default=None, help="with --end_to_end: a .keras model (default: the demo model)")
-    p.add_argument("--backend", default=None, choices=("tensorflow", "jax"))
-    p.add_argument("--batch_size", type=int, default=64)
-    p.add_argument("--jit", default="on", choices=["on", "off"])
+    p.add_argument("--backend", default=None, choices=("tensorflow", "jax"),
+                   help="the Keras backend of the runs (default: $KERAS_BACKEND, else tensorflow)")
+    p.add_argument("--batch_size", type=int, default=64, help="main.py's --batch_size (images per compiled call)")
+    p.add_argument("--jit", default="on", choices=["on", "off"], help="main.py's --jit (XLA / jax.jit)")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                    help="with --end_to_end: more flags for main.py (last on the line)")
     p.add_argument("--output", default=None, help="also write the Markdown table here")

@@ -27,9 +27,10 @@ def test_benchmark_smoke(tmp_path):
     assert ratios and all(r > 0 for r in ratios)
 
 
-def test_end_to_end_rows(tmp_path):
+def test_end_to_end_rows(tmp_path, caplog):
     import bench_runs
     import pipeline
+    caplog.set_level("WARNING")
     table = bench_runs.main(["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "2",
                              "--output", str(tmp_path / "e2e.md")])
     assert "forward-pass limit" in table and "| serial (--host_workers 0) | 2 |" in table
@@ -48,6 +49,9 @@ def test_end_to_end_rows(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")]
     evals, limit, model_s, replayed = int(cells[2].replace(",", "")), float(cells[3]), float(cells[4]), float(cells[5])
     host, wall, ratio, per_model = float(cells[6].split()[0]), float(cells[7]), float(cells[10]), float(cells[11])
+    assert re.fullmatch(r"[\d.]+ \([\d.]+; processes [\d.]+\)", cells[6]) and "after 'processes'" in table
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]  # each run's own first trace
+    assert "a shorter run is mostly its fixed part" in table
     idle = re.fullmatch(r"([\d.]+) of (\d+)", cells[9])  # the cores' idle time during the run, of cores x wall
     assert idle and 0 <= float(idle[1]) <= int(idle[2]) + 1 and abs(int(idle[2]) - wall * os.cpu_count()) <= 1, cells
     # per image: 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201

@@ -71,6 +71,15 @@ def test_load_image_variants(tmp_path, kind):
         np.testing.assert_allclose(img, 255, atol=0.5)
 
 
+def test_a_truncated_image_is_named_without_opencvs_own_warning(tmp_path, capfd):
+    ok, encoded = cv2.imencode(".png", np.full((40, 40, 3), 90, np.uint8))
+    cut = tmp_path / "Modern_Cut_Y_N_1.png"
+    cut.write_bytes(encoded.tobytes()[:100])
+    with pytest.raises(ValueError, match="Modern_Cut_Y_N_1.png: cannot be read as an image"):
+        utils.load_image(cut)
+    assert "WARN" not in capfd.readouterr().err  # OpenCV's "PNG input buffer is incomplete"
+
+
 def test_corrupt_and_missing_files_name_the_file(tmp_path):
     bad = tmp_path / "Colonial_X_Y_N_1.png"
     bad.write_bytes(b"\x89PNG\r\n garbage")

@@ -55,8 +55,9 @@ def _errors(out):
         return {r["image"]: r["reason"] for r in csv.DictReader(fh)}
 
 
-def test_end_to_end_outputs_and_skipped_images(folders, capsys):
-    assert main.main(_args(folders, "--references", "CENTER,RANDOM")) == main.EXIT_PARTIAL
+def test_end_to_end_outputs_and_skipped_images(folders, capsys, caplog):
+    with caplog.at_level("ERROR", logger="xai_mexculture"):
+        assert main.main(_args(folders, "--references", "CENTER,RANDOM")) == main.EXIT_PARTIAL
     out = folders["out"]
     rows = report.read_rows(out / "results.csv")
     assert sorted({r["image"] for r in rows}) == [g + ".png" for g in folders["good"]]
@@ -73,6 +74,8 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys):
     assert "cannot be read" in skipped["Colonial_Broken_X_N_1.png"]
     assert "no GFDM" in skipped["Modern_NoGaze_X_N_1.png"]
     assert "unknown class prefix" in skipped["Gothic_Cathedral_X_N_1.png"]
+    logged = sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped"))
+    assert [m.split(": ")[0] for m in logged] == [f"skipped {name}" for name in sorted(skipped)]  # one form
     with (out / "errors.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 3
     md = (out / "summary.md").read_text()
@@ -137,6 +140,12 @@ def test_resume_refuses_changed_numbers(folders, capsys):
     main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--lime_features", "3",
                     "--batch_size", "16"))
     assert (folders["out"] / "results.csv").read_text() == before
+    # a method left out is no change of its parameters; they stay recorded for when it comes back
+    assert main.main(_args(folders, "--explanation_method", "LIME", "--resume")) == main.EXIT_PARTIAL
+    assert "differ" not in capsys.readouterr().err
+    assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
+    assert "these parameters differ from the earlier run, so its rows cannot be mixed with new ones: " \
+           "--rise_masks 64 -> 128" in capsys.readouterr().err
 
 
 def test_target_predicted_explains_images_of_unknown_class(folders):
@@ -167,6 +176,14 @@ def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
     bad_model.write_bytes(b"not a zip")
     assert main.main(_args(folders, "--model_path", str(bad_model))) == 2
     assert "bad.keras: not a Keras archive" in capsys.readouterr().err
+    # a folder (a SavedModel, say): refused before any output folder is made, so the same command
+    # with a .keras file then runs in that folder
+    saved_model = tmp_path / "saved_model"
+    saved_model.mkdir()
+    with pytest.raises(SystemExit):
+        main.parse_args(_args(folders, "--model_path", str(saved_model)))
+    assert "saved_model: is a folder, not a .keras file" in capsys.readouterr().err
+    assert not folders["out"].exists()
 
 
 def test_command_line_default_data_and_model(tmp_path):

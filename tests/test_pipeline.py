@@ -5,6 +5,8 @@ import csv
 import os
 import re
 import shutil
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -142,6 +144,71 @@ def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders):
     assert main.main(_args(folders, parts, *methods, "--resume", "--host_workers", "2")) == main.EXIT_PARTIAL
     assert _results(parts) == _results(whole)
     assert len(list((parts / "figures").glob("*_grid.png"))) == 3
+
+
+def _on_model_stage(monkeypatch, act):
+    """main.model_stage that calls act(n) before its n-th image (1, 2, ...)."""
+    calls, real = [], main.model_stage
+
+    def stage(*args, **kwargs):
+        calls.append(1)
+        act(len(calls))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(main, "model_stage", stage)
+
+
+def _images_written(out):
+    path = out / "results.csv"
+    return list(dict.fromkeys(r["image"] for r in report.read_rows(path))) if path.is_file() else []
+
+
+def test_an_image_is_written_while_the_model_works_on_the_next(folders, monkeypatch):
+    """The pipelined run appends an image's rows as soon as its host work is done, while the model
+    stage of a later image runs (a run killed then, even with SIGKILL, keeps that image): the second
+    model stage waits here until the first image is in results.csv."""
+    out, seen = folders["root"] / "out", []
+
+    def wait_for_the_first(n):
+        if n == 2:
+            deadline = time.monotonic() + 60
+            while not _images_written(out) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen.append(_images_written(out))
+    _on_model_stage(monkeypatch, wait_for_the_first)
+    assert main.main(_args(folders, out, "--explanation_method", "GRADCAM", "--host_workers", "2")) == main.EXIT_PARTIAL
+    assert seen == [[GOOD[0] + ".png"]]
+    assert _images_written(out) == [g + ".png" for g in GOOD]
+
+
+@pytest.mark.parametrize("how, workers", [("SIGINT", "2"), ("SIGTERM", "0")])
+def test_an_interrupted_run_writes_its_finished_images_and_resume_finishes_it(folders, monkeypatch, capsys, how,
+                                                                                 workers):
+    """Ctrl-C (SIGINT) or SIGTERM during the third image's model stage: the run stops there with
+    128 + the signal's number and says how to go on; the images before it are written (the first
+    one, the broken second one reported); --resume then does the rest, each image once."""
+    out = folders["root"] / "out"
+    argv = _args(folders, out, "--explanation_method", "GRADCAM", "--host_workers", workers)
+    before = signal.getsignal(signal.SIGTERM)
+
+    def interrupt(n):
+        if n == 3:
+            if how == "SIGINT":
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the handler raises in this (the main) thread
+    _on_model_stage(monkeypatch, interrupt)
+    capsys.readouterr()
+    assert main.main(argv) == 128 + getattr(signal, how)
+    err = capsys.readouterr().err
+    assert f"interrupted ({how})" in err and "--resume" in err and "Traceback" not in err
+    assert _images_written(out) == [GOOD[0] + ".png"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the run's SIGTERM handler is gone with it
+    monkeypatch.undo()
+    assert main.main(argv + ["--resume"]) == main.EXIT_PARTIAL
+    rows = report.read_rows(out / "results.csv")
+    assert _images_written(out) == [g + ".png" for g in GOOD]
+    assert len(rows) == len({(r["image"], r["method"]) for r in rows}) == 3 * 3  # GRADCAM, CENTER, RANDOM
+    assert len(list((out / "figures").glob("*_grid.png"))) == 3
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

@@ -1,6 +1,7 @@
 """The summary's statistics: hand-computed Wilcoxon tests, Holm's correction, effect sizes,
 bootstrap intervals and the number formats."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -115,6 +116,46 @@ def test_summary_has_intervals_and_flags_baselines():
     assert mean == pytest.approx(0.4) and 0.2 <= low < mean < high <= 0.6
     text = report.summary_markdown(summary, report.comparisons(rows, ["A", "B"]), rows)
     assert "[0." in text and "img1: p_start = 0.90" in text and "img0" not in text.split("Baseline check")[1]
+
+
+def _entry(metric, p_value, p_holm, n=8):
+    return {"metric": metric, "method_a": "A", "method_b": "B", "n": n, "median_difference": 0.1,
+            "statistic": 1.0 if math.isfinite(p_value) else math.nan, "p_value": p_value, "p_holm": p_holm,
+            "effect_size": 0.5, "note": "" if math.isfinite(p_value) else "n < 6"}
+
+
+def test_the_tests_paragraph_says_what_follows_it():
+    """No test at all (too few images): said so, with no table and no legend of one; more pairs than
+    are listed and none significant: no 'listed below'; a few tests: each listed, with the legend."""
+    untested = [_entry(f"M{i}", math.nan, math.nan, n=3) for i in range(3)]
+    text = "\n".join(report._comparison_lines(untested))
+    assert "no test: no pair of methods has 6 images with a non-zero difference" in text
+    assert "| Metric |" not in text and "rank-biserial" not in text
+    many = [_entry(f"M{i}", 0.5, 1.0) for i in range(report.MAX_LISTED_TESTS + 1)]
+    text = "\n".join(report._comparison_lines(many))
+    assert "101 tests, 0 with p_holm < 0.05 (every test is in comparisons.csv)." in text
+    assert "listed below" not in text and "| Metric |" not in text and "rank-biserial" not in text
+    many[0].update(p_value=0.001, p_holm=0.01)
+    text = "\n".join(report._comparison_lines(many))
+    assert "1 with p_holm < 0.05 (listed below; every test is in comparisons.csv)." in text
+    assert "rank-biserial" in text and len(re.findall(r"^\| M\d+ \|", text, re.M)) == 1
+    few = "\n".join(report._comparison_lines(untested[:1] + many[:2]))
+    assert "2 tests" in few and len(re.findall(r"^\| M\d+ \|", few, re.M)) == 3 and "– (n < 6)" in few
+
+
+@pytest.mark.parametrize("present, has, lacks", [
+    (["CENTER", "RANDOM", "HUMAN"], ["CENTER, a centred Gaussian", "RANDOM, a smooth", "are floors", "HUMAN",
+                                     "*_norm place it"], []),
+    (["CENTER", "RANDOM"], ["are floors", "beats the floors."], ["HUMAN", "ceiling", "*_norm"]),
+    (["CENTER"], ["CENTER, a centred Gaussian (the centre bias) is a floor", "beats the floor."],
+     ["RANDOM", "HUMAN", "floors"]),
+    (["HUMAN"], ["HUMAN, the agreement", "*_norm place a method"], ["floor", "CENTER", "RANDOM"]),
+])
+def test_the_reference_note_names_only_the_rows_the_table_has(present, has, lacks):
+    text = report.reference_note(present)
+    assert text.startswith("Reference rows (not methods, not tested): ")
+    assert all(h in text for h in has), text
+    assert not any(word in text for word in lacks), text
 
 
 def test_average_ranks_and_spearman_hand_computed_and_as_scipy():

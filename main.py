@@ -809,7 +809,10 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
     _write_errors(out_dir / "errors.csv", errors)
     rows = report.read_rows(results_path)
     import references
-    text = report.write_tables(out_dir, rows, methods, args.references + [references.HUMAN], seed=args.seed)
+    import style
+    # a resumed run that left methods out still reports theirs (their rows are in results.csv)
+    shown = list(dict.fromkeys(methods + [r["method"] for r in rows if not style.is_reference(r["method"])]))
+    text = report.write_tables(out_dir, rows, shown, args.references + [references.HUMAN], seed=args.seed)
     clock.mark("tables")
     with clock.section("plots"):  # the main thread's part (the whole of it without host processes)
         report.rebuild(out_dir, args.display_type, args.figure_format, images=False, progress=False, pool=pool)

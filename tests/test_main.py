@@ -143,6 +143,7 @@ def test_resume_refuses_changed_numbers(folders, capsys):
     # a method left out is no change of its parameters; they stay recorded for when it comes back
     assert main.main(_args(folders, "--explanation_method", "LIME", "--resume")) == main.EXIT_PARTIAL
     assert "differ" not in capsys.readouterr().err
+    assert "| RISE | 2 |" in (folders["out"] / "summary.md").read_text()  # still in the tables
     assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
     assert "these parameters differ from the earlier run, so its rows cannot be mixed with new ones: " \
            "--rise_masks 64 -> 128" in capsys.readouterr().err

@@ -188,21 +188,21 @@ def baseline_lines(rows, threshold=0.5) -> list:
     return lines
 
 
-FLOORS = {"CENTER": "a centred Gaussian (the centre bias)", "RANDOM": "a smooth seeded random map"}
+FLOORS = {"CENTER": "a centred Gaussian: the centre bias", "RANDOM": "a smooth seeded random map"}
 
 
 def reference_note(present) -> str:
     """What the reference rows `present` are: the floors (CENTER, RANDOM, other references) and the
     HUMAN ceiling, each named only when the table has it."""
     import references as refs
-    floors = [f"{name}, {FLOORS[name]}" if name in FLOORS else name for name in present if name != refs.HUMAN]
+    floors = [f"{name} ({FLOORS[name]})" if name in FLOORS else name for name in present if name != refs.HUMAN]
     parts = []
     if floors:
         parts.append(", ".join(floors[:-1]) + (" and " if len(floors) > 1 else "") + floors[-1]
                      + (" are floors" if len(floors) > 1 else " is a floor"))
     if refs.HUMAN in present:
-        parts.append(f"{refs.HUMAN}, the agreement of the observers with each other (leave-one-out and split-half, "
-                     f"from the scanpaths), is the ceiling of the like-for-like columns (*_loo, *_split)")
+        parts.append(f"{refs.HUMAN} (the agreement of the observers with each other, leave-one-out and split-half, "
+                     f"from the scanpaths) is the ceiling of the like-for-like columns (*_loo, *_split)")
     text = "Reference rows (not methods, not tested): " + "; ".join(parts) + "."
     if floors:
         text += f" A method is worth its score only where it beats the floor{'s' if len(floors) > 1 else ''}"

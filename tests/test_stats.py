@@ -144,12 +144,12 @@ def test_the_tests_paragraph_says_what_follows_it():
 
 
 @pytest.mark.parametrize("present, has, lacks", [
-    (["CENTER", "RANDOM", "HUMAN"], ["CENTER, a centred Gaussian", "RANDOM, a smooth", "are floors", "HUMAN",
+    (["CENTER", "RANDOM", "HUMAN"], ["CENTER (a centred Gaussian", "RANDOM (a smooth", "are floors", "HUMAN (the",
                                      "*_norm place it"], []),
     (["CENTER", "RANDOM"], ["are floors", "beats the floors."], ["HUMAN", "ceiling", "*_norm"]),
-    (["CENTER"], ["CENTER, a centred Gaussian (the centre bias) is a floor", "beats the floor."],
+    (["CENTER"], ["CENTER (a centred Gaussian: the centre bias) is a floor", "beats the floor."],
      ["RANDOM", "HUMAN", "floors"]),
-    (["HUMAN"], ["HUMAN, the agreement", "*_norm place a method"], ["floor", "CENTER", "RANDOM"]),
+    (["HUMAN"], ["HUMAN (the agreement", "*_norm place a method"], ["floor", "CENTER", "RANDOM"]),
 ])
 def test_the_reference_note_names_only_the_rows_the_table_has(present, has, lacks):
     text = report.reference_note(present)

@@ -794,12 +794,11 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
         if on_ray:
             import ray_runner
             outcomes = ray_runner.results(args, todo, bar, None if args.ray == "local" else args.ray, args.workers)
-        elif pool is not None and todo and methods:
-            outcomes = ()
-            pipeline.run_images(todo, model, args, explainer_objects, bar, pool, out_dir, deliver)
+        elif pool is not None and todo and methods:  # its writer thread calls deliver
+            outcomes = pipeline.run_images(todo, model, args, explainer_objects, bar, pool, out_dir, deliver)
         else:
             outcomes = local_results(todo, model, args, explainer_objects, bar)
-        for sample, outcome in outcomes:
+        for sample, outcome in outcomes or ():
             deliver(sample, outcome)
     clock.mark("images_done")
     if todo and methods:

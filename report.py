@@ -155,10 +155,10 @@ def _comparison_lines(comparisons) -> list:
     listed = comparisons if len(comparisons) <= MAX_LISTED_TESTS else significant
     where = ("" if listed is comparisons else
              " (listed below; every test is in comparisons.csv)" if listed else " (every test is in comparisons.csv)")
-    lines = ["", head + f"{len(tested)} tests, {len(significant)} with p_holm < 0.05{where}.", ""]
+    lines = ["", head + f"{len(tested)} tests, {len(significant)} with p_holm < 0.05{where}."]
     if not listed:
-        return lines
-    lines[-1:] = ["r: matched-pairs rank-biserial correlation of A - B (+1: A larger on every image).", ""]
+        return lines + [""]
+    lines += ["r: matched-pairs rank-biserial correlation of A - B (+1: A larger on every image).", ""]
     lines += ["| Metric | A | B | n | median(A - B) | W | p | p (Holm) | r |", "|---|---|---|---|---|---|---|---|---|"]
     for c in listed:
         p = stats.fmt_p(c["p_value"]) or f"– ({c['note']})"
@@ -203,13 +203,12 @@ def reference_note(present) -> str:
     if refs.HUMAN in present:
         parts.append(f"{refs.HUMAN} (the agreement of the observers with each other, leave-one-out and split-half, "
                      f"from the scanpaths) is the ceiling of the like-for-like columns (*_loo, *_split)")
-    text = "Reference rows (not methods, not tested): " + "; ".join(parts) + "."
-    if floors:
-        text += f" A method is worth its score only where it beats the floor{'s' if len(floors) > 1 else ''}"
-        text += "; *_norm place it between chance (0) and the ceiling (1)." if refs.HUMAN in present else "."
-    elif refs.HUMAN in present:
-        text += " *_norm place a method between chance (0) and the ceiling (1)."
-    return text
+    advice = ([f"A method is worth its score only where it beats the floor{'s' if len(floors) > 1 else ''}"]
+              if floors else [])
+    if refs.HUMAN in present:
+        advice.append(f"*_norm place {'it' if floors else 'a method'} between chance (0) and the ceiling (1)")
+    return ("Reference rows (not methods, not tested): " + "; ".join(parts) + "."
+            + (" " + "; ".join(advice) + "." if advice else ""))
 
 
 def summary_markdown(summary, comparisons=(), rows=(), notes=(), references=()) -> str:

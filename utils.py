@@ -91,15 +91,12 @@ def _read_any(path) -> np.ndarray:
 def _decode_quietly(data):
     """cv2.imdecode without OpenCV's own warnings on stderr (a truncated PNG: "PNG input buffer is
     incomplete", once per process that reads it): the caller's error names the file and the problem."""
-    log_level = getattr(getattr(cv2, "utils", None), "logging", None)
-    if log_level is None:
-        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    before = log_level.getLogLevel()
-    log_level.setLogLevel(log_level.LOG_LEVEL_ERROR)
+    before = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
         return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     finally:
-        log_level.setLogLevel(before)
+        cv2.utils.logging.setLogLevel(before)
 
 
 def _to_unit_float(img) -> np.ndarray:

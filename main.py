@@ -286,6 +286,9 @@ def parse_args(argv=None):
         p.error("--n_images must be >= 1")
     if args.resume and args.overwrite:
         p.error("--resume and --overwrite exclude each other")
+    if args.display_type == "none" and args.figures.startswith("first:"):
+        p.error(f"--figures {args.figures} chooses images for figures, but --display_type none draws no figure: "
+                f"leave one of the two out")
     args.class_names = [c.strip() for c in args.class_names.split(",") if c.strip()]
     if len(args.class_names) < 2 or len(set(c.lower() for c in args.class_names)) != len(args.class_names):
         p.error("--class_names needs at least two distinct names")

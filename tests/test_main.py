@@ -185,6 +185,10 @@ def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
         main.parse_args(_args(folders, "--model_path", str(saved_model)))
     assert "saved_model: is a folder, not a .keras file" in capsys.readouterr().err
     assert not folders["out"].exists()
+    # figures chosen for a run that draws none: said, not silently nothing drawn
+    with pytest.raises(SystemExit):
+        main.parse_args(_args(folders, "--figures", "first:1", "--display_type", "none"))
+    assert "--figures first:1 chooses images for figures, but --display_type none" in capsys.readouterr().err
 
 
 def test_command_line_default_data_and_model(tmp_path):

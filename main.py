@@ -39,6 +39,7 @@ import numpy as np
 import backend
 import constants
 import data
+import pipeline
 
 log = logging.getLogger("xai_mexculture")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -278,7 +279,6 @@ def parse_args(argv=None):
     if args.workers is not None and args.workers < 1:
         p.error("--workers must be >= 1")
     if args.host_workers is None:
-        import pipeline
         args.host_workers = pipeline.cores()
     elif args.host_workers < 0:
         p.error(f"--host_workers must be >= 0 (0: no host process), not {args.host_workers}")
@@ -369,7 +369,6 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
     The main thread's host work goes to pipeline.CLOCK."""
     import explainers
     import metrics
-    import pipeline
     import references
     import scanpaths
     import utils
@@ -439,7 +438,6 @@ def host_metric_names() -> tuple:
 def process_image(sample, model, args, explainer_objects, scorer, bar=None):
     """Explain and score one image with every method; returns (rows, maps, image data, values, info).
     The serial form of the pipeline (pipeline.py): the model stage, then the host metrics."""
-    import pipeline
     host = host_metric_names()
     stage = model_stage(sample, model, args, explainer_objects, scorer, bar, skip=host)
     with pipeline.CLOCK.section("host metrics"):
@@ -475,7 +473,7 @@ def local_results(todo, model, args, explainer_objects, bar=None):
             rows, maps, image, values, info = process_image(sample, model, args, explainer_objects, scorer, bar)
             yield sample, ("ok", (rows, maps, image.curves, values, info))
         except Exception as err:  # reported by the writer
-            yield sample, ("error", f"{type(err).__name__}: {err}")
+            yield sample, ("error", pipeline.failure(err))
         if bar is not None:
             bar.update(bar_start + len(explainer_objects) - bar.n)
 
@@ -691,7 +689,7 @@ def run_sanity(args, cascade, methods, explainer_objects, out_dir, errors):
                 sanity.write_rows(path, rows)
             except Exception as err:  # one bad image never stops the check
                 log.error("sanity check skipped %s: %s", sample.name, err)
-                errors.append((sample.name, f"sanity check: {type(err).__name__}: {err}"))
+                errors.append((sample.name, f"sanity check: {pipeline.failure(err)}"))
                 bar.update(bar_start + len(methods) * depths - bar.n)
     log.info("sanity check: %d image(s) x %d method(s) x %d depth(s) in %.1f s", len(todo), len(methods), depths,
              time.perf_counter() - start)
@@ -703,7 +701,6 @@ def run_sanity(args, cascade, methods, explainer_objects, out_dir, errors):
 # --------------------------------------------------------------------------- the run
 def run(args, out_dir) -> int:
     """The whole run, with the folder's lock held. Returns the exit status."""
-    import pipeline
     import safe_io
     claim_folder(out_dir, args)
     safe_io.remove_stale_temporaries(out_dir)
@@ -741,8 +738,18 @@ def run(args, out_dir) -> int:
             pool.close()
 
 
+def finished_rows(args, methods, sample) -> set:
+    """The rows of `sample` in results.csv once it is done: one per method and reference map, and
+    HUMAN where it has the scanpaths of two participants or more (a resumed run redoes an image that
+    lacks any, e.g. a reference row torn by a kill, and appends only the missing rows)."""
+    import metrics
+    import references
+    rows = set(methods) | set(args.references)
+    participants = (getattr(args, "scanpath_index", None) or {}).get(Path(sample.name).stem) or {}
+    return rows | {references.HUMAN} if len(participants) >= metrics.MIN_SCANPATHS else rows
+
+
 def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
-    import pipeline
     import report
     clock = pipeline.CLOCK
     model = load_checked_model(args)
@@ -760,7 +767,7 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
     done = {}
     for row in report.read_rows(results_path, repair=True):
         done.setdefault(row["image"], set()).add(row["method"])
-    todo = [s for s in samples if methods and not set(methods) <= done.get(s.name, set())]
+    todo = [s for s in samples if methods and not finished_rows(args, methods, s) <= done.get(s.name, set())]
     if args.resume and len(todo) < len(samples):
         log.info("resuming: %d of %d images already done", len(samples) - len(todo), len(samples))
     from tqdm import tqdm
@@ -789,7 +796,7 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
             with clock.section("writing"):
                 report.append_rows(results_path, [r for r in rows if r["method"] not in done.get(sample.name, ())])
         except Exception as err:  # one bad image never stops the batch
-            reason = str(err) if isinstance(err, ImageFailed) else f"{type(err).__name__}: {err}"
+            reason = str(err) if isinstance(err, ImageFailed) else pipeline.failure(err)
             log.error("skipped %s: %s", sample.name, reason)  # the image, then what failed (naming its file)
             errors.append((sample.name, reason))
 

@@ -26,6 +26,7 @@ import evaluate
 import utils
 
 NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers", "scanpaths")
+MIN_SCANPATHS = 2  # the scanpath columns and the HUMAN row need two participants at least
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +96,7 @@ class ImageData:
         if need == "explainers":
             return bool(self.explainers)
         if need == "scanpaths":
-            return self.scanpaths is not None and len(self.scanpaths) >= 2
+            return self.scanpaths is not None and len(self.scanpaths) >= MIN_SCANPATHS
         return self.model is not None
 
 

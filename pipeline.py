@@ -125,6 +125,12 @@ def merge_values(first, second) -> dict:
     return out
 
 
+def failure(err) -> str:
+    """What errors.csv says of an image that failed: the message alone for a ValueError (the tool's
+    own, naming the file and the problem), the exception's type first for anything else."""
+    return str(err) if isinstance(err, ValueError) and str(err) else f"{type(err).__name__}: {err}"
+
+
 def image_rows(common, seconds, values) -> list:
     """The result rows of one image: the shared columns, the method's seconds, its values."""
     return [dict(common, method=row, seconds=f"{seconds[row]:.4f}" if row in seconds else "", **values[row])
@@ -186,7 +192,7 @@ def host_task(job: HostJob):
         cpu.update(cpu_part)
         return ("written", rows), cpu
     except Exception as err:  # reported by the writer, in image order
-        return ("error", f"{type(err).__name__}: {err}"), cpu
+        return ("error", failure(err)), cpu
 
 
 def figure_task(job: HostJob):
@@ -201,7 +207,7 @@ def figure_task(job: HostJob):
                      job.fmt)
         outcome = ("drawn", None)
     except Exception as err:  # reported by the writer, in image order
-        outcome = ("error", f"{type(err).__name__}: {err}")
+        outcome = ("error", failure(err))
     return outcome, {"figures": time.process_time() - start}
 
 
@@ -483,7 +489,7 @@ def run_images(todo, model, args, explainer_objects, bar, pool, out_dir, deliver
                 writer.put((sample, None, tasks))
                 CLOCK.mark(f"model stage {i + 1}")
             except Exception as err:  # reported by the writer, in order
-                writer.put((sample, ("error", f"{type(err).__name__}: {err}"), None))
+                writer.put((sample, ("error", failure(err)), None))
             if bar is not None:
                 bar.update(bar_start + len(explainer_objects) - bar.n)
     except BaseException:

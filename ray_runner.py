@@ -41,12 +41,13 @@ class ImageWorker:
     def process(self, sample):
         """("ok", (rows, maps, curves, values, info)) or ("error", message) of one image."""
         import main
+        import pipeline
         try:
             rows, maps, image, values, info = main.process_image(sample, self.model, self.args, self.explainers,
                                                                  self.scorer)
             return "ok", (rows, maps, image.curves, values, info)
         except Exception as err:  # reported by the driver like a plain run's failure
-            return "error", f"{type(err).__name__}: {err}"
+            return "error", pipeline.failure(err)
 
 
 WORKER = ImageWorker  # the actor class (a test replaces it with one that gets killed)

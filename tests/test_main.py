@@ -74,6 +74,8 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys, caplog):
     assert "cannot be read" in skipped["Colonial_Broken_X_N_1.png"]
     assert "no GFDM" in skipped["Modern_NoGaze_X_N_1.png"]
     assert "unknown class prefix" in skipped["Gothic_Cathedral_X_N_1.png"]
+    # each reason begins with the file it names (it began "ValueError: ")
+    assert all(reason.split(": ")[0].endswith(name) for name, reason in skipped.items()), skipped
     logged = sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped"))
     assert [m.split(": ")[0] for m in logged] == [f"skipped {name}" for name in sorted(skipped)]  # one form
     with (out / "errors.csv").open() as fh:
@@ -126,6 +128,34 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     assert len(report.read_rows(folders["out"] / "results.csv")) == 2
     page = (folders["out"] / "report.html").read_text()  # the page of the resumed run shows both images
     assert all(f'src="figures/{g}_grid.png"' in page for g in folders["good"])
+
+
+def test_resume_redoes_an_image_whose_reference_rows_are_torn_or_missing(folders, monkeypatch):
+    """The reference rows come last in an image's rows: a kill while writing them tore the HUMAN
+    row (or left it out) and --resume took the image as done, so HUMAN lost that image."""
+    with_refs = ("--explanation_method", "GRADCAM", "--references", "CENTER,RANDOM",
+                 "--scanpaths_folder_path", str(constants.DEMO_TEST_SCANPATHS))
+    assert main.main(_args(folders, *with_refs)) == 3  # the fixture's broken images
+    path = folders["out"] / "results.csv"
+    whole = path.read_text()
+    good = [f"{g}.png" for g in folders["good"]]
+    expected = sorted((g, m) for g in good for m in ("GRADCAM", "CENTER", "RANDOM", "HUMAN"))
+    assert sorted((r["image"], r["method"]) for r in report.read_rows(path)) == expected
+    calls = []
+    real = main.explain
+    monkeypatch.setattr(main, "explain", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
+    last = whole.splitlines(keepends=True)[-1]
+    assert ",HUMAN," in last and good[1] in last
+    other = next(line for line in whole.splitlines(keepends=True) if good[0] in line and ",RANDOM," in line)
+    for damaged in (whole[:-40],  # the last row (the second image's HUMAN) torn
+                    whole.replace(other, "")):  # the first image's RANDOM row missing
+        path.write_text(damaged)
+        calls.clear()
+        main.main(_args(folders, *with_refs, "--resume"))
+        assert calls == ["GRADCAM"]  # that image only
+        rows = report.read_rows(path)
+        assert sorted((r["image"], r["method"]) for r in rows) == expected  # each row once
+    assert sorted(path.read_text().splitlines()) == sorted(whole.splitlines())  # the same numbers
 
 
 def test_resume_refuses_changed_numbers(folders, capsys):

@@ -41,6 +41,7 @@ figure{margin:10px 0}figure img{max-width:100%;height:auto;border:1px solid #eee
 .singles{display:flex;flex-wrap:wrap;gap:6px}.singles img{width:180px}
 pre{background:#f6f6f6;padding:10px;overflow:auto;font-size:12px}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}dd{margin:0}
+.warning{background:#fff3cd;border:1px solid #e0c36a;padding:6px 10px}
 """
 
 SCRIPT = """
@@ -298,7 +299,9 @@ def run_section(out_dir, rows, manifest) -> str:
              ("images done", len({r["image"] for r in rows})), ("images in the run", manifest.get("n_images", "")),
              ("deletion baseline / insertion start",
               f"{params.get('deletion_baseline', '')} / {params.get('insertion_start', '')}")]
-    return "<dl>" + "".join(f"<dt>{esc(k)}<dd>{esc(v)}" for k, v in facts if v not in ("", None)) + "</dl>"
+    warning = manifest.get("incomplete")  # a merge that left shards or images out
+    return ((f'<p class="warning"><b>Incomplete.</b> {esc(warning[0].upper() + warning[1:])}.</p>' if warning else "")
+            + "<dl>" + "".join(f"<dt>{esc(k)}<dd>{esc(v)}" for k, v in facts if v not in ("", None)) + "</dl>")
 
 
 def page(out_dir, rows, plots, display_type="grid", fmt="png") -> str:

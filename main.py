@@ -552,6 +552,7 @@ def write_manifest(args, out_dir, methods, n_images, numbers):
     manifest = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     command=" ".join(sys.argv), output_dir=str(out_dir), parameters=params, methods=methods,
                     backend=backend.name(), numbers=numbers, n_images=n_images,
+                    images=[s.name for s in getattr(args, "samples", ())],
                     model_sha256=numbers["model_sha256"], python=platform.python_version(),
                     platform=platform.platform(), packages=versions)
     safe_io.write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str))

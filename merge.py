@@ -82,6 +82,22 @@ def check_manifests(folders, manifests, allow_missing=False) -> list:
     return indexes
 
 
+def unfinished(folder, manifest) -> list:
+    """The images of a shard's run (its manifest's list) with neither a row in results.csv nor one
+    in errors.csv: the run did not finish them. A manifest of a version without the list: every
+    image when results.csv is missing, else none (not checked)."""
+    folder = Path(folder)
+    done = set()
+    for name in ("results.csv", "errors.csv"):
+        header, rows = _read_table(folder / name)
+        if header and "image" in header:
+            done |= {row[header.index("image")] for row in rows if len(row) == len(header)}
+    images = manifest.get("images")
+    if images is None:
+        return [] if (folder / "results.csv").exists() else ["(all)"]
+    return [image for image in images if image not in done]
+
+
 def _read_table(path):
     """(header, rows as lists of strings) of a CSV; (None, []) when absent."""
     if not path.exists():
@@ -101,6 +117,11 @@ def merge_table(name, folders, out_dir) -> int:
             continue
         if header is not None and h != header:
             raise MergeError(f"{folder / name}: other columns than {folders[0] / name}")
+        for line, row in enumerate(r, start=2):
+            if len(row) != len(h) or not row[h.index("image") if "image" in h else 0]:
+                raise MergeError(f"{folder / name}, line {line}: a damaged row ({len(row)} fields, the header has "
+                                 f"{len(h)}): finish that shard with its main.py command and --resume (which "
+                                 f"drops a torn last row and redoes its image), or remove the row")
         header = h
         rows += r
     if header is None:
@@ -141,12 +162,39 @@ def copy_files(folders, out_dir) -> int:
     return n
 
 
+def _count(images) -> str:
+    return "no image (no results.csv)" if images == ["(all)"] else f"{len(images)} image(s)"
+
+
+def _incomplete_note(indexes, count, left) -> str:
+    """What an --allow_missing merge leaves out, in words ("" when nothing)."""
+    parts = []
+    missing = sorted(set(range(count)) - set(indexes))
+    if missing:
+        parts.append(f"shard(s) {', '.join(map(str, missing))} of {count} missing")
+    for folder, images in left.items():
+        parts.append(f"{_count(images)} of {folder} unfinished")
+    if not parts:
+        return ""
+    return ("merged with --allow_missing: " + "; ".join(parts)
+            + ": the tables and tests cover only the images merged, not the whole run")
+
+
 def merge(folders, out_dir, allow_missing=False) -> dict:
     """Merge the shard folders into out_dir (which must be empty or absent); returns counts."""
     import report
     folders = [Path(f) for f in folders]
     manifests = [read_manifest(f) for f in folders]
     indexes = check_manifests(folders, manifests, allow_missing)
+    left = {f: unfinished(f, m) for f, m in zip(folders, manifests)}
+    left = {f: images for f, images in left.items() if images}
+    if left and not allow_missing:
+        raise MergeError("the shards cannot be merged:\n  " + "\n  ".join(
+            f"{f}: {_count(images)} without results or an error (its run did not finish): run its main.py command "
+            f"again with --resume, or add --allow_missing to merge what it has" for f, images in left.items()))
+    incomplete = _incomplete_note(indexes, _shard_of(manifests[0], folders[0])[1], left)
+    if incomplete:
+        print(f"warning: {incomplete}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {name: merge_table(name, folders, out_dir) for name in TABLES}
     counts["files"] = copy_files(folders, out_dir)
@@ -160,6 +208,9 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
     manifest = dict(first, date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     command=" ".join(sys.argv), output_dir=str(out_dir),
                     n_images=sum(m.get("n_images", 0) for m in manifests),
+                    backend=", ".join(dict.fromkeys(str(m.get("backend", "")) for m in manifests)),
+                    images=sorted({i for m in manifests for i in m.get("images") or ()}) or None,
+                    incomplete=incomplete or None,
                     merged_from=[{"folder": str(f), "shard": m["numbers"]["shard"], "date": m.get("date")}
                                  for f, m in zip(folders, manifests)],
                     numbers=dict(first.get("numbers", {}), shard=None))
@@ -191,6 +242,14 @@ def main(argv=None) -> int:
     if out_dir.exists() and (not out_dir.is_dir() or any(p.name != runlock.LOCK_NAME for p in out_dir.iterdir())):
         print(f"error: --output_dir {out_dir} exists and is not empty", file=sys.stderr)
         return 2
+    seen = {}
+    for folder in folders:
+        first = seen.get(folder.resolve())
+        if first is not None:
+            same = "" if str(first) == str(folder) else f" (as {first} too)"
+            print(f"error: {folder} is given twice{same}", file=sys.stderr)
+            return 2
+        seen[folder.resolve()] = folder
     out_dir.mkdir(parents=True, exist_ok=True)
     locks = []
     try:

@@ -280,6 +280,9 @@ def write_tables(out_dir, rows, methods, references, seed=0) -> str:
     sanity_rows = sanity.read_rows(out_dir / "sanity.csv")
     notes = ["", sanity.summary_text(sanity_rows).rstrip("\n")] if sanity_rows else []
     text = summary_markdown(summary, compared, rows, notes=notes, references=references)
+    incomplete = read_manifest(out_dir).get("incomplete")  # a merge that left shards or images out
+    if incomplete:
+        text = f"**Incomplete.** {incomplete[0].upper()}{incomplete[1:]}.\n\n{text}"
     safe_io.write_text(out_dir / "summary.md", text)
     write_summary_csv(out_dir / "summary.csv", summary)
     write_comparisons_csv(out_dir / "comparisons.csv", compared)

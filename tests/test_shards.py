@@ -80,3 +80,49 @@ def test_merge_refuses_shards_that_differ_or_are_missing(five, tmp_path, capsys)
 def test_an_empty_shard_is_a_clear_error(five, tmp_path, capsys):
     assert main.main(_args(five, tmp_path / "x", "--shard", "5/6")) == 2
     assert "no image in this shard (5 images in all" in capsys.readouterr().err
+
+
+def test_merge_refuses_unfinished_or_damaged_shards_and_marks_an_incomplete_merge(five, tmp_path, capsys):
+    import shutil
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main.main(_args(five, a, "--shard", "0/2")) == 0
+    assert main.main(_args(five, b, "--shard", "1/2")) == 0
+    shard_b = json.loads((b / "manifest.json").read_text())["images"]
+    assert shard_b == sorted(five["names"])[1::2]  # the run's images (after --n_images and --shard)
+    capsys.readouterr()
+    # a shard whose run ended before its first image (no results.csv): it was merged, exit 0
+    started = tmp_path / "started"
+    shutil.copytree(b, started)
+    (started / "results.csv").unlink()
+    assert merge.main([str(a), str(started), "--output_dir", str(tmp_path / "o1")]) == 2
+    assert f"{started}: 2 image(s) without results or an error (its run did not finish)" in capsys.readouterr().err
+    # a shard killed after its first image
+    partial = tmp_path / "partial"
+    shutil.copytree(b, partial)
+    lines = (partial / "results.csv").read_text().splitlines(keepends=True)
+    (partial / "results.csv").write_text("".join(l for l in lines if shard_b[1] not in l))
+    assert merge.main([str(a), str(partial), "--output_dir", str(tmp_path / "o2")]) == 2
+    assert f"{partial}: 1 image(s) without results" in capsys.readouterr().err
+    # a damaged row: it was copied into the merged results.csv (and counted as an image)
+    damaged = tmp_path / "damaged"
+    shutil.copytree(b, damaged)
+    with (damaged / "results.csv").open("a") as f:
+        f.write('garbage,"unterminated\n')
+    assert merge.main([str(a), str(damaged), "--output_dir", str(tmp_path / "o3")]) == 2
+    assert f"results.csv, line {len(lines) + 1}: a damaged row" in capsys.readouterr().err
+    # a shard given twice: it was "in use by another run" (the merge's own lock)
+    assert merge.main([str(a), str(a), "--output_dir", str(tmp_path / "o4")]) == 2
+    err = capsys.readouterr().err
+    assert f"{a} is given twice" in err and "another run" not in err
+    # --allow_missing merges what there is, and says so in the tables and the page
+    out = tmp_path / "o5"
+    assert merge.main([str(a), str(partial), "--output_dir", str(out), "--allow_missing"]) == 0
+    warning = f"1 image(s) of {partial} unfinished"
+    assert warning in capsys.readouterr().err
+    assert (out / "summary.md").read_text().startswith("**Incomplete.** Merged with --allow_missing: ")
+    assert warning in (out / "summary.md").read_text() and warning in (out / "report.html").read_text()
+    assert merge.main([str(a), "--output_dir", str(tmp_path / "o6"), "--allow_missing"]) == 0
+    assert "shard(s) 1 of 2 missing" in (tmp_path / "o6" / "summary.md").read_text()
+    # a complete merge has no such note
+    assert merge.main([str(a), str(b), "--output_dir", str(tmp_path / "o7")]) == 0
+    assert "Incomplete" not in (tmp_path / "o7" / "summary.md").read_text() + (tmp_path / "o7" / "report.html").read_text()

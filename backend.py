@@ -39,7 +39,11 @@ def select_backend(name=None) -> str:
         return current
     if name is not None:
         os.environ["KERAS_BACKEND"] = name
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
+    chosen = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if chosen not in BACKENDS:  # Keras would fail later, inside the run, with a less direct message
+        raise ValueError(f"KERAS_BACKEND={chosen}: this tool runs on {' or '.join(BACKENDS)} (set KERAS_BACKEND "
+                         f"to one of them, or pass --backend)")
+    return chosen
 
 
 def name() -> str:

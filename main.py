@@ -273,6 +273,11 @@ def parse_args(argv=None):
         p.error(f"--references: {err}")
     if args.workers is not None and args.ray is None:
         p.error("--workers needs --ray")
+    if args.ray not in (None, "local"):
+        import ray_runner
+        problem = ray_runner.unreachable(args.ray)
+        if problem:
+            p.error(f"--ray {args.ray}: no Ray cluster answers there ({problem})")
     for name in ("step", "batch_size", "sanity_layers"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
@@ -513,7 +518,7 @@ def output_folder(args) -> Path:
     out_dir = Path(args.output_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError, PermissionError) as err:
+    except OSError as err:  # a file on the way, no permission, a read-only or virtual file system, ...
         raise UsageError(f"--output_dir {out_dir}: cannot be used as a folder ({err.strerror or err})") from None
     return out_dir
 
@@ -884,7 +889,7 @@ def main(argv=None) -> int:
     logging.getLogger("jax").setLevel(logging.WARNING)
     try:
         backend.select_backend(_pre_parse_backend(argv))
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:
         return _fail(EXIT_USAGE, err)
     args = parse_args(argv)
     try:

@@ -250,7 +250,11 @@ def main(argv=None) -> int:
             print(f"error: {folder} is given twice{same}", file=sys.stderr)
             return 2
         seen[folder.resolve()] = folder
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"error: --output_dir {out_dir}: cannot be used as a folder ({err.strerror or err})", file=sys.stderr)
+        return 2
     locks = []
     try:
         for folder in folders + [out_dir]:  # no shard may still be running while it is read

@@ -53,6 +53,21 @@ class ImageWorker:
 WORKER = ImageWorker  # the actor class (a test replaces it with one that gets killed)
 
 
+def unreachable(address, timeout=5.0):
+    """Why nothing answers at a Ray address (ray://HOST:PORT or HOST:PORT), or None when something
+    does (Ray's own connection then waits a minute or more before it fails); other forms ("auto")
+    are left to Ray."""
+    import socket
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except OSError as err:
+        return err.strerror or str(err) or type(err).__name__
+
+
 def start(address=None, workers=None):
     """Connect to Ray (a new local instance when address is None) and return (actor class options,
     number of workers): one GPU per actor when the cluster has GPUs, else an equal share of CPUs."""

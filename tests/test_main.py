@@ -1,5 +1,6 @@
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -219,6 +220,24 @@ def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main.parse_args(_args(folders, "--figures", "first:1", "--display_type", "none"))
     assert "--figures first:1 chooses images for figures, but --display_type none" in capsys.readouterr().err
+
+
+def test_an_unusable_place_or_environment_is_a_usage_error(folders, tmp_path, capsys):
+    """Each was a traceback (exit 1), an "internal error" (exit 4) or a wait of minutes."""
+    assert main.main(_args(folders, "--output_dir", "/proc/xai")) == 2  # mkdir: FileNotFoundError
+    assert "--output_dir /proc/xai: cannot be used as a folder" in capsys.readouterr().err
+    import merge
+    assert merge.main([str(tmp_path), "--output_dir", "/proc/xai"]) == 2
+    assert "--output_dir /proc/xai: cannot be used as a folder" in capsys.readouterr().err
+    for address in ("127.0.0.1:1", "ray://127.0.0.1:1"):  # nothing listens on port 1
+        with pytest.raises(SystemExit):
+            main.parse_args(["--ray", address])
+        assert f"--ray {address}: no Ray cluster answers there" in capsys.readouterr().err
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    res = subprocess.run([sys.executable, "main.py", "--n_images", "1", "--output_dir", str(tmp_path / "torch")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert res.returncode == 2 and "KERAS_BACKEND=torch: this tool runs on tensorflow or jax" in res.stderr, res.stderr
+    assert not (tmp_path / "torch").exists()
 
 
 def test_command_line_default_data_and_model(tmp_path):

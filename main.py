@@ -869,7 +869,7 @@ def _write_errors(path, errors):
     import csv
     import safe_io
     with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")  # as every CSV of a run
         writer.writerow(["image", "reason"])
         writer.writerows(errors)
 

@@ -249,7 +249,7 @@ def _full(value) -> str:
 def write_summary_csv(path, summary) -> None:
     """Per method: n, then mean, std, ci_low, ci_high of each metric, then seconds per image."""
     with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")
         names = metric_names()
         writer.writerow(["method", "n"] + [f"{m}_{k}" for m in names for k in ("mean", "std", "ci_low", "ci_high")]
                         + ["seconds_per_image"])
@@ -261,7 +261,7 @@ def write_summary_csv(path, summary) -> None:
 def write_comparisons_csv(path, comparisons) -> None:
     """comparisons.csv: COMPARISON_COLUMNS; p-values in 3 significant digits, empty where no test ran."""
     with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COMPARISON_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=COMPARISON_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for c in comparisons:
             writer.writerow({**c, "median_difference": _full(c["median_difference"]),
@@ -364,7 +364,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     out = Path(args.out)
     if not out.is_dir():
-        print(f"error: {out}: no such folder", file=sys.stderr)
+        what = "is a file, not a folder: give a run's output folder (the one that holds results.csv)" \
+            if out.exists() else "no such folder"
+        print(f"error: {out}: {what}", file=sys.stderr)
         return 2
     if not (out / "results.csv").is_file():
         print(f"error: {out} is not a run's output folder (no results.csv); give the --output_dir of a run of "

@@ -162,6 +162,8 @@ def _what_file(path) -> str:
         return "an empty file"
     if head.startswith(b"\x89HDF"):
         return "an HDF5 file (a legacy .h5 model: load it with Keras and save it as .keras)"
+    if head.startswith(b"PK\x03\x04"):  # a zip's first entry without its directory (written at the end)
+        return "a damaged zip archive (a .keras file cut short, e.g. by an interrupted copy or download)"
     if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8"):
         return "an image"
     try:

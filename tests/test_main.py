@@ -81,6 +81,8 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys, caplog):
     assert [m.split(": ")[0] for m in logged] == [f"skipped {name}" for name in sorted(skipped)]  # one form
     with (out / "errors.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 3
+    for name in ("results.csv", "errors.csv", "summary.csv", "comparisons.csv"):  # one line ending (errors.csv had CRLF)
+        assert b"\r" not in (out / name).read_bytes(), name
     md = (out / "summary.md").read_text()
     for method in explainers.default_names():
         assert f"| {method} | 2 |" in md
@@ -208,6 +210,11 @@ def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
     bad_model.write_bytes(b"not a zip")
     assert main.main(_args(folders, "--model_path", str(bad_model))) == 2
     assert "bad.keras: not a Keras archive" in capsys.readouterr().err
+    cut = tmp_path / "cut.keras"  # an interrupted copy (it was "a binary file of another kind")
+    cut.write_bytes(constants.DEMO_MODEL.read_bytes()[:5000])
+    assert main.main(_args(folders, "--model_path", str(cut))) == 2
+    assert "cut.keras: not a Keras archive (a .keras file is a zip archive); it is a damaged zip archive" in \
+        capsys.readouterr().err
     # a folder (a SavedModel, say): refused before any output folder is made, so the same command
     # with a .keras file then runs in that folder
     saved_model = tmp_path / "saved_model"

@@ -150,6 +150,8 @@ def test_report_command_refuses_what_is_not_a_run(tmp_path, capsys):
     assert report.main([str(tmp_path)]) == 2
     assert "is not a run's output folder (no results.csv)" in capsys.readouterr().err
     out = fake_run.make(tmp_path / "out", n_images=1)
+    assert report.main([str(out / "results.csv")]) == 2  # a run's file for its folder (it said "no such folder")
+    assert "results.csv: is a file, not a folder: give a run's output folder" in capsys.readouterr().err
     with runlock.RunLock(out):
         assert report.main([str(out), "--no_progress"]) == 2
     assert "in use by another run" in capsys.readouterr().err

@@ -165,3 +165,10 @@ def test_the_readme_example_method_works(tmp_path, demo_image):
 def _demo_model():
     import utils
     return utils.load_model(constants.DEMO_MODEL)
+
+
+def test_the_readme_names_every_lower_is_better_metric():
+    import re
+    readme = (constants.ROOT / "README.md").read_text()
+    listed = re.search(r"Higher is better for every metric except (.*?)\.", readme).group(1)
+    assert set(re.split(r", | and ", listed)) == set(metrics.lower_is_better())  # KLD_split was left out

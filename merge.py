@@ -103,13 +103,18 @@ def _read_table(path):
     if not path.exists():
         return None, []
     with path.open(newline="") as f:
-        rows = list(csv.reader(f))
+        reader = csv.reader(f, strict=True)
+        try:
+            rows = list(reader)
+        except csv.Error as err:  # a quoted field cut short by a kill, say
+            raise MergeError(f"{path}, line {reader.line_num}: a damaged row ({err}): finish that shard with its "
+                             f"main.py command and --resume, or remove the row") from None
     return (rows[0], rows[1:]) if rows else (None, [])
 
 
-def merge_table(name, folders, out_dir) -> int:
-    """Rows of `name` from every folder, sorted by image (stable: each image's rows keep their
-    order), duplicates dropped, written atomically; returns the number of rows."""
+def read_tables(name, folders) -> tuple:
+    """(header, rows) of `name` from every folder (header None when no folder has it); MergeError
+    naming the file and line of a damaged row or a header that differs."""
     header, rows = None, []
     for folder in folders:
         h, r = _read_table(Path(folder) / name)
@@ -124,6 +129,12 @@ def merge_table(name, folders, out_dir) -> int:
                                  f"drops a torn last row and redoes its image), or remove the row")
         header = h
         rows += r
+    return header, rows
+
+
+def merge_table(name, header, rows, out_dir) -> int:
+    """The rows of `name` (read_tables) sorted by image (stable: each image's rows keep their order),
+    duplicates dropped, written atomically; returns the number of rows."""
     if header is None:
         return 0
     key = header.index("image") if "image" in header else 0
@@ -196,7 +207,8 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
     if incomplete:
         print(f"warning: {incomplete}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
-    counts = {name: merge_table(name, folders, out_dir) for name in TABLES}
+    tables = {name: read_tables(name, folders) for name in TABLES}  # all checked before anything is written
+    counts = {name: merge_table(name, *tables[name], out_dir) for name in TABLES}
     counts["files"] = copy_files(folders, out_dir)
     first = manifests[0]
     params = first.get("parameters", {})

@@ -110,6 +110,13 @@ def test_merge_refuses_unfinished_or_damaged_shards_and_marks_an_incomplete_merg
         f.write('garbage,"unterminated\n')
     assert merge.main([str(a), str(damaged), "--output_dir", str(tmp_path / "o3")]) == 2
     assert f"results.csv, line {len(lines) + 1}: a damaged row" in capsys.readouterr().err
+    with (damaged / "results.csv").open("w") as f:  # the same in errors.csv: refused before anything is written
+        f.write("".join(lines))
+    with (damaged / "errors.csv").open("a") as f:
+        f.write('x.png,"torn\n')
+    assert merge.main([str(a), str(damaged), "--output_dir", str(tmp_path / "o3b")]) == 2
+    assert "errors.csv, line 2: a damaged row (unexpected end of data)" in capsys.readouterr().err
+    assert not [p.name for p in (tmp_path / "o3b").iterdir() if not p.name.startswith(".")]
     # a shard given twice: it was "in use by another run" (the merge's own lock)
     assert merge.main([str(a), str(a), "--output_dir", str(tmp_path / "o4")]) == 2
     err = capsys.readouterr().err

@@ -97,6 +97,15 @@ def test_auc_judd_hand_computed():
     # the least salient pixel: the only threshold takes every pixel, ROC (0,0), (1,1): 0.5
     assert evaluate.calculate_auc_judd(np.array([[0, 0]]), sal) == pytest.approx(0.5)
 
+    # ties: fixations on equal values count together (each was a step of its own, so the curve went
+    # back on itself: 13/18 here, and 0.125 for the constant map below)
+    tied = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    three = np.array([[2, 0], [2, 1], [0, 0]])  # values 1, 1, 0
+    # thresholds 1: TPR 2/3, FPR 0; 0: TPR 1, FPR 1. ROC (0,0), (0,2/3), (1,1): 5/6
+    assert evaluate.calculate_auc_judd(three, tied) == pytest.approx(5 / 6)
+    for flat in (np.zeros((2, 3)), np.full((2, 3), 0.7)):  # no information: chance
+        assert evaluate.calculate_auc_judd(np.array([[0, 0], [1, 1]]), flat) == pytest.approx(0.5)
+
 
 def test_calculate_auc():
     assert evaluate.calculate_auc([1, 0]) == pytest.approx(0.5)

@@ -183,6 +183,16 @@ def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE,
     return (density / density.max()).astype(np.float32)
 
 
+def rescale_points(points, from_shape, to_shape) -> np.ndarray:
+    """(N, >= 2) points (x, y, ...) in the pixels of an (H, W) `from_shape` grid moved to the pixels
+    of `to_shape` (pixel centres kept: x' = (x + 0.5) W'/W - 0.5); further columns unchanged."""
+    out = np.array(points, np.float64)
+    if out.size and tuple(from_shape[:2]) != tuple(to_shape[:2]):
+        out[:, 0] = (out[:, 0] + 0.5) * to_shape[1] / from_shape[1] - 0.5
+        out[:, 1] = (out[:, 1] + 0.5) * to_shape[0] / from_shape[0] - 0.5
+    return out
+
+
 def fixation_map(fixations, shape) -> np.ndarray:
     """Binary (H, W) map with 1 at each (rounded) fixation inside the image."""
     h, w = int(shape[0]), int(shape[1])

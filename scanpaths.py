@@ -68,14 +68,7 @@ def read_folder(folder):
 
 def to_map(participants, image_shape, map_shape):
     """Participants' (N, 3) fixations from image pixels to the pixels of a map of `map_shape`."""
-    sy, sx = map_shape[0] / image_shape[0], map_shape[1] / image_shape[1]
-    out = []
-    for pts in participants:
-        p = np.array(pts, np.float64)
-        p[:, 0] = (p[:, 0] + 0.5) * sx - 0.5
-        p[:, 1] = (p[:, 1] + 0.5) * sy - 0.5
-        out.append(p)
-    return out
+    return [data.rescale_points(pts, image_shape, map_shape) for pts in participants]
 
 
 def _gfdm(parts, shape, sigma, weighting):

@@ -161,6 +161,33 @@ def test_resume_redoes_an_image_whose_reference_rows_are_torn_or_missing(folders
     assert sorted(path.read_text().splitlines()) == sorted(whole.splitlines())  # the same numbers
 
 
+def test_a_gfdm_of_another_size_gets_the_fixations_on_its_grid(tmp_path):
+    """Fixations are in image pixels; NSS and AUC-Judd are computed on the GFDM's grid. With the
+    GFDM stored at half size the fixations were not moved: NSS 2.78 -> -0.40, AUC-Judd 0.87 -> 0.48."""
+    import cv2
+    stem = "Colonial_DemoTest001_Synthetic"
+    results = {}
+    for scale in (1, 2):
+        imgs, gfdms, fixs = (tmp_path / f"{kind}{scale}" for kind in ("img", "gfdm", "fix"))
+        for d in (imgs, gfdms, fixs):
+            d.mkdir()
+        shutil.copy(constants.DEMO_TEST_IMAGES / f"{stem}_N_1.png", imgs)
+        shutil.copy(constants.DEMO_TEST_FIXATIONS / f"{stem}_GazeFix_N_1.txt", fixs)
+        gfdm = cv2.imread(str(constants.DEMO_TEST_GFDM / f"{stem}_GFDM_N_1.png"), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(gfdms / f"{stem}_GFDM_N_1.png"),
+                    cv2.resize(gfdm, (gfdm.shape[1] // scale, gfdm.shape[0] // scale), interpolation=cv2.INTER_AREA))
+        out = tmp_path / f"out{scale}"
+        assert main.main(["--test_images_folder_path", str(imgs), "--test_gdfm_folder_path", str(gfdms),
+                          "--fixations_folder_path", str(fixs), "--output_dir", str(out), "--explanation_method",
+                          "GRADCAM", "--display_type", "none", "--no_progress", "--references", "none"]) == 0
+        results[scale] = report.read_rows(out / "results.csv")[0]
+    full, half = results[1], results[2]
+    assert full["NSS"] > 1.5 and full["AUC_Judd"] > 0.8  # the demo's Grad-CAM looks where the observers did
+    assert half["NSS"] == pytest.approx(full["NSS"], rel=0.15)
+    assert half["AUC_Judd"] == pytest.approx(full["AUC_Judd"], abs=0.03)
+    assert half["PCC"] == pytest.approx(full["PCC"], abs=0.02)
+
+
 def test_resume_refuses_changed_numbers(folders, capsys):
     main.main(_args(folders, "--explanation_method", "RISE,LIME"))
     capsys.readouterr()

@@ -281,6 +281,8 @@ def parse_args(argv=None):
     for name in ("step", "batch_size", "sanity_layers"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
+    if args.seed < 0:
+        p.error(f"--seed must be >= 0, not {args.seed}")
     if args.workers is not None and args.workers < 1:
         p.error("--workers must be >= 1")
     if args.host_workers is None:

@@ -142,7 +142,10 @@ def load_gfdm(path) -> np.ndarray:
     img = _to_unit_float(_read_any(path))
     if img.ndim == 3:
         img = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2GRAY)
-    return np.clip(img, 0.0, 1.0).astype(np.float32)
+    img = np.clip(img, 0.0, 1.0).astype(np.float32)
+    if not img.any():  # every gaze metric but NSS would be undefined: said here, naming the file
+        raise ValueError(f"{path}: the GFDM is all zeros (no gaze to compare the maps with)")
+    return img
 
 
 def save_png(path, rgb) -> None:

@@ -87,6 +87,10 @@ def test_corrupt_and_missing_files_name_the_file(tmp_path):
         utils.load_image(bad)
     with pytest.raises(FileNotFoundError, match="nothere.png"):
         utils.load_gfdm(tmp_path / "nothere.png")
+    zero = tmp_path / "Colonial_X_Y_GFDM_N_1.png"  # it failed later, in KLD, without the file's name
+    cv2.imwrite(str(zero), np.zeros((30, 40), np.uint8))
+    with pytest.raises(ValueError, match="Colonial_X_Y_GFDM_N_1.png: the GFDM is all zeros"):
+        utils.load_gfdm(zero)
     badfix = tmp_path / "f.txt"
     badfix.write_text("1 a\n")
     with pytest.raises(ValueError, match="f.txt"):

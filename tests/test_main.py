@@ -250,6 +250,9 @@ def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
         main.parse_args(_args(folders, "--model_path", str(saved_model)))
     assert "saved_model: is a folder, not a .keras file" in capsys.readouterr().err
     assert not folders["out"].exists()
+    with pytest.raises(SystemExit):  # each image failed with "expected non-negative integer"
+        main.parse_args(_args(folders, "--seed", "-1"))
+    assert "--seed must be >= 0, not -1" in capsys.readouterr().err
     # figures chosen for a run that draws none: said, not silently nothing drawn
     with pytest.raises(SystemExit):
         main.parse_args(_args(folders, "--figures", "first:1", "--display_type", "none"))

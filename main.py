@@ -74,15 +74,6 @@ def _pre_parse_backend(argv):
     return known.backend
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows a flag's default, unless it is None or off (the help text then says what happens)."""
-
-    def _get_help_string(self, action):
-        if action.default in (None, False):
-            return action.help
-        return super()._get_help_string(action)
-
-
 def _fill_type(allowed, numbers):
     """argparse type of a baseline flag: one of `allowed`, or (with `numbers`) a number in [0, 255]."""
     def parse(text):
@@ -139,8 +130,9 @@ def shard_samples(samples, shard):
 
 def build_parser():
     import explainers
+    import utils
     p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
-                                formatter_class=_HelpFormatter)
+                                formatter_class=utils.HelpFormatter)
     p.add_argument("--test_images_folder_path", default=str(constants.DEMO_TEST_IMAGES),
                    help="folder of test images (SSS_XXX_YYY_N_#.png)")
     p.add_argument("--test_gdfm_folder_path", default=str(constants.DEMO_TEST_GFDM),

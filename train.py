@@ -271,10 +271,12 @@ def save_model(model, path, optimizer=False):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Transfer-learn a ResNet on a MexCulture-layout folder.")
+    p = argparse.ArgumentParser(description="Transfer-learn a ResNet on a MexCulture-layout folder.",
+                                formatter_class=utils.HelpFormatter)
     p.add_argument("--train_dir", required=True, help="folder of training images (SSS_XXX_YYY_N_#.png)")
     p.add_argument("--val_dir", help="folder of validation images (default: hold out --val_fraction)")
-    p.add_argument("--val_fraction", type=float, default=0.2)
+    p.add_argument("--val_fraction", type=float, default=0.2,
+                   help="without --val_dir: the fraction of --train_dir held out for validation, in (0, 1)")
     p.add_argument("--background_dir", help="folder of images without any class (any names): trained "
                    "under uniform labels, 1 / n_classes each; never used for validation")
     p.add_argument("--exposure", type=float, nargs=2, default=(1.0, 1.0), metavar=("LOW", "HIGH"),
@@ -286,7 +288,8 @@ def parse_args(argv=None):
     p.add_argument("--val_area_labels", metavar="CSV", help="the same for --val_dir (its loss; default one-hot)")
     p.add_argument("--area_gain", type=float, default=400.0, help="the gain of --area_labels")
     p.add_argument("--label_smoothing", type=float, default=0.0, help="label smoothing of the class targets")
-    p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50")
+    p.add_argument("--backbone", choices=["resnet50", "tiny"], default="resnet50",
+                   help="ResNet50, or a small residual network (tests, quick checks)")
     p.add_argument("--tiny_widths", type=int, nargs="+", default=[16, 32, 64],
                    help="tiny backbone: filters of each stride-2 residual block")
     p.add_argument("--weights", default="imagenet", help="imagenet, none, or a local weights file")
@@ -294,14 +297,34 @@ def parse_args(argv=None):
     p.add_argument("--image_size", type=int, default=constants.INPUT_SIZE[0], help="model input (square)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of the first phase")
     p.add_argument("--fine_tune_epochs", type=int, default=0, help="epochs with the backbone unfrozen")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=constants.SEED)
-    p.add_argument("--output", default="models/mexculture_resnet.keras")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
+    p.add_argument("--batch_size", type=int, default=32, help="images per training step")
+    p.add_argument("--seed", type=int, default=constants.SEED, help="seed of the split, the augmentation and "
+                   "the initial weights")
+    p.add_argument("--output", default="models/mexculture_resnet.keras", help="the .keras file written")
     p.add_argument("--save_optimizer", action="store_true",
                    help="also save the optimizer's state (to resume training; about 3x the file size)")
-    p.add_argument("--verbose", type=int, default=2)
-    return p.parse_args(argv)
+    p.add_argument("--verbose", type=int, default=2, help="Keras' fit verbosity: 0 silent, 1 a bar, 2 a line "
+                   "per epoch")
+    args = p.parse_args(argv)
+    for flag in ("train_dir", "val_dir", "background_dir"):
+        folder = getattr(args, flag)
+        if folder is not None and not Path(folder).is_dir():
+            p.error(f"--{flag} {folder}: " + ("is a file, not a folder" if Path(folder).exists() else "no such folder"))
+    for flag in ("area_labels", "val_area_labels"):
+        path = getattr(args, flag)
+        if path is not None and not Path(path).is_file():
+            p.error(f"--{flag} {path}: no such file")
+    if args.val_dir is None and not 0 < args.val_fraction < 1:
+        p.error(f"--val_fraction must be in (0, 1) (the part of --train_dir held out), not {args.val_fraction}")
+    if args.epochs < 0 or args.fine_tune_epochs < 0 or args.epochs + args.fine_tune_epochs < 1:
+        p.error("--epochs and --fine_tune_epochs must be >= 0, and train for one epoch at least")
+    for flag in ("batch_size", "image_size"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag} must be >= 1")
+    if args.lr <= 0:
+        p.error(f"--lr must be > 0, not {args.lr}")
+    return args
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ plain batched forward pass. The seed's names stay importable from here (get_imag
 get_last_layer_name, grid_layout, ...) although their code lives in focused modules: data.py
 (MexCulture naming), model_graph.py (layer search, nested backbones), backend.py (compilation,
 batching), figures.py (figures)."""
+import argparse
 import logging
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from backend import batches, to_tensor  # noqa: F401
 
 log = logging.getLogger(__name__)
 
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help with each flag's default, unless it is None or off (the help text then says what
+    happens): main.py's and train.py's."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:  # not `in (None, False)`: 0 == False
+            return action.help
+        return super()._get_help_string(action)
 
 # --------------------------------------------------------------------------- arrays
 def normalise(array) -> np.ndarray:

@@ -83,3 +83,37 @@ def test_uneven_light_is_smooth_within_its_range_and_seeded():
     shaded = f[~plain]
     assert shaded.min(axis=(1, 2)).max() < 1.0 and shaded.min() < 0.5  # the others get shadows
     assert np.abs(np.diff(shaded, axis=2)).max() < 0.1  # smooth: no edge a texture could be made of
+
+
+def test_bad_training_flags_are_refused_before_any_work(tmp_path, capsys):
+    """A missing folder was a traceback; --val_fraction 1.5 a TensorFlow traceback; --epochs 0 saved
+    an untrained model (exit 0)."""
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "a.txt").write_text("x")
+    base = ["--weights", "none", "--backbone", "tiny", "--output", str(tmp_path / "m.keras")]
+    for extra, said in ((["--train_dir", str(tmp_path / "missing")], "missing: no such folder"),
+                        (["--train_dir", str(tmp_path / "a.txt")], "a.txt: is a file, not a folder"),
+                        (["--train_dir", str(tmp_path / "imgs"), "--val_fraction", "1.5"],
+                         "--val_fraction must be in (0, 1)"),
+                        (["--train_dir", str(tmp_path / "imgs"), "--epochs", "0"], "train for one epoch at least"),
+                        (["--train_dir", str(tmp_path / "imgs"), "--lr", "0"], "--lr must be > 0"),
+                        (["--train_dir", str(tmp_path / "imgs"), "--area_labels", str(tmp_path / "no.csv")],
+                         "no.csv: no such file")):
+        with pytest.raises(SystemExit):
+            train.parse_args(base + extra)
+        assert said in capsys.readouterr().err, extra
+    assert not (tmp_path / "m.keras").exists()
+    args = train.parse_args(base + ["--train_dir", str(tmp_path / "imgs"), "--epochs", "0", "--fine_tune_epochs", "1"])
+    assert args.fine_tune_epochs == 1  # fine-tuning alone is a training
+
+
+def test_help_shows_every_default_that_is_a_value(capsys):
+    """--seed's default 0 was hidden (0 == False); None and off flags show none."""
+    import main
+    text = " ".join(main.build_parser().format_help().split())
+    assert "combined with each image's name) (default: 0)" in text
+    assert "--n_images N_IMAGES only the first N images (sorted by name) --shard" in text  # None: no "(default"
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 0.2)" in text and "(default: None)" not in text and "Adam's learning rate (default: 0.001)" in text

@@ -300,7 +300,7 @@ def run_section(out_dir, rows, manifest) -> str:
              ("deletion baseline / insertion start",
               f"{params.get('deletion_baseline', '')} / {params.get('insertion_start', '')}")]
     warning = manifest.get("incomplete")  # a merge that left shards or images out
-    return ((f'<p class="warning"><b>Incomplete.</b> {esc(warning[0].upper() + warning[1:])}.</p>' if warning else "")
+    return ((f'<p class="warning"><b>Incomplete.</b> {esc(warning)}</p>' if warning else "")
             + "<dl>" + "".join(f"<dt>{esc(k)}<dd>{esc(v)}" for k, v in facts if v not in ("", None)) + "</dl>")
 
 

@@ -82,20 +82,15 @@ def check_manifests(folders, manifests, allow_missing=False) -> list:
     return indexes
 
 
-def unfinished(folder, manifest) -> list:
-    """The images of a shard's run (its manifest's list) with neither a row in results.csv nor one
-    in errors.csv: the run did not finish them. A manifest of a version without the list: every
-    image when results.csv is missing, else none (not checked)."""
-    folder = Path(folder)
-    done = set()
-    for name in ("results.csv", "errors.csv"):
-        header, rows = _read_table(folder / name)
-        if header and "image" in header:
-            done |= {row[header.index("image")] for row in rows if len(row) == len(header)}
+def unfinished(folder, manifest, done) -> str:
+    """How many images of a shard's run (its manifest's list) are not in `done` (the images with a
+    row in the merged results.csv or errors.csv), in words; "" when none. A manifest of a version
+    without the list is checked for its results.csv only."""
     images = manifest.get("images")
     if images is None:
-        return [] if (folder / "results.csv").exists() else ["(all)"]
-    return [image for image in images if image not in done]
+        return "" if (Path(folder) / "results.csv").exists() else "no image (no results.csv)"
+    left = [image for image in images if image not in done]
+    return f"{len(left)} image(s)" if left else ""
 
 
 def _read_table(path):
@@ -173,22 +168,18 @@ def copy_files(folders, out_dir) -> int:
     return n
 
 
-def _count(images) -> str:
-    return "no image (no results.csv)" if images == ["(all)"] else f"{len(images)} image(s)"
-
-
 def _incomplete_note(indexes, count, left) -> str:
-    """What an --allow_missing merge leaves out, in words ("" when nothing)."""
+    """What an --allow_missing merge leaves out, a sentence ("" when nothing): printed, and kept in
+    the manifest for the top of summary.md and report.html."""
     parts = []
     missing = sorted(set(range(count)) - set(indexes))
     if missing:
         parts.append(f"shard(s) {', '.join(map(str, missing))} of {count} missing")
-    for folder, images in left.items():
-        parts.append(f"{_count(images)} of {folder} unfinished")
+    parts += [f"{count_left} of {folder} unfinished" for folder, count_left in left.items()]
     if not parts:
         return ""
-    return ("merged with --allow_missing: " + "; ".join(parts)
-            + ": the tables and tests cover only the images merged, not the whole run")
+    return ("Merged with --allow_missing: " + "; ".join(parts)
+            + ": the tables and tests cover only the images merged, not the whole run.")
 
 
 def merge(folders, out_dir, allow_missing=False) -> dict:
@@ -197,17 +188,19 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
     folders = [Path(f) for f in folders]
     manifests = [read_manifest(f) for f in folders]
     indexes = check_manifests(folders, manifests, allow_missing)
-    left = {f: unfinished(f, m) for f, m in zip(folders, manifests)}
-    left = {f: images for f, images in left.items() if images}
+    tables = {name: read_tables(name, folders) for name in TABLES}  # all checked before anything is written
+    done = {row[header.index("image")] for header, rows in (tables["results.csv"], tables["errors.csv"])
+            if header and "image" in header for row in rows}
+    left = {f: unfinished(f, m, done) for f, m in zip(folders, manifests)}
+    left = {f: count_left for f, count_left in left.items() if count_left}
     if left and not allow_missing:
         raise MergeError("the shards cannot be merged:\n  " + "\n  ".join(
-            f"{f}: {_count(images)} without results or an error (its run did not finish): run its main.py command "
-            f"again with --resume, or add --allow_missing to merge what it has" for f, images in left.items()))
+            f"{f}: {count_left} without results or an error (its run did not finish): run its main.py command "
+            f"again with --resume, or add --allow_missing to merge what it has" for f, count_left in left.items()))
     incomplete = _incomplete_note(indexes, _shard_of(manifests[0], folders[0])[1], left)
     if incomplete:
         print(f"warning: {incomplete}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = {name: read_tables(name, folders) for name in TABLES}  # all checked before anything is written
     counts = {name: merge_table(name, *tables[name], out_dir) for name in TABLES}
     counts["files"] = copy_files(folders, out_dir)
     first = manifests[0]

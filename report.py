@@ -282,7 +282,7 @@ def write_tables(out_dir, rows, methods, references, seed=0) -> str:
     text = summary_markdown(summary, compared, rows, notes=notes, references=references)
     incomplete = read_manifest(out_dir).get("incomplete")  # a merge that left shards or images out
     if incomplete:
-        text = f"**Incomplete.** {incomplete[0].upper()}{incomplete[1:]}.\n\n{text}"
+        text = f"**Incomplete.** {incomplete}\n\n{text}"
     safe_io.write_text(out_dir / "summary.md", text)
     write_summary_csv(out_dir / "summary.csv", summary)
     write_comparisons_csv(out_dir / "comparisons.csv", compared)

@@ -88,7 +88,7 @@ def unfinished(folder, manifest, done) -> str:
     without the list is checked for its results.csv only."""
     images = manifest.get("images")
     if images is None:
-        return "" if (Path(folder) / "results.csv").exists() else "no image (no results.csv)"
+        return "" if (Path(folder) / "results.csv").exists() else "every image (no results.csv)"
     left = [image for image in images if image not in done]
     return f"{len(left)} image(s)" if left else ""
 

@@ -50,16 +50,46 @@ def _batched_explainer_class():
             data = self.random_state.randint(0, 2, num_samples * n_features)
             data = data.reshape((num_samples, n_features))
             data[0, :] = 1
+            self.neighbourhood = None
             image = np.asarray(image, np.float32)
             fudged = np.asarray(fudged_image, np.float32)
             if hasattr(classifier_fn, "score_patterns"):
-                return data, classifier_fn.score_patterns(data, image, fudged, segments)
-            labels = []
-            for start in range(0, num_samples, batch_size):
-                keep = data[start:start + batch_size][:, segments].astype(bool)[..., None]
-                labels.append(classifier_fn(np.where(keep, image[None], fudged[None])))
-            return data, np.concatenate(labels)
+                labels = classifier_fn.score_patterns(data, image, fudged, segments)
+            else:
+                labels = np.concatenate([
+                    classifier_fn(np.where(data[start:start + batch_size][:, segments].astype(bool)[..., None],
+                                           image[None], fudged[None]))
+                    for start in range(0, num_samples, batch_size)])
+            self.neighbourhood = (data, labels)  # kept for the split-half refits (halves)
+            return data, labels
+
+        def halves(self, class_index, segments):
+            """The superpixel weights of the class refitted on the first and on the second half of
+            the samples just drawn (the package's weighted ridge fit on each half; no model
+            evaluation): two (H, W) maps, or zeros when a half has fewer than 2 samples."""
+            import sklearn.metrics
+            data, labels = self.neighbourhood
+            distances = sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
+            half = len(data) // 2
+            out = []
+            for part in (slice(0, half), slice(half, None)):
+                if len(data[part]) < 2:
+                    out.append(np.zeros(segments.shape))
+                    continue
+                _, weights, _, _ = self.base.explain_instance_with_data(
+                    data[part], labels[part], distances[part], class_index, 100000,
+                    feature_selection=self.feature_selection)
+                out.append(weights_map(dict(weights), segments))
+            return out
     return Batched
+
+
+def weights_map(weights, segments) -> np.ndarray:
+    """Each pixel given the weight {superpixel: weight} of its superpixel (0 for none): (H, W)."""
+    lookup = np.zeros(int(segments.max()) + 1, np.float64)
+    for sp, weight in weights.items():
+        lookup[sp] = weight
+    return lookup[segments]
 
 
 def make_lime_explainer(**kwargs):
@@ -132,9 +162,9 @@ class LIMEExplainer(explainers.Explainer):
         images = ops.where(ops.expand_dims(keep, -1), ops.expand_dims(image, 0), ops.expand_dims(fudged, 0))
         return self.model(images, training=False)
 
-    def explanation(self, img, class_index, key=None, segments=None):
-        """(lime explanation, segments) of one image; the seed of the segmentation and of the
-        sampling comes from (seed, key)."""
+    def _fit(self, img, class_index, key=None, segments=None):
+        """(the lime explainer, its explanation, segments) of one image; the seed of the
+        segmentation and of the sampling comes from (seed, key)."""
         seed = explainers.seed_for(self.seed, key)
         if segments is None:
             segments = self._segments(img, key, seed)
@@ -143,6 +173,12 @@ class LIMEExplainer(explainers.Explainer):
             np.asarray(img, np.float64), classifier_fn=_PatternScorer(self), labels=(int(class_index),),
             top_labels=None, num_samples=self.num_samples, batch_size=self.batch_size,
             segmentation_fn=lambda _: segments, random_seed=seed)
+        return lime, explanation, segments
+
+    def explanation(self, img, class_index, key=None, segments=None):
+        """(lime explanation, segments) of one image; the seed of the segmentation and of the
+        sampling comes from (seed, key)."""
+        _, explanation, segments = self._fit(img, class_index, key, segments)
         return explanation, segments
 
     def mask_and_map(self, img, class_index, key=None):
@@ -150,16 +186,20 @@ class LIMEExplainer(explainers.Explainer):
         import utils
         explanation, segments = self.explanation(img, class_index, key)
         weights = dict(explanation.local_exp[int(class_index)])
-        lookup = np.zeros(int(segments.max()) + 1, np.float64)
-        for sp, weight in weights.items():
-            lookup[sp] = weight
-        saliency = utils.normalise(lookup[segments])
+        saliency = utils.normalise(weights_map(weights, segments))
         positive = sorted((w, sp) for sp, w in weights.items() if w > 0)[::-1][:self.num_features]
         mask = np.isin(segments, [sp for _, sp in positive]).astype(np.float32)
         return mask, saliency
 
+    stochastic = True
+
     def _explain(self, images, class_indices, keys):
-        return [self.mask_and_map(img, c, key)[1] for img, c, key in zip(images, class_indices, keys)]
+        out = []
+        for img, c, key in zip(images, class_indices, keys):
+            lime, explanation, segments = self._fit(img, c, key)
+            saliency = weights_map(dict(explanation.local_exp[int(c)]), segments)
+            out.append(explainers.Sampled(saliency, *lime.halves(int(c), segments)))
+        return out
 
 
 def _explainer(model, seed, batch_size, num_samples, num_features=constants.LIME_NUM_FEATURES):

@@ -70,9 +70,10 @@ class RISEExplainer(explainers.Explainer):
     def evaluations_per_image(self):
         return self.n_masks
 
-    def _body(self, img, grids, shifts, ry, rx, weights, class_index):
-        """Upsample and crop a batch of grids, mask the image, score the class; returns the scores
-        and sum_i weight_i score_i mask_i: no mask leaves the compiled call. The crops of the
+    def _body(self, img, grids, shifts, ry, rx, weights, first, class_index):
+        """Upsample and crop a batch of grids, mask the image, score the class; returns the scores,
+        sum_i weight_i score_i mask_i and the same sum over the masks of the first half (first_i = 1:
+        the split-half reliability): no mask leaves the compiled call. The crops of the
         interpolation matrices (see `crop`) are taken here, from the shifts."""
         from keras import ops
         h, w = ops.shape(img)[0], ops.shape(img)[1]
@@ -84,7 +85,8 @@ class RISEExplainer(explainers.Explainer):
         scores = ops.take(probs, class_index, axis=1)
         # sum_i w_i s_i mask_i as one (H, n*s) x (n*s, W) product: cheaper than reducing masks
         weighted = ops.einsum("nht,nwt->hw", rows * (scores * weights)[:, None, None], rx_c)
-        return scores, weighted
+        weighted_first = ops.einsum("nht,nwt->hw", rows * (scores * weights * first)[:, None, None], rx_c)
+        return scores, weighted, weighted_first
 
     def grids(self, shape, key=None):
         """The grids and shifts of one image (seeded from (seed, key))."""
@@ -92,10 +94,18 @@ class RISEExplainer(explainers.Explainer):
 
     def explain_one(self, img, class_index, key=None):
         """(map before normalisation (H, W) float64, scores (N,)) of one image."""
+        total, scores, _ = self.explain_halves(img, class_index, key)
+        return total, scores
+
+    def explain_halves(self, img, class_index, key=None):
+        """(map before normalisation (H, W) float64, scores (N,), the sum of its first N // 2 masks
+        alone (same scale)) of one image: the halves are fixed by the masks' order, not by the
+        batches, so the reliability does not depend on the batch size."""
         shape = img.shape[:2]
         ry, rx = interpolation(self.mask_size, shape)
         grids, shifts = self.grids(shape, key)
         total = np.zeros(shape, np.float64)
+        first_half = np.zeros(shape, np.float64)
         scores = np.empty(self.n_masks, np.float64)
         img_t, cls = backend.to_tensor(img), backend.to_tensor(class_index, "int32")
         ry_t, rx_t = backend.to_tensor(ry), backend.to_tensor(rx)
@@ -103,14 +113,23 @@ class RISEExplainer(explainers.Explainer):
         started = []  # every batch started before any result is read (see backend.stack_batches)
         for start, real, idx in backend.batches(self.n_masks, self.batch_size):
             weights = (np.arange(len(idx)) < real).astype(np.float32)
-            started.append((start, real, self._fn(img_t, grids[idx], shifts[idx], ry_t, rx_t, weights, cls)))
-        for start, real, (s, weighted) in started:
+            first = (start + np.arange(len(idx)) < self.n_masks // 2).astype(np.float32)
+            started.append((start, real, self._fn(img_t, grids[idx], shifts[idx], ry_t, rx_t, weights, first, cls)))
+        for start, real, (s, weighted, weighted_first) in started:
             scores[start:start + real] = backend.to_numpy(s)[:real]
             total += backend.to_numpy(weighted).astype(np.float64)
-        return total / (self.n_masks * self.p), scores
+            first_half += backend.to_numpy(weighted_first).astype(np.float64)
+        scale = self.n_masks * self.p
+        return total / scale, scores, first_half / scale
+
+    stochastic = True
 
     def _explain(self, images, class_indices, keys):
-        return [self.explain_one(img, int(c), key)[0] for img, c, key in zip(images, class_indices, keys)]
+        out = []
+        for img, c, key in zip(images, class_indices, keys):
+            total, _, first = self.explain_halves(img, int(c), key)
+            out.append(explainers.Sampled(total, first, total - first))
+        return out
 
 
 class RISE:

@@ -26,10 +26,20 @@ class SmoothGradExplainer(InputGradientExplainer):
     def evaluations_per_image(self):
         return self.n_samples
 
+    stochastic = True
+
     def _explain(self, images, class_indices, keys):
         maps = []
         for img, cls, key in zip(images, class_indices, keys):
             noise = self.rng(key).standard_normal((self.n_samples,) + img.shape, dtype=np.float32)
             grads = self.input_gradients(img[None] + np.float32(self.noise * 255.0) * noise, cls)
-            maps.append(np.abs(grads.mean(axis=0, dtype=np.float64)).max(axis=-1))
+            half = self.n_samples // 2  # the split-half maps: the first and the last samples
+            maps.append(explainers.Sampled(_map(grads), _map(grads[:half]), _map(grads[half:])))
         return maps
+
+
+def _map(grads):
+    """|mean gradient| over the samples, max over the colour channels (zeros for no sample)."""
+    if not len(grads):
+        return np.zeros(grads.shape[1:3])
+    return np.abs(grads.mean(axis=0, dtype=np.float64)).max(axis=-1)

@@ -55,6 +55,15 @@ BLUR_SIGMA = 5.0
 DELETION_BASELINE = 0.0  # black (the RISE paper); the API also takes "blur", "mean", an array
 INSERTION_START = "blur"  # or "black", "mean", a number, an array
 
+# Honest numbers. A map is flat (it ranks no pixel; every metric is left empty, with a note) when its
+# range, negatives clipped as the normalisation does, is at most FLAT_TOLERANCE of its maximum (an
+# all-zero map included). The explained class is "not seen" when the model gives it a probability
+# below MIN_CLASS_PROBABILITY on the full image. A stochastic map's split-half reliability below
+# MIN_RELIABILITY is listed in the summary ("more samples needed").
+FLAT_TOLERANCE = 1e-6
+MIN_CLASS_PROBABILITY = 1e-4
+MIN_RELIABILITY = 0.9
+
 # Representation.
 COLORMAP = "jet"
 OVERLAY_ALPHA = 0.5

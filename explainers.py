@@ -9,7 +9,9 @@ figures and the benchmark read.
 A method is a subclass of `Explainer` decorated with `@explainers.register`, in a top-level module of
 the project (found by `discover`). It declares its parameters (`Param`: keyword, command-line flag,
 type, default, help, whether it changes the numbers) and implements `_explain(images,
-class_indices, keys)`; the base class checks inputs and normalises the maps.
+class_indices, keys)`; the base class checks inputs and normalises the maps. A method that averages
+random samples sets `stochastic = True` and returns `Sampled` items (the map and the maps of the two
+halves of its samples): `explain_details` then gives each map's split-half reliability.
 
 Every random draw is made on the host with numpy from `self.rng(key)`, seeded from (seed, key) where
 the key is the image's name (main.py passes it): a map depends neither on the backend, nor on the
@@ -109,6 +111,34 @@ def seed_for(seed, key=None) -> int:
     return int(np.random.default_rng([int(seed), zlib.crc32(str(key).encode())]).integers(2 ** 31 - 1))
 
 
+def split_half_reliability(first, second) -> float:
+    """Spearman-Brown corrected split-half reliability of a map made from random samples: r = the
+    Pearson correlation (numpy.corrcoef) of the two maps made from each half of the samples, each
+    normalised as the map is; 2 r / (1 + r) estimates the correlation of two maps made from all the
+    samples (Spearman 1910, Brown 1910). Near 1: the samples were enough; near 0: the map is Monte
+    Carlo noise. NaN when a half map is flat (no correlation to take)."""
+    import utils
+    a = utils.normalise(first).astype(np.float64).ravel()
+    b = utils.normalise(second).astype(np.float64).ravel()
+    if utils.is_flat(a) or utils.is_flat(b):
+        return float("nan")
+    r = float(np.corrcoef(a, b)[0, 1])
+    return 2 * r / (1 + r) if r > -1 else float("nan")
+
+
+@dataclasses.dataclass
+class Sampled:
+    """What a stochastic method's `_explain` gives for one image: the map (any scale), and the two
+    maps made from the first and the second half of the same samples (no extra model evaluation),
+    by which `explain_details` reports the map's split-half reliability."""
+    map: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+
+    def reliability(self) -> float:
+        return split_half_reliability(self.first, self.second)
+
+
 class Explainer:
     """Base class: `cls(model, model_name="ResNet", batch_size=64, seed=0, jit=True, **params)`.
 
@@ -119,6 +149,7 @@ class Explainer:
     description = ""
     quick_params = {}  # small settings for smoke tests and `bench.py --quick`
     bench_target = ""  # the benchmark's target for the method's ratio, e.g. "<= 1.15"
+    stochastic = False  # averages random samples: `_explain` returns `Sampled` items (a reliability each)
 
     def __init__(self, model, model_name="ResNet", batch_size=constants.BATCH_SIZE, seed=constants.SEED,
                  jit=True, **params):
@@ -142,16 +173,27 @@ class Explainer:
         """Maps float32 (N, H, W) in [0, 1], each with max 1 (or all zeros), for images float32
         (N, H, W, 3) RGB in [0, 255] and class_indices int (N,). keys: one name per image for the
         random draws (default: none, the seed alone)."""
+        return self.explain_details(images, class_indices, keys)[0]
+
+    def explain_details(self, images, class_indices, keys=None) -> tuple:
+        """(maps as `explain` gives them, reliability float64 (N,)): the split-half reliability of
+        each map of a stochastic method (see `Sampled`), NaN for a deterministic one."""
         import utils
         images = check_images(images)
         classes = check_class_indices(self.model, class_indices, len(images))
         keys = [None] * len(images) if keys is None else list(keys)
         if len(keys) != len(images):
             raise ValueError(f"{len(keys)} keys for {len(images)} images")
-        maps = self._explain(images, classes, keys)
-        return np.stack([utils.normalise(m) for m in maps]).astype(np.float32)
+        made = self._explain(images, classes, keys)
+        if self.stochastic and not all(isinstance(m, Sampled) for m in made):
+            raise TypeError(f"{self.name}: a stochastic method's _explain returns explainers.Sampled items")
+        reliability = np.array([m.reliability() if isinstance(m, Sampled) else np.nan for m in made], np.float64)
+        maps = [m.map if isinstance(m, Sampled) else m for m in made]
+        return np.stack([utils.normalise(m) for m in maps]).astype(np.float32), reliability
 
     def _explain(self, images, class_indices, keys):
+        """One map per image (any scale: normalised by `explain`), or for a stochastic method one
+        `Sampled` per image."""
         raise NotImplementedError
 
     def evaluations_per_image(self):

@@ -94,6 +94,15 @@ class ImageFigure:
     curves: dict
     values: dict
     info: dict
+    notes: dict = dataclasses.field(default_factory=dict)  # {row: results.csv's note}
+
+    def flat(self, row) -> bool:
+        import report
+        return report.FLAT_NOTE in self.notes.get(row, "")
+
+    def unseen(self) -> bool:
+        import report
+        return any(report.UNSEEN_NOTE in note for note in self.notes.values())
 
 
 def curve_metrics(curves) -> list:
@@ -148,7 +157,8 @@ def _figure(name, img, gfdm, maps, curves, rows) -> ImageFigure:
     values = {r["method"]: {m: r.get(m, math.nan) for m in report.metric_names()} for r in rows}
     info = {k: rows[0].get(k, "") for k in ("true_class", "predicted_class", "confidence", "target_class",
                                             "p_full", "p_start", "p_end", "deletion_baseline", "insertion_start")}
-    return ImageFigure(name, img, gfdm, maps, curves, values, info)
+    notes = {r["method"]: r.get("note") or "" for r in rows}
+    return ImageFigure(name, img, gfdm, maps, curves, values, info, notes)
 
 
 # --------------------------------------------------------------------------- panels
@@ -158,6 +168,14 @@ def _number(value, digits=2) -> str:
     except (TypeError, ValueError):
         return "–"
     return f"{value:.{digits}f}" if math.isfinite(value) else "–"
+
+
+def _small(value) -> str:
+    """A probability that may be tiny, in 2 significant digits ('–' when there is none)."""
+    try:
+        return f"{float(value):.2g}"
+    except (TypeError, ValueError):
+        return "–"
 
 
 def _colour_bar(ax, mappable):
@@ -228,8 +246,11 @@ def _map_panel(ax, method, title_prefix="", title=True):
         shown.set_data(sal)
         shown.set_extent((-0.5, sal.shape[1] - 0.5, sal.shape[0] - 0.5, -0.5))
         shown.set_clim(low, high)
-        flat = note.startswith("nearly flat")
-        _title(ax, f"{title_prefix}map" + ("\nnearly flat: fixed [0, 1]" if flat else "") if title or flat else "")
+        warnings = (["flat map: no ranking"] if f.flat(method) else
+                    ["nearly flat: fixed [0, 1]"] if note.startswith("nearly flat") else [])
+        if f.unseen() and not style.is_reference(method):
+            warnings.append(f"class not seen (p {_small(f.info['p_full'])})")
+        _title(ax, "\n".join([f"{title_prefix}map"] + warnings) if title or warnings else "")
     return fill
 
 
@@ -342,7 +363,10 @@ class GridFigure:
                               bottom=BOTTOM / height, wspace=COL_GAP / np.mean(ratios), hspace=ROW_GAP / PANEL,
                               width_ratios=ratios)
         title = fig.suptitle("", fontweight="bold", y=1 - 0.12 / height, va="top")
-        self.fills = [lambda f: title.set_text(f.name), _input_panel(fig.add_subplot(gs[0, 0])),
+        self.fills = [lambda f: title.set_text(f.name + (f" (class not seen: p({f.info['target_class']}) = "
+                                                         f"{_small(f.info['p_full'])} on the full image; "
+                                                         f"the maps explain noise)" if f.unseen() else "")),
+                      _input_panel(fig.add_subplot(gs[0, 0])),
                       _gfdm_panel(fig.add_subplot(gs[0, 1])), _info_panel(fig.add_subplot(gs[0, len(PANELS) + 1:]))]
         for r, method in enumerate(rows, start=1):
             if style.is_reference(method):

@@ -135,34 +135,32 @@ def _direction(metric) -> str:
 
 
 def summary_section(out_dir) -> str:
+    """summary.csv as summary.md shows it: the maps, then one table per metric family (the best
+    method of a column, per comparisons.csv, in bold), with what each family's values mean."""
     import report
-    rows = _csv(Path(out_dir) / "summary.csv")
-    if not rows:
+    summary = report.read_summary_csv(Path(out_dir) / "summary.csv")
+    if not summary:
         return "<p>No summary (no image completed).</p>"
-    metrics_ = [m for m in report.metric_names() if any(math.isfinite(_float(r.get(f"{m}_mean"))) for r in rows)]
-    head = ["method", "n"] + [esc(m) + _direction(m) for m in metrics_] + ["s/image"]
-    body, classes = [], []
-    for r in rows:
-        reference = style.is_reference(r["method"])
-        cells = [esc(style.label(r["method"])), esc(r["n"])]
-        for m in metrics_:
-            mean, std, low, high = (_float(r.get(f"{m}_{k}")) for k in ("mean", "std", "ci_low", "ci_high"))
-            if not math.isfinite(mean):
-                cells.append("\u2013")
-                continue
-            text = stats.fmt(mean) + (f" \u00b1 {stats.fmt(std)}" if math.isfinite(std) else "")
-            if math.isfinite(low) and low != high:
-                text += f"<br><small>[{stats.fmt(low)}, {stats.fmt(high)}]</small>"
-            cells.append(text)
-        cells.append(stats.fmt(_float(r.get("seconds_per_image")), 2) or "\u2013")
-        body.append(cells)
-        classes.append("ref" if reference else "")
-    present = [r["method"] for r in rows if style.is_reference(r["method"])]
-    note = ("<p>mean \u00b1 std (ddof = 1) over images, [95% percentile-bootstrap confidence interval of the mean, "
-            "10,000 resamples]; \u2191 higher is better, \u2193 lower is better; s/image: the mean seconds per image "
-            "(the first image's include the compilation of the method's compiled calls)."
-            + (f" {esc(report.reference_note(present))}" if present else "") + "</p>")
-    return _table("summary", head, body, classes=classes) + note
+    comparisons = [dict(c, p_holm=_float(c.get("p_holm")), effect_size=_float(c.get("effect_size")))
+                   for c in _csv(Path(out_dir) / "comparisons.csv")]
+    references = [s["method"] for s in summary if style.is_reference(s["method"])]
+    out = []
+    for k, table in enumerate(report.summary_tables(summary, comparisons, references, bold=("<b>", "</b>"))):
+        body = [[esc(style.label(method))] + [text + (f"<br><small>{interval}</small>" if interval else "")
+                                              for text, interval in cells]
+                for method, _, cells in table["rows"]]
+        classes = ["ref" if reference else "" for _, reference, _ in table["rows"]]
+        out.append(f"<h3>{esc(table['title'])}</h3>")
+        if table["about"]:
+            out.append(f"<p>{esc(table['about'])}</p>")
+        out.append(_table("summary" if k == 0 else f"summary-{k}", ["method"] + [esc(h) for h in table["head"]],
+                          body, classes=classes))
+    out.append(f"<p>{esc(report.CI_NOTE)} <b>Bold</b>: the best method of the column, significantly different "
+               f"from every other method (paired Wilcoxon signed-rank tests, Holm-corrected, p &lt; 0.05). "
+               f"\u2191 higher is better, \u2193 lower is better; s/image: the mean seconds per image (the first "
+               f"image's include the compilation of the method's compiled calls)."
+               + (f" {esc(report.reference_note(references))}" if references else "") + "</p>")
+    return "\n".join(out)
 
 
 def notes_section(out_dir) -> str:
@@ -170,6 +168,9 @@ def notes_section(out_dir) -> str:
     path = Path(out_dir) / "summary.md"
     if not path.is_file():
         return ""
+    import report
+    titles = tuple(f"**{t}**" for t in ["Maps"] + list(report.FAMILY_TITLES.values()))  # shown with the tables
+    abouts = set(report.FAMILY_ABOUT.values())
     out, items = [], []
     for line in path.read_text().splitlines():
         if line.startswith("|") or not line.strip():
@@ -179,7 +180,7 @@ def notes_section(out_dir) -> str:
             continue
         if line.startswith("- "):
             items.append(line[2:])
-        elif not line.startswith(("mean \u00b1 std", "Reference rows", "s/image:")):
+        elif not line.startswith(("Each cell:", "Reference rows", "s/image:") + titles) and line not in abouts:
             out.append(f"<p>{esc(line)}</p>")
     if items:
         out.append("<ul>" + "".join(f"<li>{esc(i)}" for i in items) + "</ul>")

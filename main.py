@@ -27,6 +27,7 @@ import datetime
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -328,8 +329,29 @@ def metric_options(args) -> frozenset:
 
 # --------------------------------------------------------------------------- one image
 def explain(explainer, img, target, name):
-    """The saliency map of one method for one image (float32 (H, W) in [0, 1])."""
-    return explainer.explain(img[None], [target], keys=[name])[0]
+    """(the saliency map of one method for one image (float32 (H, W) in [0, 1]), its split-half
+    reliability (NaN for a deterministic method))."""
+    maps, reliability = explainer.explain_details(img[None], [target], keys=[name])
+    return maps[0], float(reliability[0])
+
+
+def map_notes(name, maps, p_full, methods) -> dict:
+    """{row: note} of one image's maps: a flat map (no metric; warned, naming the image and the
+    method), and on every method's row a class the model does not see (p_full below
+    constants.MIN_CLASS_PROBABILITY; warned once)."""
+    import constants
+    import report
+    import utils
+    notes = {}
+    for row, sal in maps.items():
+        if utils.is_flat(sal):
+            notes[row] = report.flat_note()
+            log.warning("%s: the %s map is flat (it ranks no pixel): its metrics are left empty", name, row)
+    if p_full < constants.MIN_CLASS_PROBABILITY and methods:
+        log.warning("%s: %s", name, report.unseen_note(p_full))
+        for row in methods:
+            notes[row] = report.join_notes(notes.get(row, ""), report.unseen_note(p_full))
+    return notes
 
 
 def load_gaze(sample, args, image_shape):
@@ -384,7 +406,7 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
     probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
     target = data.class_index(sample.name, names) if args.target == "true" else predicted
-    maps, seconds = {}, {}
+    maps, seconds, reliability = {}, {}, {}
     for method, explainer in explainer_objects.items():
         if bar is not None:
             bar.set_postfix_str(f"{sample.name} {method}")
@@ -401,7 +423,7 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
             explainer.give_segments(img, sample.name, segments[0])
             extra = segments[1]
         start = time.perf_counter()
-        maps[method] = explain(explainer, img, target, sample.name)
+        maps[method], reliability[method] = explain(explainer, img, target, sample.name)
         seconds[method] = time.perf_counter() - start + extra  # the segmentation included, wherever made
         if bar is not None:
             bar.update(1)
@@ -423,6 +445,11 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
                               options=metric_options(args))
     all_maps = {**maps, **reference_maps}
     values = pipeline.evaluate(image, all_maps, skip=skip() if callable(skip) else skip)
+    for row, note in map_notes(sample.name, all_maps, float(probs[target]), list(maps)).items():
+        values[row]["note"] = note
+    for method, value in reliability.items():
+        if math.isfinite(value):
+            values[method]["reliability"] = value
     common = dict(image=sample.name, true_class=data.class_name(sample.name, names), target_class=names[target],
                   predicted_class=names[predicted], confidence=f"{probs[predicted]:.6f}",
                   **baseline_columns(args, probs[target], image.curves))
@@ -823,7 +850,7 @@ def _run(args, out_dir, results_path, numbers, scanpath_problems, pool) -> int:
     import style
     # a resumed run that left methods out still reports theirs (their rows are in results.csv)
     shown = list(dict.fromkeys(methods + [r["method"] for r in rows if not style.is_reference(r["method"])]))
-    text = report.write_tables(out_dir, rows, shown, args.references + [references.HUMAN], seed=args.seed)
+    text = report.write_tables(out_dir, rows, shown, args.references + [references.HUMAN])
     clock.mark("tables")
     with clock.section("plots"):  # the main thread's part (the whole of it without host processes)
         report.rebuild(out_dir, args.display_type, args.figure_format, images=False, progress=False, pool=pool)

@@ -206,7 +206,7 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
     first = manifests[0]
     params = first.get("parameters", {})
     rows = report.read_rows(out_dir / "results.csv")
-    methods, references, seed = report.run_rows(out_dir, rows)
+    methods, references = report.run_rows(out_dir, rows)
     if counts["sanity.csv"]:
         import sanity
         sanity.plot(sanity.read_rows(out_dir / "sanity.csv"), out_dir / "sanity.png")
@@ -221,7 +221,7 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
                     numbers=dict(first.get("numbers", {}), shard=None))
     manifest["parameters"] = dict(params, shard=None, output_dir=str(out_dir))
     safe_io.write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str))
-    report.write_tables(out_dir, rows, methods, references, seed)
+    report.write_tables(out_dir, rows, methods, references)
     report.rebuild(out_dir, params.get("display_type", "grid"), params.get("figure_format", "png"), images=False,
                    progress=False)
     counts["shards"] = sorted(indexes)

@@ -26,6 +26,7 @@ import evaluate
 import utils
 
 NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers", "scanpaths")
+FAMILIES = ("gaze", "model", "human")  # the summary's tables, in order
 MIN_SCANPATHS = 2  # the scanpath columns and the HUMAN row need two participants at least
 
 
@@ -38,6 +39,7 @@ class Metric:
     curve: bool = False
     description: str = ""
     option: Optional[str] = None  # computed only when this option is in image.options
+    family: Optional[str] = None  # the summary's table: "gaze", "model" or "human" (default: from needs)
 
     def __post_init__(self):
         unknown = set(self.needs) - set(NEEDS)
@@ -45,6 +47,18 @@ class Metric:
             raise ValueError(f"metric {self.name}: unknown needs {sorted(unknown)} (known: {NEEDS})")
         if self.option is not None and (not isinstance(self.option, str) or not self.option):
             raise ValueError(f"metric {self.name}: option must be a non-empty name or None, not {self.option!r}")
+        if self.family is not None and self.family not in FAMILIES:
+            raise ValueError(f"metric {self.name}: family must be one of {', '.join(FAMILIES)}, not {self.family!r}")
+
+    def table(self) -> str:
+        """The summary table of the metric: its family, else "human" when it needs the scanpaths,
+        "gaze" when it needs the GFDM or the fixations, "model" otherwise (the model's own metrics
+        and the map's properties)."""
+        if self.family is not None:
+            return self.family
+        if "scanpaths" in self.needs:
+            return "human"
+        return "gaze" if {"gfdm", "fixations"} & set(self.needs) else "model"
 
 
 @dataclasses.dataclass
@@ -148,14 +162,18 @@ def per_map(fn):
 
 def evaluate_image(image: ImageData, maps: dict, only=None, skip=()) -> dict:
     """{method: {metric: value}} for every registered metric whose needs the image meets and whose
-    option (if any) is on; the others are left out (empty in results.csv). only / skip: metric names
+    option (if any) is on; the others are left out (empty in results.csv), and so is every metric of
+    a flat map (utils.is_flat: it ranks no pixel, so no metric says anything about it). only / skip: metric names
     to compute exclusively / to leave out (the pipeline computes the host metrics elsewhere; each
     metric's values do not depend on which others run)."""
     out = {method: {} for method in maps}
+    ranked = {method: sal for method, sal in maps.items() if not utils.is_flat(sal)}  # flat maps: no value
     for metric in all_metrics():
         if not image.enabled(metric) or metric.name in skip or (only is not None and metric.name not in only):
             continue
-        for method, value in metric.compute(image, maps).items():
+        if not ranked:
+            break
+        for method, value in metric.compute(image, ranked).items():
             out[method][metric.name] = float(value)
     return out
 

@@ -93,9 +93,10 @@ def _fit_labels_below(fig, ax, pad=0.1):
 
 
 def mean_band(curves) -> tuple:
-    """(x, mean, low, high) over a list of curves: the 95% t-interval of the mean at each point (no
-    band for one curve). Curves of different lengths are interpolated onto 101 points of [0, 1]."""
-    from scipy.special import stdtrit  # Student's t quantile (scipy.stats.t.ppf without scipy.stats)
+    """(x, mean, low, high) over a list of curves: the 95% Student-t interval of the mean at each
+    point (stats.t_half_width, as in the summary; NaN, no band, below 3 curves). Curves of different
+    lengths are interpolated onto 101 points of [0, 1]."""
+    import stats
     lengths = {len(c) for c in curves}
     if len(lengths) == 1:
         x = np.linspace(0, 1, lengths.pop())
@@ -104,9 +105,9 @@ def mean_band(curves) -> tuple:
         x = np.linspace(0, 1, 101)
         stack = np.array([np.interp(x, np.linspace(0, 1, len(c)), c) for c in curves])
     mean = stack.mean(axis=0)
-    if len(stack) < 2:
-        return x, mean, mean, mean
-    half = stdtrit(len(stack) - 1, 0.975) * stack.std(axis=0, ddof=1) / math.sqrt(len(stack))
+    if len(stack) < stats.MIN_CI_N:
+        return x, mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    half = stats.t_half_width(stack.std(axis=0, ddof=1), len(stack))
     return x, mean, mean - half, mean + half
 
 
@@ -116,9 +117,9 @@ def curves_figure(curves_by_image, names):
     import metrics
     present = {m for c in curves_by_image.values() for m in c}
     kinds = [m for m in metrics.all_metrics() if m.curve and m.name in present]
-    fig = style.new_figure((3.3 * max(1, len(kinds)) + 1.9, 3.4))
+    fig = style.new_figure((3.3 * max(1, len(kinds)) + 0.9, 3.4))
     axes = fig.subplots(1, max(1, len(kinds)), squeeze=False)[0]
-    fig.subplots_adjust(left=0.55 / fig.get_figwidth(), right=1 - 1.9 / fig.get_figwidth(), bottom=0.16,
+    fig.subplots_adjust(left=0.55 / fig.get_figwidth(), right=1 - 0.3 / fig.get_figwidth(), bottom=0.16,
                         top=0.84, wspace=0.3)
     for ax, metric in zip(axes, kinds):
         for name in names:
@@ -136,11 +137,30 @@ def curves_figure(curves_by_image, names):
         ax.set_xlabel(f"fraction of pixels {'inserted' if metric.higher_is_better else 'deleted'}")
         ax.set_ylabel("p(explained class)")
         ax.grid(alpha=0.3)
+    fig.suptitle("Mean curves over images (band: 95% t-interval of the mean at each step, from 3 images)")
     if kinds:
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="center right", frameon=False)
-    fig.suptitle("Mean curves over images (band: 95% t-interval of the mean at each step)")
+        for ncol in range(min(len(handles), 2 * len(kinds)), 0, -1):  # as many columns as fit the width
+            legend = fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=ncol,
+                                frameon=False)
+            if ncol == 1 or legend.get_window_extent().width <= fig.bbox.width * 0.98:
+                _fit_legend_below(fig, axes, legend)
+                break
+            legend.remove()
     return fig
+
+
+def _fit_legend_below(fig, axes, legend, pad=0.1):
+    """Make room for a legend at the bottom of the figure, below the axes and their labels (a legend
+    beside them covered the curves with many methods): the figure grows by the legend's height and
+    the axes keep their size and their place from the top."""
+    height = fig.get_figheight()
+    grow = legend.get_window_extent().height / fig.dpi + pad  # in inches
+    fig.set_figheight(height + grow)
+    for ax in axes:
+        box = ax.get_position()
+        ax.set_position([box.x0, (box.y0 * height + grow) / (height + grow), box.width,
+                         box.height * height / (height + grow)])
 
 
 def scatter_figure(rows, names, x_metric="Deletion", y_metric="PCC"):

@@ -1,5 +1,5 @@
 """Result tables: per image x method rows (CSV, appended as each image finishes), per method
-mean ± std with bootstrap confidence intervals (Markdown and CSV), paired Wilcoxon signed-rank
+mean ± std with Student-t confidence intervals (Markdown and CSV), paired Wilcoxon signed-rank
 comparisons between methods with Holm's correction and effect sizes (stats.py); and the rebuild of
 a run's tables, plots, per-image figures and report.html from its saved results alone:
 
@@ -22,6 +22,38 @@ INFO_COLUMNS = ["image", "method", "true_class", "target_class", "predicted_clas
 # Per image: the class probability of the full image, of the insertion start and of the fully
 # deleted image (the baselines' own effect).
 PROBABILITY_COLUMNS = ["p_full", "p_start", "p_end"]
+# Per map: the split-half reliability of a stochastic method's map (empty for the others); last, a
+# note saying why values are missing or what to distrust (flat map, class the model does not see).
+RELIABILITY_COLUMN = "reliability"
+NOTE_COLUMN = "note"
+FLAT_NOTE = "flat map: no ranking"
+UNSEEN_NOTE = "class not seen"
+TEXT_COLUMNS = INFO_COLUMNS + [NOTE_COLUMN]
+
+
+def flat_note() -> str:
+    """The note of a map that ranks no pixel (utils.is_flat): every metric of its row is empty."""
+    import constants
+    return f"{FLAT_NOTE} (its range is at most {constants.FLAT_TOLERANCE:g} of its maximum): no metric"
+
+
+def unseen_note(p_full) -> str:
+    """The note of a map of a class the model does not see on the full image."""
+    import constants
+    return (f"{UNSEEN_NOTE}: p = {p_full:.2g} < {constants.MIN_CLASS_PROBABILITY:g} on the full image "
+            f"(the map explains noise)")
+
+
+def is_flat(row) -> bool:
+    return FLAT_NOTE in (row.get(NOTE_COLUMN) or "")
+
+
+def is_unseen(row) -> bool:
+    return UNSEEN_NOTE in (row.get(NOTE_COLUMN) or "")
+
+
+def join_notes(*notes) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def metric_names() -> list:
@@ -31,7 +63,7 @@ def metric_names() -> list:
 
 
 def columns() -> list:
-    return INFO_COLUMNS + PROBABILITY_COLUMNS + metric_names()
+    return INFO_COLUMNS + PROBABILITY_COLUMNS + [RELIABILITY_COLUMN] + metric_names() + [NOTE_COLUMN]
 
 
 def append_rows(path, rows) -> None:
@@ -61,11 +93,12 @@ def read_rows(path, repair=False) -> list:
 
 
 def _parse(rows) -> list:
-    numeric = [c for c in (rows[0] if rows else {}) if c not in INFO_COLUMNS] + ["confidence", "seconds"]
+    numeric = [c for c in (rows[0] if rows else {}) if c not in TEXT_COLUMNS] + ["confidence", "seconds"]
     for row in rows:
         for key in numeric:
             value = row.get(key, "")
             row[key] = float(value) if value not in ("", None) else math.nan
+        row[NOTE_COLUMN] = row.get(NOTE_COLUMN) or ""
     return rows
 
 
@@ -84,22 +117,29 @@ def _values(rows, method, metric):
     return np.array([r.get(metric, math.nan) for r in rows if r["method"] == method], dtype=np.float64)
 
 
-def summarise(rows, methods, seed=0) -> list:
-    """One dict per method: n images, mean seconds, and per metric (mean, std (ddof=1), CI low,
-    CI high), the CI being the 95% percentile bootstrap of the mean (10,000 resamples, seeded)."""
+def summarise(rows, methods) -> list:
+    """One dict per method: n (its informative maps), flat (its flat maps, which have no metric),
+    mean seconds, reliability (mean, min) of its split-half reliabilities, and per metric (mean, std
+    (ddof=1), CI low, CI high) over the images with a value, the CI being the 95% Student-t interval
+    of the mean (stats.mean_ci; none below 3 values)."""
     out = []
     for method in methods:
-        n = sum(1 for r in rows if r["method"] == method)
-        if n == 0:
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
             continue
-        secs = _values(rows, method, "seconds")
-        entry = {"method": method, "n": n,
-                 "seconds": float(np.nanmean(secs)) if np.isfinite(secs).any() else math.nan}
+        flat = sum(1 for r in mine if is_flat(r))
+        secs = _values(mine, method, "seconds")
+        reliability = _values(mine, method, RELIABILITY_COLUMN)
+        reliability = reliability[np.isfinite(reliability)]
+        entry = {"method": method, "n": len(mine) - flat, "flat": flat,
+                 "seconds": float(np.nanmean(secs)) if np.isfinite(secs).any() else math.nan,
+                 "reliability": (float(reliability.mean()), float(reliability.min())) if reliability.size
+                 else (math.nan, math.nan)}
         for metric in metric_names():
-            v = _values(rows, method, metric)
+            v = _values(mine, method, metric)
             v = v[np.isfinite(v)]
             entry[metric] = (float(v.mean()) if v.size else math.nan,
-                             float(v.std(ddof=1)) if v.size > 1 else math.nan) + stats.bootstrap_ci(v, seed)
+                             float(v.std(ddof=1)) if v.size > 1 else math.nan) + stats.mean_ci(v)
         out.append(entry)
     return out
 
@@ -133,12 +173,114 @@ def comparisons(rows, methods) -> list:
     return out
 
 
-def _fmt(entry):
+DIGITS = 3  # decimals of the summary's tables
+FAMILY_TITLES = {"gaze": "Gaze metrics: the map against where people looked",
+                 "model": "Model metrics: the map against the model (and properties of the map)",
+                 "human": "Human-normalised metrics: the map against the observers themselves"}
+FAMILY_ABOUT = {
+    "gaze": "How well the map predicts the human gaze (the GFDM and the fixations): higher is better for PCC, "
+            "SIM, NSS, AUC_Judd and sAUC (an AUC of 0.5 is chance), lower for KLD.",
+    "model": "How much the model's output depends on the pixels the map puts first: a high Insertion and a low "
+             "Deletion AUC mean the class comes back fast as those pixels are inserted and falls fast as they "
+             "are deleted. MuFidelity (higher is better) correlates the saliency mass of random pixel subsets "
+             "with the probability drop when they are removed: it rewards values in proportion to each region's "
+             "effect, while Insertion and Deletion use only the order of the pixels, so a map can order them "
+             "well with values out of proportion (or the reverse) and the two disagree. Sparseness (higher: "
+             "more concentrated) and MaxSensitivity (lower: steadier under small input noise) describe the map "
+             "itself; ROAD (--road): MoRF lower, LeRF higher is better.",
+    "human": "The map scored like one more observer: *_loo and *_split against the observers left out (the "
+             "HUMAN row: the observers' own agreement, the ceiling); *_norm place it between chance (0) and "
+             "that ceiling (1); higher is better except KLD_split."}
+CI_NOTE = ("Each cell: mean ± std (ddof = 1) [95% Student-t confidence interval of the mean: mean ± "
+           "t(0.975, n − 1) · std / √n; \"n < 3\": too few values for one] over the images whose map is "
+           "informative; n: those images, flat: maps that rank no pixel (no metric); reliability: the mean "
+           "(and the lowest) split-half reliability of a stochastic method's maps.")
+
+
+def _direction_of(metric) -> bool:
+    """True when higher is better (unknown metrics too)."""
+    import metrics
+    try:
+        return metrics.get(metric).higher_is_better
+    except ValueError:
+        return True
+
+
+def best_methods(summary, comparisons, references=()) -> dict:
+    """{metric: method} where one method (references aside) has the best mean of the column and
+    differs significantly from every other method that has values (p_holm < 0.05 in `comparisons`,
+    with its effect size on the better side)."""
+    tests = {(c["metric"], c["method_a"], c["method_b"]): c for c in comparisons}
+    out = {}
+    for metric in metric_names():
+        candidates = [s for s in summary if s["method"] not in references and math.isfinite(s[metric][0])]
+        if len(candidates) < 2:
+            continue
+        higher = _direction_of(metric)
+        best = (max if higher else min)(candidates, key=lambda s: s[metric][0])["method"]
+        wins = True
+        for other in (s["method"] for s in candidates if s["method"] != best):
+            test, sign = tests.get((metric, best, other)), 1
+            if test is None:
+                test, sign = tests.get((metric, other, best)), -1
+            effect = sign * float(test["effect_size"]) if test is not None else math.nan
+            if test is None or not float(test["p_holm"]) < 0.05 or not (effect > 0 if higher else effect < 0):
+                wins = False
+                break
+        if wins:
+            out[metric] = best
+    return out
+
+
+def _cell(entry, best=False, bold=("**", "**")) -> tuple:
+    """(value text, interval text) of one summary cell; the mean wrapped in `bold` when best."""
     mean, std, low, high = entry
     if not math.isfinite(mean):
-        return "–"
-    text = stats.fmt(mean) + (f" ± {stats.fmt(std)}" if math.isfinite(std) else "")
-    return text + (f" [{stats.fmt(low)}, {stats.fmt(high)}]" if math.isfinite(low) and low != high else "")
+        return "–", ""
+    text = stats.fmt(mean, DIGITS)
+    text = f"{bold[0]}{text}{bold[1]}" if best else text
+    text += f" ± {stats.fmt(std, DIGITS)}" if math.isfinite(std) else ""
+    interval = (f"[{stats.fmt(low, DIGITS)}, {stats.fmt(high, DIGITS)}]" if math.isfinite(low)
+                else f"[n < {stats.MIN_CI_N}]")
+    return text, interval
+
+
+def summary_tables(summary, comparisons=(), references=(), bold=("**", "**")) -> list:
+    """The summary as tables: the maps (n, flat, reliability, seconds per image), then one per
+    metric family with values (gaze, model, human-normalised). Each {"title", "about", "head":
+    [column], "rows": [(method, reference?, [(text, interval)])]}; the best method of a column
+    (best_methods) has its mean wrapped in `bold`."""
+    import metrics as registry
+    best = best_methods(summary, comparisons, references)
+    present = [m for m in registry.all_metrics() if any(math.isfinite(s[m.name][0]) for s in summary)]
+    tables = [{"title": "Maps", "about": "", "head": ["n", "flat", "reliability", "s/image"], "rows": []}]
+    for s in summary:
+        mean, low = s["reliability"]
+        reliability = f"{stats.fmt(mean, DIGITS)} (min {stats.fmt(low, DIGITS)})" if math.isfinite(mean) else "–"
+        seconds = stats.fmt(s["seconds"], 2) or "–"
+        tables[0]["rows"].append((s["method"], s["method"] in references,
+                                  [(str(s["n"]), ""), (str(s["flat"]), ""), (reliability, ""), (seconds, "")]))
+    for family in registry.FAMILIES:
+        columns = [m.name for m in present if m.table() == family]
+        if not columns:
+            continue
+        table = {"title": FAMILY_TITLES[family], "about": FAMILY_ABOUT[family],
+                 "head": [f"{m} {'↑' if _direction_of(m) else '↓'}" for m in columns], "rows": []}
+        for s in summary:
+            if any(math.isfinite(s[m][0]) for m in columns):
+                table["rows"].append((s["method"], s["method"] in references,
+                                      [_cell(s[m], best.get(m) == s["method"], bold) for m in columns]))
+        tables.append(table)
+    return tables
+
+
+def _markdown_table(table) -> list:
+    lines = [f"**{table['title']}**"] + ([table["about"]] if table["about"] else []) + ["",
+             "| Method | " + " | ".join(table["head"]) + " |", "|---|" + "---|" * len(table["head"])]
+    for method, reference, cells in table["rows"]:
+        name = f"*{method}* (reference)" if reference else method
+        lines.append(f"| {name} | " + " | ".join((t + (" " + i if i else "")) for t, i in cells) + " |")
+    return lines + [""]
 
 
 MAX_LISTED_TESTS = 100  # summary.md lists every test up to this many, else only the significant ones
@@ -211,24 +353,46 @@ def reference_note(present) -> str:
             + (" " + "; ".join(advice) + "." if advice else ""))
 
 
+def listed_lines(rows) -> list:
+    """The images to look at: flat maps, maps with a split-half reliability below
+    constants.MIN_RELIABILITY (more samples needed) and images whose explained class the model does
+    not see (p_full below constants.MIN_CLASS_PROBABILITY)."""
+    import constants
+    out = []
+    flat, unreliable, unseen = {}, {}, {}
+    for r in rows:
+        if is_flat(r):
+            flat.setdefault(r["method"], []).append(r["image"])
+        value = r.get(RELIABILITY_COLUMN, math.nan)
+        if isinstance(value, float) and math.isfinite(value) and value < constants.MIN_RELIABILITY:
+            unreliable.setdefault(r["method"], []).append(f"{r['image']} ({value:.2f})")
+        if is_unseen(r):
+            unseen[r["image"]] = r.get("p_full", math.nan)
+    if flat:
+        out += ["", "Flat maps (they rank no pixel: no metric, not counted in n):", ""]
+        out += [f"- {method}: {', '.join(images)}" for method, images in flat.items()]
+    if unreliable:
+        out += ["", f"Split-half reliability below {constants.MIN_RELIABILITY} (more samples needed: "
+                    f"--rise_masks, --lime_samples, --smoothgrad_samples):", ""]
+        out += [f"- {method}: {', '.join(images)}" for method, images in unreliable.items()]
+    if unseen:
+        out += ["", f"Class not seen: the model gives the explained class p < {constants.MIN_CLASS_PROBABILITY:g} "
+                    f"on the full image, so its maps explain noise:", ""]
+        out += [f"- {image}: p = {p:.2g}" for image, p in unseen.items()]
+    return out
+
+
 def summary_markdown(summary, comparisons=(), rows=(), notes=(), references=()) -> str:
-    """The report's table (one row per method, one column per metric; the `references` rows marked
-    and last), the comparisons, the baseline check of `rows` and any further `notes` (lines)."""
+    """The report's tables (summary_tables: the `references` rows marked and last), the
+    comparisons, the images to look at and the baseline check of `rows`, and any further `notes`
+    (lines)."""
     if not summary:
         return "No image completed: no summary.\n"
-    metrics = [m for m in metric_names() if any(math.isfinite(s[m][0]) for s in summary)]
-    lines = ["| Method | n | " + " | ".join(metrics) + " | s/image |",
-             "|---|---|" + "---|" * len(metrics) + "---|"]
-    for s in summary:
-        name = f"*{s['method']}* (reference)" if s["method"] in references else s["method"]
-        seconds = f"{s['seconds']:.2f}" if math.isfinite(s["seconds"]) else "–"
-        lines.append(f"| {name} | {s['n']} | " + " | ".join(_fmt(s[m]) for m in metrics) + f" | {seconds} |")
-    lines.append("")
-    import metrics as registry
-    lower = [m for m in registry.lower_is_better() if m in metrics]
-    lines.append("mean ± std (ddof=1) [95% percentile-bootstrap confidence interval of the mean, 10,000 "
-                 "resamples] over images; higher is better except "
-                 + (", ".join(lower) if lower else "none") + " (lower is better).")
+    lines = []
+    for table in summary_tables(summary, comparisons, references):
+        lines += _markdown_table(table)
+    lines.append(CI_NOTE + " **Bold**: the best method of the column, significantly different from every "
+                 "other method (paired Wilcoxon signed-rank tests, Holm-corrected, p < 0.05).")
     lines.append("s/image: the mean seconds per image (the first image's include the compilation of the "
                  "method's compiled calls).")
     present = [s["method"] for s in summary if s["method"] in references]
@@ -236,6 +400,7 @@ def summary_markdown(summary, comparisons=(), rows=(), notes=(), references=()) 
         lines += ["", reference_note(present)]
     if comparisons:
         lines += _comparison_lines(comparisons)
+    lines += listed_lines(rows)
     lines += baseline_lines(rows)
     lines += list(notes)
     return "\n".join(lines) + "\n"
@@ -246,16 +411,46 @@ def _full(value) -> str:
     return repr(float(value) + 0.0) if math.isfinite(value) else ""
 
 
+SUMMARY_PARTS = ("mean", "std", "ci_low", "ci_high")
+
+
 def write_summary_csv(path, summary) -> None:
-    """Per method: n, then mean, std, ci_low, ci_high of each metric, then seconds per image."""
+    """Per method: n (informative maps), flat, reliability_mean, reliability_min, then mean, std,
+    ci_low, ci_high (the Student-t interval; empty below 3 values) of each metric, then seconds per
+    image."""
     with safe_io.replacing(path) as tmp, Path(tmp).open("w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         names = metric_names()
-        writer.writerow(["method", "n"] + [f"{m}_{k}" for m in names for k in ("mean", "std", "ci_low", "ci_high")]
-                        + ["seconds_per_image"])
+        writer.writerow(["method", "n", "flat", "reliability_mean", "reliability_min"]
+                        + [f"{m}_{k}" for m in names for k in SUMMARY_PARTS] + ["seconds_per_image"])
         for s in summary:
-            writer.writerow([s["method"], s["n"]] + [_full(v) for m in names for v in s[m]]
-                            + [_full(s['seconds'])])
+            writer.writerow([s["method"], s["n"], s["flat"]] + [_full(v) for v in s["reliability"]]
+                            + [_full(v) for m in names for v in s[m]] + [_full(s['seconds'])])
+
+
+def read_summary_csv(path) -> list:
+    """summary.csv back as `summarise` gives it ([] when absent); a summary of an earlier version
+    (no flat or reliability columns) reads with none."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+
+    def number(text):
+        try:
+            return float(text)
+        except (TypeError, ValueError):
+            return math.nan
+    with path.open(newline="") as f:
+        out = []
+        for r in csv.DictReader(f):
+            entry = {"method": r["method"], "n": int(number(r.get("n")) if math.isfinite(number(r.get("n"))) else 0),
+                     "flat": int(number(r.get("flat")) if math.isfinite(number(r.get("flat"))) else 0),
+                     "seconds": number(r.get("seconds_per_image")),
+                     "reliability": (number(r.get("reliability_mean")), number(r.get("reliability_min")))}
+            for m in metric_names():
+                entry[m] = tuple(number(r.get(f"{m}_{k}")) for k in SUMMARY_PARTS)
+            out.append(entry)
+    return out
 
 
 def write_comparisons_csv(path, comparisons) -> None:
@@ -270,12 +465,12 @@ def write_comparisons_csv(path, comparisons) -> None:
 
 
 # --------------------------------------------------------------------------- rebuilding from the saved results
-def write_tables(out_dir, rows, methods, references, seed=0) -> str:
+def write_tables(out_dir, rows, methods, references) -> str:
     """summary.md, summary.csv and comparisons.csv of `rows` (the methods, then the `references` rows
     marked), with the sanity check's paragraph when OUT/sanity.csv exists; returns summary.md's text."""
     import sanity
     out_dir = Path(out_dir)
-    summary = summarise(rows, list(methods) + list(references), seed=seed)
+    summary = summarise(rows, list(methods) + list(references))
     compared = comparisons(rows, methods) if len(methods) > 1 else []
     sanity_rows = sanity.read_rows(out_dir / "sanity.csv")
     notes = ["", sanity.summary_text(sanity_rows).rstrip("\n")] if sanity_rows else []
@@ -299,7 +494,7 @@ def read_manifest(out_dir) -> dict:
 
 
 def run_rows(out_dir, rows) -> tuple:
-    """(methods, references, seed) of a finished, resumed or merged run: the manifest's methods and
+    """(methods, references) of a finished, resumed or merged run: the manifest's methods and
     references, and those found in results.csv."""
     import references as refs
     import style
@@ -310,7 +505,7 @@ def run_rows(out_dir, rows) -> tuple:
     listed = params.get("references", refs.names())
     references = [r for r in list(listed if isinstance(listed, list) else []) + found if style.is_reference(r)
                   and r != refs.HUMAN] + [refs.HUMAN]
-    return list(dict.fromkeys(methods)), list(dict.fromkeys(references)), int(params.get("seed", 0) or 0)
+    return list(dict.fromkeys(methods)), list(dict.fromkeys(references))
 
 
 def rebuild(out_dir, display_type="grid", figure_format="png", images=True, progress=True, show=False,
@@ -374,7 +569,7 @@ def main(argv=None) -> int:
         return 2
     params = read_manifest(out).get("parameters", {})
     if not params:
-        print(f"warning: {out}: no readable manifest.json; using the defaults (grid, png, seed 0)", file=sys.stderr)
+        print(f"warning: {out}: no readable manifest.json; using the defaults (grid, png)", file=sys.stderr)
     display_type = args.display_type or params.get("display_type", "grid")
     figure_format = args.figure_format or params.get("figure_format", "png")
     try:
@@ -383,8 +578,8 @@ def main(argv=None) -> int:
             if not rows:
                 print(f"error: {out / 'results.csv'} has no rows: nothing to report", file=sys.stderr)
                 return 2
-            methods, references, seed = run_rows(out, rows)
-            write_tables(out, rows, methods, references, seed)
+            methods, references = run_rows(out, rows)
+            write_tables(out, rows, methods, references)
             result = rebuild(out, display_type, figure_format, progress=not args.no_progress)
     except runlock.FolderLocked as err:
         print(f"error: {err}", file=sys.stderr)

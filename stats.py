@@ -1,6 +1,15 @@
-"""The statistics of the summary: paired Wilcoxon signed-rank tests with their effect size, Holm's
-correction and percentile-bootstrap confidence intervals of means. Written out in full (no
-scipy.stats.wilcoxon) so that the rules are visible and tested:
+"""The statistics of the summary: Student-t confidence intervals of means, paired Wilcoxon
+signed-rank tests with their effect size and Holm's correction.
+
+Confidence interval of a mean (every interval the tool prints: summary.md/csv, report.html, the
+bands of curves.png): the Student-t interval mean +- t(1 - a/2, n - 1) * s / sqrt(n), s the standard
+deviation with ddof = 1 (Student 1908; scipy.stats.t.interval gives the same). Its coverage is exact
+for normal data at every n and close for skewed data from n of about a dozen (the percentile
+bootstrap it replaces is too narrow below a few dozen values: it was the data's range at n = 2 and 3).
+No interval below MIN_CI_N values.
+
+The Wilcoxon test is written out in full (no scipy.stats.wilcoxon) so that the rules are visible and
+tested:
 
 - differences d = a - b; zero differences dropped (Wilcoxon's "wilcox" zero method), n = the number of
   non-zero differences; |d| ranked with ties given their mean rank; W+ / W- = the rank sums of the
@@ -17,7 +26,8 @@ import numpy as np
 
 MIN_PAIRS = 6
 EXACT_MAX_N = 25
-N_BOOTSTRAP = 10_000
+MIN_CI_N = 3  # no confidence interval below this many values ("n < 3")
+CI_LEVEL = 0.95
 
 
 def average_ranks(values) -> np.ndarray:
@@ -102,18 +112,28 @@ def holm(p_values) -> np.ndarray:
     return out
 
 
-def bootstrap_ci(values, seed=0, n_resamples=N_BOOTSTRAP, level=0.95) -> tuple:
-    """Percentile bootstrap confidence interval of the mean: (low, high); NaN for no value, the
-    value itself for one."""
-    v = np.asarray(values, np.float64)
+def t_half_width(std, n, level=CI_LEVEL):
+    """Half-width t(1 - a/2, n - 1) * std / sqrt(n) of the Student-t interval (arrays broadcast); NaN
+    where n < MIN_CI_N. scipy.special.stdtrit is scipy.stats.t.ppf without importing scipy.stats
+    (most of a host process's start-up)."""
+    from scipy.special import stdtrit
+    n = np.asarray(n, np.float64)
+    enough = n >= MIN_CI_N
+    quantile = stdtrit(np.where(enough, n - 1, 1.0), 0.5 + level / 2)
+    half = quantile * np.asarray(std, np.float64) / np.sqrt(np.where(enough, n, 1.0))
+    return np.where(enough, half, math.nan)
+
+
+def mean_ci(values, level=CI_LEVEL) -> tuple:
+    """Student-t confidence interval of the mean of the finite values: (low, high); (NaN, NaN)
+    below MIN_CI_N values."""
+    v = np.asarray(values, np.float64).ravel()
     v = v[np.isfinite(v)]
-    if v.size == 0:
+    if v.size < MIN_CI_N:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, (n_resamples, v.size))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
+    half = float(t_half_width(v.std(ddof=1), v.size, level))
+    mean = float(v.mean())
+    return mean - half, mean + half
 
 
 def fmt_p(p) -> str:

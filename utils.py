@@ -44,6 +44,19 @@ def normalise(array) -> np.ndarray:
     return arr / peak if peak > 0 else np.zeros_like(arr)
 
 
+def is_flat(array, tolerance=None) -> bool:
+    """Whether a map ranks no pixel: its range, negatives clipped (as `normalise` does), is at most
+    `tolerance` (default constants.FLAT_TOLERANCE) of its maximum; an all-zero or all-negative map
+    is flat. The same answer before and after `normalise` (it divides by the maximum)."""
+    import constants
+    tolerance = constants.FLAT_TOLERANCE if tolerance is None else tolerance
+    arr = np.maximum(np.asarray(array, dtype=np.float64), 0.0)
+    if arr.size == 0:
+        return True
+    peak = float(arr.max())
+    return peak <= 0 or float(peak - arr.min()) <= tolerance * peak
+
+
 def minmax(array) -> np.ndarray:
     """(a - min) / (max - min); a constant array is returned unchanged."""
     arr = np.asarray(array)

@@ -72,6 +72,6 @@ def build(out, display_type="grid", figure_format="png", **kwargs) -> dict:
     """make(), then the tables and report.rebuild (what `python report.py OUT` does)."""
     make(out, display_type=display_type, figure_format=figure_format, **kwargs)
     rows = report.read_rows(out / "results.csv")
-    methods, references, seed = report.run_rows(out, rows)
-    report.write_tables(out, rows, methods, references, seed)
+    methods, references = report.run_rows(out, rows)
+    report.write_tables(out, rows, methods, references)
     return report.rebuild(out, display_type, figure_format, progress=False)

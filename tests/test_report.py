@@ -79,8 +79,10 @@ def test_run_plots_are_written_with_readable_fonts(tmp_path, fonts_checked):
 def test_mean_curves_with_t_interval_bands():
     x, mean, low, high = plots.mean_band([np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 1.0])])
     assert x.tolist() == [0, 0.5, 1] and mean.tolist() == [0.5, 0.5, 1.0]
-    half = 12.706204736 * np.std([0, 1], ddof=1) / np.sqrt(2)  # t(0.975, 1 df)
-    assert low[0] == pytest.approx(0.5 - half) and high[0] == pytest.approx(0.5 + half) and low[2] == high[2] == 1
+    assert np.isnan(low).all() and np.isnan(high).all()  # two curves: no band (as no interval in the summary)
+    x, mean, low, high = plots.mean_band([np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0, 1.0]), np.ones(3)])
+    half = 4.302652729911275 * np.std([0, 1, 1], ddof=1) / np.sqrt(3)  # t(0.975, 2 df)
+    assert low[0] == pytest.approx(2 / 3 - half) and high[0] == pytest.approx(2 / 3 + half) and low[2] == high[2] == 1
     x, mean, low, high = plots.mean_band([np.zeros(3), np.ones(5)])  # other lengths: 101 points
     assert len(x) == 101 and mean[50] == pytest.approx(0.5)
     curves = {"a": {"Insertion": {"GRADCAM": np.ones(3), "CENTER": np.zeros(3)},
@@ -217,3 +219,22 @@ def test_report_command_rebuilds_what_the_run_wrote_without_the_model(tmp_path, 
     assert sorted(after) == sorted(before)
     differ = [k for k in before if before[k] != after[k]]
     assert not differ, differ[:5]
+
+
+def test_the_curves_legend_stays_off_the_curves_with_eleven_methods():
+    """13 rows (11 methods and 2 references): the legend, beside the panels, covered the curves."""
+    import explainers
+    names = explainers.names()[:11] + ["CENTER", "RANDOM"]
+    assert len(names) == 13
+    curves = {f"img{i}": {"Insertion": {n: np.linspace(0, 1, 5) for n in names},
+                          "Deletion": {n: np.linspace(1, 0, 5) for n in names}} for i in range(3)}
+    with style.rc():
+        fig = plots.curves_figure(curves, names)
+        renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else fig._get_renderer()
+        legend = fig.legends[0].get_window_extent(renderer)
+        assert len(fig.legends[0].get_texts()) == 13
+        for ax in fig.axes:
+            panel = ax.get_tightbbox(renderer)  # the axes with their tick labels and axis labels
+            assert not legend.overlaps(panel), (legend, panel)
+        figure = fig.bbox
+        assert legend.x0 >= figure.x0 and legend.x1 <= figure.x1 and legend.y0 >= figure.y0  # inside the figure

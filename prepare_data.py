@@ -193,7 +193,8 @@ class Release:
                 self._add(image.path, MISSING_BOTH,
                           f"no {data.gfdm_stem(stem)}.png nor {data.fixation_stem(stem)}.txt: cannot be evaluated")
             elif gfdm is None:
-                self._add(image.path, MISSING_GFDM, f"no {data.gfdm_stem(stem)}.png: main.py builds it from the fixations")
+                self._add(image.path, MISSING_GFDM,
+                          f"no {data.gfdm_stem(stem)}.png: main.py builds it from the fixations")
             elif fix is None:
                 self._add(image.path, MISSING_FIXATIONS, f"no {data.fixation_stem(stem)}.txt: no NSS, AUC-Judd, sAUC")
             n = len(self.scanpaths.get(stem, []))

@@ -95,6 +95,9 @@ def test_folders_are_found_whatever_their_case_and_a_missing_one_is_named(tmp_pa
     root = make_release(tmp_path / "r", per_class=1, folders=("IMAGES", "fixations", "density_maps", "Scan Paths"))
     assert {k: p.name for k, p in prep.find_folders(root).items()} == {
         "images": "IMAGES", "fixations": "fixations", "gfdm": "density_maps", "scanpaths": "Scan Paths"}
+    _link(root / "IMAGES" / "Colonial_Fake000_Town_N_1.png", root / "IMAGES" / "Colonial_Fake000_Town_N_1.jpg")
+    problems = {(p.file, p.problem) for p in prep.check_release(root)}
+    assert ("IMAGES/Colonial_Fake000_Town_N_1.png", prep.DUPLICATE) in problems  # .jpg sorts first: kept
     (root / "Scan Paths").rename(root / "Gaze")
     with pytest.raises(prep.ReleaseError, match="no 'Scanpaths' folder"):
         prep.find_folders(root)
@@ -151,6 +154,10 @@ def test_view_split_puts_the_two_views_on_different_sides(release, tmp_path):
     assert all(len(s) == 2 and "test" in s for s in by_building.values())
     for split in prep.SPLITS:
         assert {r["class"] for r in rows if r["split"] == split} == set(constants.CLASS_NAMES), split
+    rel = prep.Release(release)
+    sides, notes = prep.split_by_view(rel.images, 0.15, 1, seed=0)
+    assert all((sides[s] == "test") == (im.view == 1) for s, im in rel.images.items())
+    assert any("seen in training" in n for n in notes)
     with pytest.raises(SystemExit):  # the test side is the view
         prep.parse_args([str(release), "--split", "view", "--test_fraction", "0.2"])
 
@@ -215,7 +222,8 @@ def test_prepared_release_trains_and_runs_with_the_human_row(release, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     done = subprocess.run([sys.executable] + train_cmd[1:] + [
         "--backbone", "tiny", "--tiny_widths", "8", "--weights", "none", "--epochs", "1", "--fine_tune_epochs", "0",
-        "--image_size", "32", "--batch_size", "16", "--verbose", "0"], cwd=ROOT, env=env, capture_output=True, text=True)
+        "--image_size", "32", "--batch_size", "16", "--verbose", "0"],
+        cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "validation accuracy" in done.stdout and model.is_file()
     done = subprocess.run([sys.executable] + main_cmd[1:] + [

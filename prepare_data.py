@@ -326,19 +326,22 @@ def read_split(output):
         return list(csv.DictReader(fh))
 
 
+def _folders():
+    return list(OUT_IMAGES.values()) + list(OUT_GAZE.values())
+
+
 def _clear_earlier(output):
-    """Delete what an earlier run of this command wrote (its prepared_files.txt list, then
-    split.csv and the list itself); nothing else."""
+    """Delete what an earlier run of this command wrote (the files of its prepared_files.txt, split.csv
+    among them, then the list itself) and the folders it left empty; nothing else."""
     listed = Path(output) / WRITTEN_LIST
     if listed.is_file():
         for rel in listed.read_text().splitlines():
             path = Path(output) / rel
-            if rel and (path.is_symlink() or path.is_file()):
+            ours = rel == SPLIT_CSV or (len(Path(rel).parts) == 2 and Path(rel).parts[0] in _folders())
+            if ours and (path.is_symlink() or path.is_file()):
                 path.unlink()
-    for name in (SPLIT_CSV, WRITTEN_LIST):
-        if (Path(output) / name).is_file():
-            (Path(output) / name).unlink()
-    for folder in list(OUT_IMAGES.values()) + list(OUT_GAZE.values()):
+        listed.unlink()
+    for folder in _folders():
         path = Path(output) / folder
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
@@ -353,7 +356,7 @@ def foreign_files(output):
     """The entries of the output's six folders that an earlier run of this command did not write
     (prepared_files.txt), relative to `output`: train.py and main.py would take them in."""
     output, written, out = Path(output), _written(output), []
-    for folder in list(OUT_IMAGES.values()) + list(OUT_GAZE.values()):
+    for folder in _folders():
         if (output / folder).is_dir():
             out += [f"{folder}/{p.name}" for p in sorted((output / folder).iterdir())
                     if f"{folder}/{p.name}" not in written]
@@ -367,6 +370,9 @@ def output_problem(output, force):
         return f"{output}: is a file, not a folder"
     if ((output / SPLIT_CSV).exists() or (output / WRITTEN_LIST).exists()) and not force:
         return f"{output} already holds a split ({SPLIT_CSV}): add --force to replace it, or choose another --output"
+    if (output / SPLIT_CSV).exists() and SPLIT_CSV not in _written(output):
+        return (f"{output / SPLIT_CSV}: not written by prepare_data.py (not in {WRITTEN_LIST}): move it or "
+                f"choose another --output")
     foreign = foreign_files(output)
     if foreign:
         return (f"{output}: {len(foreign)} file(s) in its folders that this command did not write "
@@ -389,7 +395,7 @@ def write_layout(release, sides, output, copy=False):
     if foreign:
         raise ReleaseError(f"{output}: {len(foreign)} file(s) in its folders that this command did not write "
                            f"(e.g. {foreign[0]}): move them or choose another --output")
-    for folder in list(OUT_IMAGES.values()) + list(OUT_GAZE.values()):
+    for folder in _folders():
         (output / folder).mkdir(parents=True, exist_ok=True)
     written = []
     try:

@@ -180,7 +180,10 @@ def test_copy_writes_files_and_an_existing_split_is_refused(release, tmp_path, c
     notes.write_text("mine")
     assert prepare(release, out, "--force", "--seed", "3") == 0  # replaced: links now, another split
     assert notes.read_text() == "mine"
+    (out / prep.WRITTEN_LIST).unlink()  # a split.csv this command cannot tell its own: kept
+    assert prepare(release, out, "--force") == 2 and (out / prep.SPLIT_CSV).exists()
     assert next((out / "images_train").iterdir()).is_symlink()
+    assert len(prep.read_split(out)) == 3 * PER_CLASS * 2
 
 
 def test_the_same_seed_gives_the_same_split_and_another_seed_another(release):

@@ -73,7 +73,7 @@ def _batched_explainer_class():
             half = len(data) // 2
             out = []
             for part in (slice(0, half), slice(half, None)):
-                if len(data[part]) < 2:
+                if len(data[part]) < 2 or constant(labels[part, class_index]):
                     out.append(np.zeros(segments.shape))
                     continue
                 _, weights, _, _ = self.base.explain_instance_with_data(
@@ -82,6 +82,13 @@ def _batched_explainer_class():
                 out.append(weights_map(dict(weights), segments))
             return out
     return Batched
+
+
+def constant(scores) -> bool:
+    """Whether the class's scores are the same for every sample: the superpixels change nothing, so
+    every weight is 0 (the ridge fit returns rounding noise instead, which `normalise` stretched
+    into a full-contrast map)."""
+    return bool(np.ptp(np.asarray(scores, np.float64)) == 0)
 
 
 def weights_map(weights, segments) -> np.ndarray:
@@ -197,6 +204,9 @@ class LIMEExplainer(explainers.Explainer):
         out = []
         for img, c, key in zip(images, class_indices, keys):
             lime, explanation, segments = self._fit(img, c, key)
+            if constant(lime.neighbourhood[1][:, int(c)]):
+                out.append(explainers.Sampled(*[np.zeros(segments.shape)] * 3))
+                continue
             saliency = weights_map(dict(explanation.local_exp[int(c)]), segments)
             out.append(explainers.Sampled(saliency, *lime.halves(int(c), segments)))
         return out

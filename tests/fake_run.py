@@ -26,7 +26,8 @@ def image_names(n):
 
 
 def make(out, n_images=4, methods=METHODS, references=REFERENCES, sanity=False, human=True, seed=0,
-         display_type="grid", figure_format="png") -> Path:
+         display_type="grid", figure_format="png", every_metric=False) -> Path:
+    """every_metric: a value in every metric column of every row (the widest tables)."""
     rng = np.random.default_rng(seed)
     out = Path(out)
     (out / "maps").mkdir(parents=True)
@@ -46,6 +47,8 @@ def make(out, n_images=4, methods=METHODS, references=REFERENCES, sanity=False, 
                              PCC=rng.uniform(-0.2, 0.8), SIM=rng.uniform(0, 1), KLD=rng.uniform(0, 3),
                              Insertion=float(curves["Insertion"][method].mean()),
                              Deletion=float(curves["Deletion"][method].mean()), Sparseness=rng.uniform(0, 1)))
+            if every_metric:
+                rows[-1].update({m: rng.uniform(-1, 3) for m in report.metric_names() if m not in rows[-1]})
         if human:
             rows.append(dict(common, method="HUMAN", seconds="", NSS_loo=rng.uniform(0, 3)))
         img = rng.integers(0, 256, (16, 16, 3)).astype(np.float32)

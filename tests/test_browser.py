@@ -107,3 +107,21 @@ def test_the_check_sees_a_missing_image(browser, tmp_path):
     (out / "plots" / "box_PCC.png").unlink()
     _, broken, severe = _open(browser, out / "report.html")
     assert [Path(b).name for b in broken] == ["box_PCC.png"] and severe
+
+
+def test_the_summary_tables_fit_the_window_with_eleven_methods(browser, tmp_path):
+    """Every metric of 11 methods and 3 references: the summary (one table of 20 metrics before,
+    split by family now) needs no horizontal scrolling in a 1,400-pixel window."""
+    import explainers
+    out = tmp_path / "out"
+    fake_run.build(out, n_images=3, methods=explainers.names()[:11], every_metric=True, display_type="none")
+    _open(browser, out / "report.html")
+    widths = browser.execute_script("""
+        return Array.prototype.map.call(document.querySelectorAll('table[id^="t-summary"]'), function (t) {
+            var wrap = t.parentElement;
+            return [t.id, wrap.scrollWidth, wrap.clientWidth, document.documentElement.clientWidth];
+        });""")
+    assert [w[0] for w in widths] == ["t-summary", "t-summary-1", "t-summary-2", "t-summary-3"]
+    assert widths[0][3] >= 1300  # the window's width, scroll bar aside
+    for name, scroll, client, _ in widths:
+        assert scroll <= client, (name, scroll, client)

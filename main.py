@@ -68,7 +68,8 @@ METRIC_OPTIONS = ("road",)
 
 # --------------------------------------------------------------------------- arguments
 def _pre_parse_backend(argv):
-    p = argparse.ArgumentParser(add_help=False)
+    import cli
+    p = cli.ArgumentParser(prog="main.py", add_help=False)
     p.add_argument("--backend", choices=backend.BACKENDS, default=None)
     known, _ = p.parse_known_args(argv)
     return known.backend
@@ -129,14 +130,15 @@ def shard_samples(samples, shard):
 
 
 def build_parser():
+    import cli
     import explainers
-    import utils
-    p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
-                                formatter_class=utils.HelpFormatter)
+    p = cli.ArgumentParser(prog="main.py", description="Explain and evaluate a MexCulture classifier.")
     p.add_argument("--test_images_folder_path", default=str(constants.DEMO_TEST_IMAGES),
                    help="folder of test images (SSS_XXX_YYY_N_#.png)")
-    p.add_argument("--test_gdfm_folder_path", default=str(constants.DEMO_TEST_GFDM),
-                   help="folder of gaze-fixation density maps (SSS_XXX_YYY_GFDM_N_#.png)")
+    p.add_argument("--test_gdfm_folder_path", "--test_gfdm_folder_path", dest="test_gdfm_folder_path",
+                   default=str(constants.DEMO_TEST_GFDM),
+                   help="folder of gaze-fixation density maps (SSS_XXX_YYY_GFDM_N_#.png); the seed's spelling "
+                        "(gdfm) and gfdm are the same flag")
     p.add_argument("--fixations_folder_path", default=None,
                    help="folder of fixation files (SSS_XXX_YYY_GazeFix_N_#.txt): enables NSS and "
                         "AUC-Judd, and GFDMs are built from fixations where one is missing "

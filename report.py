@@ -346,12 +346,12 @@ def rebuild(out_dir, display_type="grid", figure_format="png", images=True, prog
 
 def main(argv=None) -> int:
     """python report.py OUT: rebuild the tables, plots, figures and report.html of a run folder."""
-    import argparse
     import logging
     import sys
+    import cli
     import runlock
     import style
-    p = argparse.ArgumentParser(description="Rebuild the tables (summary.md, summary.csv, comparisons.csv), the "
+    p = cli.ArgumentParser(prog="report.py", description="Rebuild the tables (summary.md, summary.csv, comparisons.csv), the "
                                             "run plots, every image's figures and report.html of a run's output "
                                             "folder from its saved results alone (no model needed).")
     p.add_argument("out", help="a run's output folder (with results.csv)")

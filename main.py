@@ -512,7 +512,11 @@ def new_run_folder(root=Path("outputs")) -> Path:
 def output_folder(args) -> Path:
     """The run's folder (created); the default is a new dated folder under outputs/."""
     if args.output_dir is None:
-        return new_run_folder()
+        try:
+            return new_run_folder()
+        except OSError as err:  # outputs/ read-only, or a file of that name
+            raise UsageError(f"outputs: cannot make the run's folder there ({err.strerror or err}); give "
+                             f"--output_dir a folder this user can write to") from None
     out_dir = Path(args.output_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -929,6 +933,8 @@ def main(argv=None) -> int:
         if not existed:
             _remove_if_unused(out_dir)
         return _fail(EXIT_USAGE, err)
+    except runlock.FolderUnwritable as err:  # a read-only folder or file system: no lock, nothing written
+        return _fail(EXIT_USAGE, f"--output_dir {err}" if args.output_dir is not None else err)
 
 
 @contextlib.contextmanager

@@ -264,11 +264,19 @@ def main(argv=None) -> int:
     try:
         for folder in folders + [out_dir]:  # no shard may still be running while it is read
             lock = runlock.RunLock(folder)
-            lock.acquire()
+            try:
+                lock.acquire()
+            except runlock.FolderUnwritable:
+                if folder is out_dir:
+                    raise
+                continue  # a shard on a read-only medium: no run can be writing to it either
             locks.append(lock)
         counts = merge(folders, out_dir, args.allow_missing)
     except (MergeError, runlock.FolderLocked) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except runlock.FolderUnwritable as err:  # the merged folder on a read-only file system, say
+        print(f"error: --output_dir {err}", file=sys.stderr)
         return 2
     finally:
         for lock in locks:

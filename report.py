@@ -386,7 +386,7 @@ def main(argv=None) -> int:
             methods, references, seed = run_rows(out, rows)
             write_tables(out, rows, methods, references, seed)
             result = rebuild(out, display_type, figure_format, progress=not args.no_progress)
-    except runlock.FolderLocked as err:
+    except (runlock.FolderLocked, runlock.FolderUnwritable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if result["unsaved"]:

@@ -62,3 +62,42 @@ def test_a_usage_error_is_one_line_and_a_pointer_to_help(script, argv, said):
     assert len(lines) <= 3, res.stderr
     assert said in res.stderr and f"python {script} --help" in res.stderr, res.stderr
     assert res.stderr.startswith(f"{script}: error: ")
+
+
+@pytest.fixture()
+def read_only(tmp_path, monkeypatch):
+    """A folder on a "read-only file system": creating a file in it fails with EROFS, as on a
+    read-only mount. Simulated (the tests run as root, whom chmod 555 does not stop, and a read-only
+    bind mount needs privileges a test should not need): os.open with O_CREAT of a path in it raises
+    the error the kernel gives there; every other call goes through."""
+    import errno
+    import os
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    real = os.open
+
+    def fake_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and Path(path).parent == folder:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real(path, flags, *args, **kwargs)
+    monkeypatch.setattr(os, "open", fake_open)
+    return folder
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_usage_error(read_only, tmp_path, capsys):
+    """It was `OSError: [Errno 30] Read-only file system: '.../.lock'`, a traceback and exit 1."""
+    assert main.main(["--n_images", "1", "--output_dir", str(read_only)]) == 2
+    err = capsys.readouterr().err
+    assert f"--output_dir {read_only}: cannot be written (Read-only file system)" in err, err
+    # a real folder that root cannot write in either: /proc/self exists, but no file can be made there
+    assert main.main(["--n_images", "1", "--output_dir", "/proc/self"]) == 2
+    assert "--output_dir /proc/self: cannot be written" in capsys.readouterr().err
+    import merge
+    shard = tmp_path / "shard"
+    shard.mkdir()
+    assert merge.main([str(shard), "--output_dir", str(read_only)]) == 2
+    assert f"--output_dir {read_only}: cannot be written (Read-only file system)" in capsys.readouterr().err
+    import report
+    (read_only / "results.csv").write_text("")  # written before the folder "became" read-only
+    assert report.main([str(read_only), "--no_progress"]) == 2
+    assert f"{read_only}: cannot be written (Read-only file system)" in capsys.readouterr().err

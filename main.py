@@ -337,11 +337,13 @@ def explain(explainer, img, target, name):
 def load_gaze(sample, args, image_shape):
     """(GFDM (H, W) in [0, 1], fixations (N, 2) in the GFDM's pixels, or None) of a sample; errors
     name the file. A GFDM built from fixations has the image's own shape (H, W) = image_shape; the
-    fixations, in image pixels, are moved to the grid of a GFDM of another size."""
+    fixations, in image pixels, are moved to the grid of a GFDM of another size; a GFDM of another
+    aspect ratio than its image's is refused (data.check_gfdm_shape)."""
     import utils
     fixations = data.read_fixations(sample.fixation_path, durations=True) if sample.fixation_path else None
     if sample.gfdm_path is not None:
         gfdm = utils.load_gfdm(sample.gfdm_path)
+        data.check_gfdm_shape(gfdm.shape, image_shape, sample.gfdm_path, sample.image_path)
         return gfdm, None if fixations is None else data.rescale_points(fixations[:, :2], image_shape, gfdm.shape)
     if fixations is not None:
         weights = data.fixation_weights(fixations, args.gfdm_weighting, sample.fixation_path.name)

@@ -101,3 +101,36 @@ def test_an_output_folder_that_cannot_be_written_is_a_usage_error(read_only, tmp
     (read_only / "results.csv").write_text("")  # written before the folder "became" read-only
     assert report.main([str(read_only), "--no_progress"]) == 2
     assert f"{read_only}: cannot be written (Read-only file system)" in capsys.readouterr().err
+
+
+def test_a_gfdm_of_another_aspect_ratio_is_refused_for_its_image(tmp_path, capsys):
+    """A 50 x 120 GFDM for a 320 x 240 image was resized to the maps' grid and scored (exit 0); a
+    GFDM at half size (the same aspect ratio) still works, and the run goes on with that image."""
+    import csv
+
+    import cv2
+
+    import report
+    imgs, gfdms, out = tmp_path / "images", tmp_path / "gfdm", tmp_path / "out"
+    imgs.mkdir()
+    gfdms.mkdir()
+    sizes = {"Colonial_DemoTest001_Synthetic": (50, 120), "Prehispanic_DemoTest002_Synthetic": (160, 120)}
+    for stem, (gw, gh) in sizes.items():
+        img = cv2.imread(str(constants.DEMO_TEST_IMAGES / f"{stem}_N_1.png"), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(imgs / f"{stem}_N_1.png"), cv2.resize(img, (320, 240), interpolation=cv2.INTER_AREA))
+        gfdm = cv2.imread(str(constants.DEMO_TEST_GFDM / f"{stem}_GFDM_N_1.png"), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(gfdms / f"{stem}_GFDM_N_1.png"), cv2.resize(gfdm, (gw, gh), interpolation=cv2.INTER_AREA))
+    status = main.main(["--test_images_folder_path", str(imgs), "--test_gfdm_folder_path", str(gfdms),
+                        "--output_dir", str(out), "--explanation_method", "GRADCAM", "--display_type", "none",
+                        "--no_progress", "--references", "none", "--step", "2000", "--host_workers", "0"])
+    assert status == main.EXIT_PARTIAL
+    with (out / "errors.csv").open() as fh:
+        errors = {r["image"]: r["reason"] for r in csv.DictReader(fh)}
+    reason = errors.pop("Colonial_DemoTest001_Synthetic_N_1.png")
+    assert not errors
+    assert reason.startswith(str(gfdms / "Colonial_DemoTest001_Synthetic_GFDM_N_1.png")), reason
+    assert "is 50 x 120 pixels" in reason and "Colonial_DemoTest001_Synthetic_N_1.png is 320 x 240" in reason
+    assert "aspect ratio" in reason
+    rows = report.read_rows(out / "results.csv")
+    assert [r["image"] for r in rows] == ["Prehispanic_DemoTest002_Synthetic_N_1.png"]  # the half-size GFDM
+    assert all(rows[0][m] == rows[0][m] for m in ("PCC", "SIM", "KLD"))  # scored (not NaN)

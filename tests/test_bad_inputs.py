@@ -134,3 +134,73 @@ def test_a_gfdm_of_another_aspect_ratio_is_refused_for_its_image(tmp_path, capsy
     rows = report.read_rows(out / "results.csv")
     assert [r["image"] for r in rows] == ["Prehispanic_DemoTest002_Synthetic_N_1.png"]  # the half-size GFDM
     assert all(rows[0][m] == rows[0][m] for m in ("PCC", "SIM", "KLD"))  # scored (not NaN)
+
+
+def _photo_figure(name, image_shape, seed=0):
+    """The figure data of a photograph of `image_shape` (H, W): the input and the maps at the model's
+    square input, the GFDM at the photograph's own size."""
+    import numpy as np
+
+    import figures
+    rng = np.random.default_rng(seed)
+    methods = ("GRADCAM", "CENTER")
+    maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
+    curves = {"Insertion": {m: np.linspace(0.1, 0.9, 9) for m in methods},
+              "Deletion": {m: np.linspace(0.9, 0.1, 9) for m in methods}}
+    values = {m: {"Insertion": 0.5, "Deletion": 0.4} for m in methods}
+    info = dict(true_class="Colonial", predicted_class="Modern", confidence=0.61, target_class="Colonial",
+                p_full=0.3, p_start=0.1, p_end=0.05, deletion_baseline="black", insertion_start="blur")
+    img = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    gfdm = rng.random(image_shape).astype(np.float32)
+    return figures.ImageFigure(name, img, gfdm, maps, curves, values, info)
+
+
+def _image_panel_aspects(fig):
+    """(extent's height / width, drawn box's height / width) of every image panel of a figure."""
+    from matplotlib.image import AxesImage
+    fig.draw_without_rendering()  # lays the axes out (their aspect applied), as saving does
+    out = []
+    for ax in fig.axes:
+        for image in (a for a in ax.get_children() if isinstance(a, AxesImage)):
+            left, right, bottom, top = image.get_extent()
+            box = ax.get_window_extent()
+            out.append((abs(bottom - top) / abs(right - left), box.height / box.width))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(240, 320), (400, 300)])
+def test_image_panels_keep_the_original_aspect_ratio(shape):
+    """The model's 224 x 224 input of a 4:3 photograph was drawn square (squashed): the input, the GFDM,
+    the maps and the overlays are drawn at the photograph's height / width, in the grid and the singles."""
+    import figures
+    import style
+    f = _photo_figure("Colonial_X_Y_N_1.png", shape)
+    want = shape[0] / shape[1]
+    with style.rc():
+        aspects = _image_panel_aspects(figures.grid_figure(f))
+        assert len(aspects) == 2 + 2 * 2  # input, GFDM; map and overlay per row
+        for extent, box in aspects:
+            assert extent == pytest.approx(want, rel=0.02) and box == pytest.approx(want, rel=0.02), aspects
+        singles = dict(figures.single_figures(f))
+        for stem in ("input", "gfdm", "GRADCAM_map", "GRADCAM_overlay"):
+            [(extent, box)] = _image_panel_aspects(singles[stem])
+            assert extent == pytest.approx(want, rel=0.02) and box == pytest.approx(want, rel=0.02), stem
+        for fig in singles.values():
+            style.close(fig, False)
+
+
+def test_the_shared_grid_redrawn_for_another_aspect_ratio_is_the_figure_of_its_own(tmp_path):
+    """The grid figure is shared by the images of one layout: a 4:3 image after a square one is drawn
+    as a figure made for it alone draws it."""
+    from PIL import Image
+    import numpy as np
+
+    import figures
+    import style
+    square, wide = _photo_figure("Colonial_A_N_1.png", (300, 300)), _photo_figure("Modern_B_N_1.png", (240, 320), 1)
+    figures.save_image_figures(square, tmp_path / "shared", "grid", "png")
+    [shared] = figures.save_image_figures(wide, tmp_path / "shared", "grid", "png")
+    with style.rc():
+        alone = style.save(figures.grid_figure(wide), tmp_path / "alone_grid", "png")
+    with Image.open(shared) as a, Image.open(alone) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))

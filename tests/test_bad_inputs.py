@@ -204,3 +204,17 @@ def test_the_shared_grid_redrawn_for_another_aspect_ratio_is_the_figure_of_its_o
         alone = style.save(figures.grid_figure(wide), tmp_path / "alone_grid", "png")
     with Image.open(shared) as a, Image.open(alone) as b:
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_page_says_what_confidence_and_p_full_are():
+    """report.html's per-image table had the columns confidence and p_full side by side with no word
+    on which class each is the probability of."""
+    import html_report
+    rows = [dict(image="Colonial_A_N_1.png", method="GRADCAM", true_class="Colonial", target_class="Colonial",
+                 predicted_class="Modern", confidence=0.7, p_full=0.2, p_start=0.1, p_end=0.3, seconds=0.5)]
+    text = " ".join(html_report.images_section(rows, {}).split())
+    assert "<b>confidence</b>: the model's probability of the <i>predicted</i> class on the full image" in text
+    assert "<b>p_full</b>: its probability of the <i>explained</i> class" in text
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "`confidence` (the model's probability of the predicted class on the full image)" in readme
+    assert "`p_full` (the probability of the explained class on the full image" in readme

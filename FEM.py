@@ -7,6 +7,8 @@ features (K-sigma rule, K = 2); the map is sum_k mu_k M_k, divided by its maximu
 image (bicubic, as in the paper's code) and clipped to [0, 1]. FEM is class-agnostic: the class
 indices are checked and otherwise unused. No backward pass is needed.
 """
+import math
+
 import cv2
 
 import constants
@@ -20,7 +22,9 @@ class FEMExplainer(CamExplainer):
     """FEM for a batch of images; see the module docstring."""
     name = "FEM"
     description = "FEM, K-sigma rule (Fuad et al. 2020)"
-    params = (LAYER, Param("k", "fem_k", float, constants.FEM_K, "FEM: K of the K-sigma rule"))
+    params = (LAYER, Param("k", "fem_k", float, constants.FEM_K, "FEM: K of the K-sigma rule (> 0)",
+                           check=lambda v: None if math.isfinite(v) and v > 0 else
+                           "must be a finite number > 0 (K of the K-sigma rule)"))
     needs_gradients = False
     interpolation = cv2.INTER_CUBIC
 

@@ -183,6 +183,25 @@ def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE,
     return (density / density.max()).astype(np.float32)
 
 
+ASPECT_TOLERANCE = 0.02  # a GFDM's aspect ratio may differ this much from its image's (rounding of a resize)
+
+
+def check_gfdm_shape(gfdm_shape, image_shape, gfdm_path, image_path) -> None:
+    """A GFDM may be stored at another size than its image (it is resized to the maps' grid, the
+    fixations moved to its grid), but not at another aspect ratio: then it is not the gaze on this
+    image (another crop, a swapped file, width and height exchanged). ValueError naming both files
+    and both sizes when the ratios (width / height) differ by more than ASPECT_TOLERANCE."""
+    gh, gw = int(gfdm_shape[0]), int(gfdm_shape[1])
+    ih, iw = int(image_shape[0]), int(image_shape[1])
+    off = abs((gw / gh) / (iw / ih) - 1.0)
+    if off > ASPECT_TOLERANCE:
+        raise ValueError(f"{gfdm_path}: the GFDM is {gw} x {gh} pixels (width x height) but its image "
+                         f"{Path(image_path).name} is {iw} x {ih}: their aspect ratios differ by {off:.0%} (more "
+                         f"than {ASPECT_TOLERANCE:.0%}), so this map is not the gaze on this image (another crop, "
+                         f"another image's GFDM, or width and height swapped?); a GFDM of the image's aspect ratio, "
+                         f"at any size, is used")
+
+
 def rescale_points(points, from_shape, to_shape) -> np.ndarray:
     """(N, >= 2) points (x, y, ...) in the pixels of an (H, W) `from_shape` grid moved to the pixels
     of `to_shape` (pixel centres kept: x' = (x + 0.5) W'/W - 0.5); further columns unchanged."""

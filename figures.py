@@ -104,6 +104,15 @@ class ImageFigure:
         import report
         return any(report.UNSEEN_NOTE in note for note in self.notes.values())
 
+    @property
+    def aspect(self) -> float:
+        """Height / width of the original image, which the image panels keep (the input and the maps
+        are at the model's square input size): the GFDM's, which is at the image's own size or at
+        another size of the same aspect ratio (main.py refuses others: data.check_gfdm_shape), and is
+        saved at its own size (so report.py draws the same figures)."""
+        shape = np.shape(self.gfdm)
+        return shape[0] / shape[1] if len(shape) >= 2 and shape[0] and shape[1] else 1.0
+
 
 def curve_metrics(curves) -> list:
     """The registry's curve metrics that have curves here, in registry order."""
@@ -190,6 +199,14 @@ def _title(ax, text):
     ax.set_title(text, y=1.0, pad=4)
 
 
+def _extent(f, array) -> tuple:
+    """imshow's extent of an array drawn in an image panel of f: its columns across, and the height
+    that gives the original image's aspect ratio (f.aspect) down: the model's square input of a 4:3
+    photograph is drawn 4:3 again, not squashed; a square image's pixels are the array's."""
+    width = np.shape(array)[1]
+    return (-0.5, width - 0.5, width * f.aspect - 0.5, -0.5)
+
+
 # Each panel is made once (its axes, images, colour bars, lines) by a _*_panel function, which returns
 # fill(f): what puts one image's data in it. A grid figure is made once per layout and filled per image
 # (GridFigure); draw_* make and fill a panel at once (the `singles`).
@@ -199,7 +216,7 @@ def _input_panel(ax):
 
     def fill(f):
         shown.set_data(f.img)
-        shown.set_extent((-0.5, f.img.shape[1] - 0.5, f.img.shape[0] - 0.5, -0.5))
+        shown.set_extent(_extent(f, f.img))
         _title(ax, f"input: true {f.info['true_class'] or '?'}\npredicted {f.info['predicted_class']} "
                    f"({_number(f.info['confidence'])})")
     return fill
@@ -213,7 +230,7 @@ def _gfdm_panel(ax):
 
     def fill(f):
         shown.set_data(utils.resize_map(f.gfdm, f.img.shape[:2]))
-        shown.set_extent((-0.5, f.img.shape[1] - 0.5, f.img.shape[0] - 0.5, -0.5))
+        shown.set_extent(_extent(f, f.img))
     return fill
 
 
@@ -244,7 +261,7 @@ def _map_panel(ax, method, title_prefix="", title=True):
         sal = np.asarray(f.maps[method], np.float32)
         low, high, note = display_range(sal)
         shown.set_data(sal)
-        shown.set_extent((-0.5, sal.shape[1] - 0.5, sal.shape[0] - 0.5, -0.5))
+        shown.set_extent(_extent(f, sal))
         shown.set_clim(low, high)
         warnings = (["flat map: no ranking"] if f.flat(method) else
                     ["nearly flat: fixed [0, 1]"] if note.startswith("nearly flat") else [])
@@ -267,7 +284,7 @@ def _overlay_panel(ax, method, title_prefix="", title=True):
         low, high, _ = display_range(f.maps[method])
         over = representations.represent_heatmap_overlaid(stretch(f.maps[method]), f.img)
         shown.set_data(over)
-        shown.set_extent((-0.5, over.shape[1] - 0.5, over.shape[0] - 0.5, -0.5))
+        shown.set_extent(_extent(f, over))
         scale.set_clim(low, high)
     return fill
 

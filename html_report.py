@@ -244,7 +244,17 @@ def images_section(rows, anchors) -> str:
         classes.append("ref" if style.is_reference(r["method"]) else "")
     return (_table("images", head, body, sortable=True, classes=classes)
             + f"<p>{len(rows)} rows (image \u00d7 method, reference rows in italic; full precision in results.csv). "
-              f"Click a header to sort by it, again to reverse; empty cells stay last.</p>")
+              f"Click a header to sort by it, again to reverse; empty cells stay last.</p>" + COLUMNS_NOTE)
+
+
+# What the probability columns of results.csv are (the per-image table's note; the README says the same).
+COLUMNS_NOTE = (
+    "<p><b>confidence</b>: the model's probability of the <i>predicted</i> class on the full image. "
+    "<b>p_full</b>: its probability of the <i>explained</i> class (the true class from the file name, or the "
+    "predicted one with --target predicted) on the full image; the same as confidence when the explained class "
+    "is the predicted one, lower when the model is wrong. <b>p_start</b>: the explained class's probability "
+    "at the insertion start (the first insertion score); <b>p_end</b>: on the fully deleted image (the last "
+    "deletion score). seconds: the method's time for this map.</p>")
 
 
 def figures_section(out_dir, rows, display_type, fmt) -> tuple:

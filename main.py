@@ -69,7 +69,8 @@ METRIC_OPTIONS = ("road",)
 
 # --------------------------------------------------------------------------- arguments
 def _pre_parse_backend(argv):
-    p = argparse.ArgumentParser(add_help=False)
+    import cli
+    p = cli.ArgumentParser(prog="main.py", add_help=False)
     p.add_argument("--backend", choices=backend.BACKENDS, default=None)
     known, _ = p.parse_known_args(argv)
     return known.backend
@@ -130,14 +131,15 @@ def shard_samples(samples, shard):
 
 
 def build_parser():
+    import cli
     import explainers
-    import utils
-    p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
-                                formatter_class=utils.HelpFormatter)
+    p = cli.ArgumentParser(prog="main.py", description="Explain and evaluate a MexCulture classifier.")
     p.add_argument("--test_images_folder_path", default=str(constants.DEMO_TEST_IMAGES),
                    help="folder of test images (SSS_XXX_YYY_N_#.png)")
-    p.add_argument("--test_gdfm_folder_path", default=str(constants.DEMO_TEST_GFDM),
-                   help="folder of gaze-fixation density maps (SSS_XXX_YYY_GFDM_N_#.png)")
+    p.add_argument("--test_gdfm_folder_path", "--test_gfdm_folder_path", dest="test_gdfm_folder_path",
+                   default=str(constants.DEMO_TEST_GFDM),
+                   help="folder of gaze-fixation density maps (SSS_XXX_YYY_GFDM_N_#.png); the seed's spelling "
+                        "(gdfm) and gfdm are the same flag")
     p.add_argument("--fixations_folder_path", default=None,
                    help="folder of fixation files (SSS_XXX_YYY_GazeFix_N_#.txt): enables NSS and "
                         "AUC-Judd, and GFDMs are built from fixations where one is missing "
@@ -357,11 +359,13 @@ def map_notes(name, maps, p_full, methods) -> dict:
 def load_gaze(sample, args, image_shape):
     """(GFDM (H, W) in [0, 1], fixations (N, 2) in the GFDM's pixels, or None) of a sample; errors
     name the file. A GFDM built from fixations has the image's own shape (H, W) = image_shape; the
-    fixations, in image pixels, are moved to the grid of a GFDM of another size."""
+    fixations, in image pixels, are moved to the grid of a GFDM of another size; a GFDM of another
+    aspect ratio than its image's is refused (data.check_gfdm_shape)."""
     import utils
     fixations = data.read_fixations(sample.fixation_path, durations=True) if sample.fixation_path else None
     if sample.gfdm_path is not None:
         gfdm = utils.load_gfdm(sample.gfdm_path)
+        data.check_gfdm_shape(gfdm.shape, image_shape, sample.gfdm_path, sample.image_path)
         return gfdm, None if fixations is None else data.rescale_points(fixations[:, :2], image_shape, gfdm.shape)
     if fixations is not None:
         weights = data.fixation_weights(fixations, args.gfdm_weighting, sample.fixation_path.name)
@@ -537,7 +541,11 @@ def new_run_folder(root=Path("outputs")) -> Path:
 def output_folder(args) -> Path:
     """The run's folder (created); the default is a new dated folder under outputs/."""
     if args.output_dir is None:
-        return new_run_folder()
+        try:
+            return new_run_folder()
+        except OSError as err:  # outputs/ read-only, or a file of that name
+            raise UsageError(f"outputs: cannot make the run's folder there ({err.strerror or err}); give "
+                             f"--output_dir a folder this user can write to") from None
     out_dir = Path(args.output_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -954,6 +962,8 @@ def main(argv=None) -> int:
         if not existed:
             _remove_if_unused(out_dir)
         return _fail(EXIT_USAGE, err)
+    except runlock.FolderUnwritable as err:  # a read-only folder or file system: no lock, nothing written
+        return _fail(EXIT_USAGE, f"--output_dir {err}" if args.output_dir is not None else err)
 
 
 @contextlib.contextmanager

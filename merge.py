@@ -8,7 +8,6 @@ errors and the sanity check are combined in the single run's order (images sorte
 summary, comparisons, plots and report.html are rebuilt from them, so the merged folder equals the folder of one
 run over all images (timings aside). Exit status: 0 merged, 2 refused (nothing written).
 """
-import argparse
 import csv
 import datetime
 import io
@@ -229,8 +228,9 @@ def merge(folders, out_dir, allow_missing=False) -> dict:
 
 
 def main(argv=None) -> int:
+    import cli
     import runlock
-    p = argparse.ArgumentParser(description="Combine the output folders of a sharded run into one.")
+    p = cli.ArgumentParser(prog="merge.py", description="Combine the output folders of a sharded run into one.")
     p.add_argument("folders", nargs="+", help="the shards' output folders (main.py --shard I/K --output_dir ...)")
     p.add_argument("--output_dir", required=True, help="the merged folder (absent or empty)")
     p.add_argument("--allow_missing", action="store_true", help="merge even when some shards are missing")
@@ -264,11 +264,19 @@ def main(argv=None) -> int:
     try:
         for folder in folders + [out_dir]:  # no shard may still be running while it is read
             lock = runlock.RunLock(folder)
-            lock.acquire()
+            try:
+                lock.acquire()
+            except runlock.FolderUnwritable:
+                if folder is out_dir:
+                    raise
+                continue  # a shard on a read-only medium: no run can be writing to it either
             locks.append(lock)
         counts = merge(folders, out_dir, args.allow_missing)
     except (MergeError, runlock.FolderLocked) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except runlock.FolderUnwritable as err:  # the merged folder on a read-only file system, say
+        print(f"error: --output_dir {err}", file=sys.stderr)
         return 2
     finally:
         for lock in locks:

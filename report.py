@@ -541,12 +541,12 @@ def rebuild(out_dir, display_type="grid", figure_format="png", images=True, prog
 
 def main(argv=None) -> int:
     """python report.py OUT: rebuild the tables, plots, figures and report.html of a run folder."""
-    import argparse
     import logging
     import sys
+    import cli
     import runlock
     import style
-    p = argparse.ArgumentParser(description="Rebuild the tables (summary.md, summary.csv, comparisons.csv), the "
+    p = cli.ArgumentParser(prog="report.py", description="Rebuild the tables (summary.md, summary.csv, comparisons.csv), the "
                                             "run plots, every image's figures and report.html of a run's output "
                                             "folder from its saved results alone (no model needed).")
     p.add_argument("out", help="a run's output folder (with results.csv)")
@@ -581,7 +581,7 @@ def main(argv=None) -> int:
             methods, references = run_rows(out, rows)
             write_tables(out, rows, methods, references)
             result = rebuild(out, display_type, figure_format, progress=not args.no_progress)
-    except runlock.FolderLocked as err:
+    except (runlock.FolderLocked, runlock.FolderUnwritable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if result["unsaved"]:

@@ -13,8 +13,14 @@ class FolderLocked(RuntimeError):
     """Another live process holds the folder's lock."""
 
 
+class FolderUnwritable(RuntimeError):
+    """The folder's lock file cannot be made: a read-only folder or file system, no permission, a
+    virtual file system (/proc, /sys)."""
+
+
 class RunLock:
-    """`with RunLock(folder):` holds the folder's lock or raises FolderLocked naming the holder."""
+    """`with RunLock(folder):` holds the folder's lock or raises FolderLocked naming the holder
+    (FolderUnwritable naming the folder where the lock file cannot be made)."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
@@ -22,7 +28,11 @@ class RunLock:
         self.fd = None
 
     def acquire(self):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as err:
+            raise FolderUnwritable(f"{self.folder}: cannot be written ({err.strerror or err}); choose a folder "
+                                   f"this user can write to") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -13,7 +13,6 @@ none`) is trainable from the start.
     python train.py --train_dir demo_data/images_train --val_dir demo_data/images_test \
         --backbone tiny --weights none --epochs 12 --output models/demo_resnet.keras
 """
-import argparse
 import logging
 from pathlib import Path
 
@@ -271,8 +270,8 @@ def save_model(model, path, optimizer=False):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Transfer-learn a ResNet on a MexCulture-layout folder.",
-                                formatter_class=utils.HelpFormatter)
+    import cli
+    p = cli.ArgumentParser(prog="train.py", description="Transfer-learn a ResNet on a MexCulture-layout folder.")
     p.add_argument("--train_dir", required=True, help="folder of training images (SSS_XXX_YYY_N_#.png)")
     p.add_argument("--val_dir", help="folder of validation images (default: hold out --val_fraction)")
     p.add_argument("--val_fraction", type=float, default=0.2,
@@ -296,7 +295,8 @@ def parse_args(argv=None):
     p.add_argument("--inline", action="store_true", help="inline the backbone layers (default: nested)")
     p.add_argument("--image_size", type=int, default=constants.INPUT_SIZE[0], help="model input (square)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of the first phase")
-    p.add_argument("--fine_tune_epochs", type=int, default=0, help="epochs with the backbone unfrozen")
+    p.add_argument("--fine_tune_epochs", type=int, default=0, help="epochs with the backbone unfrozen, after --epochs (needs "
+                   "pretrained --weights: without them the backbone is trained from the start)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
     p.add_argument("--batch_size", type=int, default=32, help="images per training step")
     p.add_argument("--seed", type=int, default=constants.SEED, help="seed of the split, the augmentation and "
@@ -319,6 +319,10 @@ def parse_args(argv=None):
         p.error(f"--val_fraction must be in (0, 1) (the part of --train_dir held out), not {args.val_fraction}")
     if args.epochs < 0 or args.fine_tune_epochs < 0 or args.epochs + args.fine_tune_epochs < 1:
         p.error("--epochs and --fine_tune_epochs must be >= 0, and train for one epoch at least")
+    if args.fine_tune_epochs > 0 and args.weights in ("none", "None"):
+        p.error(f"--fine_tune_epochs {args.fine_tune_epochs} with --weights none: fine-tuning needs pretrained "
+                f"weights (imagenet or a file); without them the backbone is trained from the start, so give all "
+                f"the epochs to --epochs")
     for flag in ("batch_size", "image_size"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag} must be >= 1")

@@ -3,7 +3,6 @@ plain batched forward pass. The seed's names stay importable from here (get_imag
 get_last_layer_name, grid_layout, ...) although their code lives in focused modules: data.py
 (MexCulture naming), model_graph.py (layer search, nested backbones), backend.py (compilation,
 batching), figures.py (figures)."""
-import argparse
 import logging
 from pathlib import Path
 
@@ -16,19 +15,10 @@ from data import class_index as get_image_index  # noqa: F401  (the seed's name)
 from model_graph import (features_and_logits_model, find_layer, get_last_layer_name,  # noqa: F401
                          n_classes)
 from backend import batches, to_tensor  # noqa: F401
+from cli import HelpFormatter  # noqa: F401  (main.py's and train.py's, now in cli.py)
 
 log = logging.getLogger(__name__)
 
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """--help with each flag's default, unless it is None or off (the help text then says what
-    happens): main.py's and train.py's."""
-
-    def _get_help_string(self, action):
-        if action.default is None or action.default is False:  # not `in (None, False)`: 0 == False
-            return action.help
-        return super()._get_help_string(action)
 
 # --------------------------------------------------------------------------- arrays
 def normalise(array) -> np.ndarray:

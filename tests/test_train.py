@@ -103,8 +103,9 @@ def test_bad_training_flags_are_refused_before_any_work(tmp_path, capsys):
             train.parse_args(base + extra)
         assert said in capsys.readouterr().err, extra
     assert not (tmp_path / "m.keras").exists()
-    args = train.parse_args(base + ["--train_dir", str(tmp_path / "imgs"), "--epochs", "0", "--fine_tune_epochs", "1"])
-    assert args.fine_tune_epochs == 1  # fine-tuning alone is a training
+    args = train.parse_args(base + ["--train_dir", str(tmp_path / "imgs"), "--epochs", "0", "--fine_tune_epochs", "1",
+                                    "--weights", "imagenet"])
+    assert args.fine_tune_epochs == 1  # fine-tuning alone is a training (of a pretrained backbone)
 
 
 def test_help_shows_every_default_that_is_a_value(capsys):

@@ -163,7 +163,7 @@ def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE,
     summed and divided by the maximum.
 
     fixations: (N, 2) array of (x, y) pixel coordinates (further columns ignored); fixations outside
-    the image are ignored.
+    the image (inside_image) are ignored.
     shape: (H, W) of the map. Returns float32 (H, W) in [0, 1] (all zeros without fixations).
     The Gaussian is separable, so the sum is the product of an (H, N) and an (N, W) matrix.
     """
@@ -173,7 +173,7 @@ def gfdm_from_fixations(fixations, shape, sigma=constants.GFDM_SIGMA_MEXCULTURE,
     wts = np.ones(len(pts)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
     if len(wts) != len(pts):
         raise ValueError(f"{len(wts)} weights for {len(pts)} fixations")
-    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
+    inside = inside_image(pts, (h, w))
     pts, wts = pts[inside], wts[inside]
     if len(pts) == 0 or not np.any(wts > 0):
         return np.zeros((h, w), np.float32)
@@ -212,13 +212,35 @@ def rescale_points(points, from_shape, to_shape) -> np.ndarray:
     return out
 
 
+def inside_image(points, shape) -> np.ndarray:
+    """Boolean mask of the (N, >= 2) points (x, y, ...) that lie in an (H, W) image: those whose
+    nearest pixel (x and y rounded with np.rint) is one of its pixels, 0 <= rint(x) < W and
+    0 <= rint(y) < H. Pixel centres are at integers (as in rescale_points), so the image covers
+    [-0.5, W - 0.5) x [-0.5, H - 0.5): x = -0.4 is in pixel 0, x = W - 0.6 in pixel W - 1, and
+    x = W - 0.4 is outside. fixation_map marks, and gfdm_from_fixations uses, exactly these points."""
+    pts = np.asarray(points, dtype=np.float64)
+    pts = pts.reshape(-1, pts.shape[-1] if pts.ndim == 2 else 2)
+    x, y = np.rint(pts[:, 0]), np.rint(pts[:, 1])
+    return (x >= 0) & (x < int(shape[1])) & (y >= 0) & (y < int(shape[0]))
+
+
+def outside_text(label, n_outside, n_total, shape) -> str:
+    """What is said of a fixation file with fixations outside its (H, W) image (inside_image), or of
+    one without any fixation: "LABEL: 3 of 40 fixations lie outside the 320 x 240 image; left out"."""
+    if n_total == 0:
+        return f"{label}: no fixation in the file"
+    return (f"{label}: {n_outside} of {n_total} fixation{'s' if n_total > 1 else ''} "
+            f"lie{'s' if n_total == 1 else ''} outside the {int(shape[1])} x {int(shape[0])} image; left out")
+
+
 def fixation_map(fixations, shape) -> np.ndarray:
-    """Binary (H, W) map with 1 at each (rounded) fixation inside the image."""
+    """Binary (H, W) map with 1 at each (rounded) fixation inside the image (inside_image)."""
     h, w = int(shape[0]), int(shape[1])
     out = np.zeros((h, w), np.float32)
-    pts = np.rint(np.asarray(fixations, dtype=np.float64).reshape(-1, 2)).astype(int)
-    keep = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
-    out[pts[keep, 1], pts[keep, 0]] = 1.0
+    pts = np.asarray(fixations, dtype=np.float64).reshape(-1, 2)
+    keep = inside_image(pts, (h, w))
+    pts = np.rint(pts[keep]).astype(int)
+    out[pts[:, 1], pts[:, 0]] = 1.0
     return out
 
 
@@ -233,12 +255,13 @@ def fixation_set(fixations_folder, images_folder=None, gfdm_folder=None):
     """All fixations of a folder, for the shuffled AUC: {image stem: (N, 2) points as fractions of
     their image's width and height}, and a SHA-256 of the set (file names and contents). An image's
     size comes from its image file, else its GFDM; a file whose size or content cannot be read is
-    left out with a warning naming it."""
+    left out with a warning naming it, and so are the fixations outside their image (inside_image;
+    named with their count in one line of the log; main.load_gaze warns of those of each image run)."""
     import hashlib
     folder = Path(fixations_folder)
     images = {p.stem: p for p in list_images(images_folder)} if images_folder else {}
     gfdms = _index_by_stem(gfdm_folder, constants.IMAGE_EXTENSIONS)
-    out, digest = {}, hashlib.sha256()
+    out, digest, outside = {}, hashlib.sha256(), []
     for path in sorted(folder.glob("*.txt")):
         base, tail = _split_stem(path.stem.replace("_GazeFix", ""))
         stem = f"{base}_{tail}" if tail else base
@@ -252,7 +275,12 @@ def fixation_set(fixations_folder, images_folder=None, gfdm_folder=None):
             log.warning("%s: left out of the shuffled-AUC negatives (%s)", path.name, err)
             continue
         digest.update(path.name.encode() + path.read_bytes())
-        out[stem] = (points + 0.5) / np.array([w, h], np.float64)
+        inside = inside_image(points, (h, w))
+        if not inside.all():
+            outside.append(f"{path.name} ({int((~inside).sum())} of {len(points)})")
+        out[stem] = (points[inside] + 0.5) / np.array([w, h], np.float64)
+    if outside:
+        log.info("fixations outside their image left out of the shuffled-AUC negatives: %s", ", ".join(outside))
     return out, digest.hexdigest()
 
 

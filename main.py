@@ -357,20 +357,71 @@ def map_notes(name, maps, p_full, methods) -> dict:
 
 
 def load_gaze(sample, args, image_shape):
-    """(GFDM (H, W) in [0, 1], fixations (N, 2) in the GFDM's pixels, or None) of a sample; errors
-    name the file. A GFDM built from fixations has the image's own shape (H, W) = image_shape; the
-    fixations, in image pixels, are moved to the grid of a GFDM of another size; a GFDM of another
-    aspect ratio than its image's is refused (data.check_gfdm_shape)."""
+    """(GFDM (H, W) in [0, 1], fixations (N, 2) in the GFDM's pixels, or None, (fixations outside the
+    image, fixations in the file) or None) of a sample; errors name the file. A GFDM built from
+    fixations has the image's own shape (H, W) = image_shape; the fixations, in image pixels, are
+    moved to the grid of a GFDM of another size; a GFDM of another aspect ratio than its image's is
+    refused (data.check_gfdm_shape). Fixations outside the image (data.inside_image, in image pixels)
+    are left out, with a warning naming the file and their count; when none is inside, the image keeps
+    its GFDM (the metrics that need fixations are left empty), and without a GFDM file it is an error."""
     import utils
-    fixations = data.read_fixations(sample.fixation_path, durations=True) if sample.fixation_path else None
+    fixations, counts = None, None
+    if sample.fixation_path:
+        fixations = data.read_fixations(sample.fixation_path, durations=True)
+        inside = data.inside_image(fixations, image_shape)
+        counts = (int((~inside).sum()), len(fixations))
+        if not inside.all() or not len(fixations):
+            log.warning("%s", data.outside_text(sample.fixation_path, *counts, image_shape))
+        fixations = fixations[inside]
     if sample.gfdm_path is not None:
         gfdm = utils.load_gfdm(sample.gfdm_path)
         data.check_gfdm_shape(gfdm.shape, image_shape, sample.gfdm_path, sample.image_path)
-        return gfdm, None if fixations is None else data.rescale_points(fixations[:, :2], image_shape, gfdm.shape)
+        return (gfdm, None if fixations is None else data.rescale_points(fixations[:, :2], image_shape, gfdm.shape),
+                counts)
     if fixations is not None:
+        if not len(fixations):
+            raise ValueError(f"{data.outside_text(sample.fixation_path, *counts, image_shape)}: no fixation inside "
+                             f"the image to build its GFDM from (and no GFDM file)")
         weights = data.fixation_weights(fixations, args.gfdm_weighting, sample.fixation_path.name)
-        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma, weights), fixations[:, :2]
+        if weights is not None and not np.any(weights > 0):
+            raise ValueError(f"{sample.fixation_path}: every fixation inside the image lasts 0: no GFDM can be built "
+                             f"from it with --gfdm_weighting duration (and no GFDM file)")
+        return data.gfdm_from_fixations(fixations, image_shape, args.gfdm_sigma, weights), fixations[:, :2], counts
     raise ValueError(f"{sample.name}: no GFDM (and no fixation file to build one from)")
+
+
+def gaze_note(sample, counts, image_shape, image) -> str:
+    """The note of an image whose fixation file has fixations outside the image, or none: the file's
+    name and the count (data.outside_text), and when none is left the metrics left empty for it
+    ("" when every fixation is inside)."""
+    import metrics
+    if counts is None or (counts[1] and not counts[0]):
+        return ""
+    note = data.outside_text(sample.fixation_path.name, *counts, image_shape)
+    if counts[0] == counts[1]:
+        lost = metrics.needing(image, "fixations")
+        note += f"; no fixation inside the image{': ' + ', '.join(lost) + ' left empty' if lost else ''}"
+    return note
+
+
+def scanpath_note(sample, participants, image_shape):
+    """(the participants' (N, 3) fixations inside the image (data.inside_image, image pixels), a note
+    naming each scanpath file with fixations outside the image and its count ("" when none), warned
+    once for the image)."""
+    import scanpaths
+    kept, outside = [], []
+    for participant, pts in participants.items():
+        inside = data.inside_image(pts, image_shape)
+        kept.append(pts[inside])
+        if not inside.all():
+            outside.append(f"{scanpaths.file_name(Path(sample.name).stem, participant)} "
+                           f"{int((~inside).sum())} of {len(pts)}")
+    if not outside:
+        return kept, ""
+    note = (f"scanpath fixations outside the {image_shape[1]} x {image_shape[0]} image left out: "
+            f"{', '.join(outside)}")
+    log.warning("%s: %s", sample.name, note)
+    return kept, note
 
 
 @dataclasses.dataclass
@@ -397,6 +448,7 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
     import explainers
     import metrics
     import references
+    import report
     import scanpaths
     import utils
     clock, names = pipeline.CLOCK, args.class_names
@@ -406,7 +458,7 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
             raise ValueError(f"{sample.name}: the image is {original.shape[1]} x {original.shape[0]} pixels, smaller "
                              f"than the model's {args.min_image_side} x {args.min_image_side} conv grid")
         img = utils.fit_image(original, args.input_size)
-        gfdm, fixations = load_gaze(sample, args, original.shape[:2])
+        gfdm, fixations, fixation_counts = load_gaze(sample, args, original.shape[:2])
     probs = utils.predict_batched(model, img[None], 1, jit=args.jit == "on")[0]
     predicted = int(probs.argmax())
     target = data.class_index(sample.name, names) if args.target == "true" else predicted
@@ -437,8 +489,10 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
         seed = explainers.seed_for(args.seed, sample.name)
         reference_maps, native = references.maps(args.references, img.shape[:2], seed, center_sigma=args.center_sigma)
         participants = (getattr(args, "scanpath_index", None) or {}).get(Path(sample.name).stem)
+        scanpaths_note = ""
         if participants:
-            participants = scanpaths.to_map(participants.values(), original.shape[:2], gfdm.shape)
+            participants, scanpaths_note = scanpath_note(sample, participants, original.shape[:2])
+            participants = scanpaths.to_map(participants, original.shape[:2], gfdm.shape)
         scale = (gfdm.shape[0] / original.shape[0] + gfdm.shape[1] / original.shape[1]) / 2
     image = metrics.ImageData(sample.name, img, target, gfdm, fixations, model, scorer, args.step,
                               seed=seed, other_fixations=other, scanpaths=participants or None,
@@ -451,6 +505,9 @@ def model_stage(sample, model, args, explainer_objects, scorer, bar=None, skip=(
     values = pipeline.evaluate(image, all_maps, skip=skip() if callable(skip) else skip)
     for row, note in map_notes(sample.name, all_maps, float(probs[target]), list(maps)).items():
         values[row]["note"] = note
+    gaze = report.join_notes(gaze_note(sample, fixation_counts, original.shape[:2], image), scanpaths_note)
+    for row in values if gaze else ():  # every row's gaze metrics are computed without those fixations
+        values[row]["note"] = report.join_notes(values[row].get("note", ""), gaze)
     for method, value in reliability.items():
         if math.isfinite(value):
             values[method]["reliability"] = value

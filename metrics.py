@@ -114,6 +114,13 @@ class ImageData:
         return self.model is not None
 
 
+def needing(image, need) -> list:
+    """The names of the metrics that need `need` and would run for this image were it met: their
+    option (if any) on, their other needs met (those left empty when the image lacks `need`)."""
+    return [m.name for m in all_metrics() if need in m.needs
+            and (m.option is None or m.option in image.options) and all(image.has(n) for n in m.needs if n != need)]
+
+
 _REGISTRY = {}
 
 

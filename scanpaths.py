@@ -40,6 +40,12 @@ def parse_name(file_name):
     return f"{match['base']}_{match['tail']}", match["participant"]
 
 
+def file_name(image_stem, participant) -> str:
+    """The scanpath file name of an image stem SSS_XXX_YYY_N_# and a participant (MexCulture naming)."""
+    base, tail = data._split_stem(image_stem)
+    return f"{base}_ScanPath_{tail}_P_{participant}.txt" if tail else f"{base}_ScanPath_P_{participant}.txt"
+
+
 def read_folder(folder):
     """All scanpaths of a folder: ({image stem: {participant: (N, 3) x, y, duration}}, problems,
     SHA-256 of the file names and contents) where problems lists (file name, reason) of the files

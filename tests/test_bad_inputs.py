@@ -218,3 +218,107 @@ def test_the_page_says_what_confidence_and_p_full_are():
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert "`confidence` (the model's probability of the predicted class on the full image)" in readme
     assert "`p_full` (the probability of the explained class on the full image" in readme
+
+
+GAZE_RUN = ["--explanation_method", "GRADCAM", "--references", "none", "--step", "2000", "--no_progress",
+            "--host_workers", "0", "--display_type", "none"]
+OUTSIDE = "# x y duration_ms\n-30 100 200\n400.5 50 300\n120 -12 250\n"  # left, right of and above 320 x 240
+
+
+@pytest.fixture(scope="module")
+def outside_run(tmp_path_factory):
+    """One run on demo images whose fixation files have fixations outside the 320 x 240 image:
+    SOME (3 added to the demo file) beside CLEAN (the same image and file without them), ALL (every
+    fixation outside, the GFDM file present) and NOGFDM (every fixation outside, no GFDM file)."""
+    import csv
+    root = tmp_path_factory.mktemp("outside")
+    imgs, gfdms, fixs, out = (root / d for d in ("images", "gfdm", "fix", "out"))
+    for d in (imgs, gfdms, fixs):
+        d.mkdir()
+    src = {"Colonial_DemoSome_X_N_1": "Colonial_DemoTest001_Synthetic", "Colonial_DemoClean_X_N_1":
+           "Colonial_DemoTest001_Synthetic", "Prehispanic_DemoAll_X_N_1": "Prehispanic_DemoTest002_Synthetic",
+           "Modern_DemoNoGfdm_X_N_1": "Modern_DemoTest001_Synthetic"}
+    for stem, demo in src.items():
+        base = stem[:-len("_N_1")]
+        (imgs / f"{stem}.png").write_bytes((constants.DEMO_TEST_IMAGES / f"{demo}_N_1.png").read_bytes())
+        if "NoGfdm" not in stem:
+            (gfdms / f"{base}_GFDM_N_1.png").write_bytes(
+                (constants.DEMO_TEST_GFDM / f"{demo}_GFDM_N_1.png").read_bytes())
+        text = (constants.DEMO_TEST_FIXATIONS / f"{demo}_GazeFix_N_1.txt").read_text()
+        if "Some" in stem:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[:5]) + OUTSIDE.split("\n", 1)[1] + "".join(lines[5:])
+        elif "All" in stem or "NoGfdm" in stem:
+            text = OUTSIDE
+        (fixs / f"{base}_GazeFix_N_1.txt").write_text(text)
+    import logging
+    warned = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warned.append(record.getMessage())
+    logging.getLogger("xai_mexculture").addHandler(handler)
+    try:
+        status = main.main(["--test_images_folder_path", str(imgs), "--test_gfdm_folder_path", str(gfdms),
+                            "--fixations_folder_path", str(fixs), "--output_dir", str(out)] + GAZE_RUN)
+    finally:
+        logging.getLogger("xai_mexculture").removeHandler(handler)
+    import report
+    with (out / "errors.csv").open() as fh:
+        errors = {r["image"]: r["reason"] for r in csv.DictReader(fh)}
+    rows = {r["image"]: r for r in report.read_rows(out / "results.csv")}
+    n_some = len(data_lines(fixs / "Colonial_DemoSome_X_GazeFix_N_1.txt"))
+    return dict(status=status, errors=errors, rows=rows, fixs=fixs, n_some=n_some, warned=warned)
+
+
+def data_lines(path):
+    return [line for line in Path(path).read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_fixations_outside_the_image_are_counted_named_and_left_out(outside_run):
+    """Fixations outside the image were dropped without a word (NSS, AUC-Judd) or moved to its border
+    (sAUC's negatives): they are counted per file in the note of the image's rows, and its metrics are
+    those of the same file with them deleted by hand."""
+    rows = outside_run["rows"]
+    some, clean = rows["Colonial_DemoSome_X_N_1.png"], rows["Colonial_DemoClean_X_N_1.png"]
+    assert f"Colonial_DemoSome_X_GazeFix_N_1.txt: 3 of {outside_run['n_some']} fixations lie outside the " \
+           f"320 x 240 image; left out" in some["note"], some["note"]
+    assert "GazeFix" not in clean["note"]
+    said = [m for m in outside_run["warned"] if "Colonial_DemoSome_X_GazeFix_N_1.txt" in m]
+    assert said == [f"{outside_run['fixs'] / 'Colonial_DemoSome_X_GazeFix_N_1.txt'}: 3 of {outside_run['n_some']} "
+                    f"fixations lie outside the 320 x 240 image; left out"], outside_run["warned"]
+    for metric in ("PCC", "SIM", "KLD", "NSS", "AUC_Judd", "sAUC", "Insertion", "Deletion", "Sparseness"):
+        assert some[metric] == pytest.approx(clean[metric], rel=1e-9, abs=1e-12), metric
+
+
+def test_an_image_with_every_fixation_outside_keeps_its_other_metrics(outside_run):
+    """It was skipped ("no fixation inside the map", no file named) and lost PCC, SIM, insertion and
+    deletion although its GFDM exists; without a GFDM file it stays an error, naming the file."""
+    import math
+    rows, errors = outside_run["rows"], outside_run["errors"]
+    assert outside_run["status"] == main.EXIT_PARTIAL
+    assert set(errors) == {"Modern_DemoNoGfdm_X_N_1.png"}, errors
+    reason = errors["Modern_DemoNoGfdm_X_N_1.png"]
+    assert str(outside_run["fixs"] / "Modern_DemoNoGfdm_X_GazeFix_N_1.txt") in reason, reason
+    assert "3 of 3 fixations lie outside the 320 x 240 image" in reason, reason
+    row = rows["Prehispanic_DemoAll_X_N_1.png"]
+    for metric in ("PCC", "SIM", "KLD", "Insertion", "Deletion", "MuFidelity", "Sparseness"):
+        assert math.isfinite(row[metric]), metric
+    for metric in ("NSS", "AUC_Judd", "sAUC"):
+        assert math.isnan(row[metric]), metric
+    assert ("Prehispanic_DemoAll_X_GazeFix_N_1.txt: 3 of 3 fixations lie outside the 320 x 240 image; left out; "
+            "no fixation inside the image: NSS, AUC_Judd, sAUC left empty") in row["note"], row["note"]
+
+
+def test_a_fixation_is_inside_when_its_nearest_pixel_is():
+    """The border: a fixation is inside the image when its rounded pixel is one of the image's (as the
+    fixation map marks it); the GFDM built from fixations uses exactly those (it dropped x in
+    [-0.5, 0) and (W - 1, W - 0.5), which the fixation map kept)."""
+    import numpy as np
+
+    import data
+    pts = np.array([[-0.4, 3], [-0.6, 3], [9.4, 3], [9.6, 3], [4, -0.4], [4, 5.6], [4, 5.4]])
+    inside = data.inside_image(pts, (6, 10))
+    assert inside.tolist() == [True, False, True, False, True, False, True]
+    assert data.fixation_map(pts, (6, 10)).sum() == 4
+    np.testing.assert_array_equal(data.gfdm_from_fixations(pts, (6, 10), 2.0),
+                                  data.gfdm_from_fixations(pts[inside], (6, 10), 2.0))
+    assert data.gfdm_from_fixations(pts[[0]], (6, 10), 2.0).max() == 1.0

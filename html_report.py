@@ -170,7 +170,6 @@ def notes_section(out_dir) -> str:
         return ""
     import report
     titles = tuple(f"**{t}**" for t in ["Maps"] + list(report.FAMILY_TITLES.values()))  # shown with the tables
-    abouts = set(report.FAMILY_ABOUT.values())
     out, items = [], []
     for line in path.read_text().splitlines():
         if line.startswith("|") or not line.strip():
@@ -180,7 +179,7 @@ def notes_section(out_dir) -> str:
             continue
         if line.startswith("- "):
             items.append(line[2:])
-        elif not line.startswith(("Each cell:", "Reference rows", "s/image:") + titles) and line not in abouts:
+        elif not line.startswith(("Each cell:", "Reference rows", "s/image:") + titles):
             out.append(f"<p>{esc(line)}</p>")
     if items:
         out.append("<ul>" + "".join(f"<li>{esc(i)}" for i in items) + "</ul>")
@@ -232,14 +231,14 @@ def images_section(rows, anchors) -> str:
     metrics_ = [m for m in report.metric_names() if any(math.isfinite(r.get(m, math.nan)) for r in rows)]
     info = [("image", "image"), ("method", "method"), ("true_class", "true"), ("target_class", "explained"),
             ("predicted_class", "predicted"), ("confidence", "confidence"), ("p_full", "p_full"),
-            ("p_start", "p_start"), ("p_end", "p_end"), ("seconds", "seconds")]
-    head = [esc(label) for _, label in info] + [esc(m) + _direction(m) for m in metrics_]
+            ("p_start", "p_start"), ("p_end", "p_end"), ("seconds", "seconds"), ("reliability", "reliability")]
+    head = [esc(label) for _, label in info] + [esc(m) + _direction(m) for m in metrics_] + ["note"]
     body, classes = [], []
     for r in rows:
         name = r["image"]
         first = (f'<a href="#{esc(anchors[name])}">{esc(name)}</a>' if name in anchors else esc(name))
         cells = [first, esc(r["method"])] + [_cell(r.get(c, ""), 3 if c == "seconds" else 4) for c, _ in info[2:]]
-        cells += [_cell(r.get(m, math.nan)) for m in metrics_]
+        cells += [_cell(r.get(m, math.nan)) for m in metrics_] + [_cell(r.get("note", ""))]
         body.append(cells)
         classes.append("ref" if style.is_reference(r["method"]) else "")
     return (_table("images", head, body, sortable=True, classes=classes)
@@ -254,7 +253,9 @@ COLUMNS_NOTE = (
     "predicted one with --target predicted) on the full image; the same as confidence when the explained class "
     "is the predicted one, lower when the model is wrong. <b>p_start</b>: the explained class's probability "
     "at the insertion start (the first insertion score); <b>p_end</b>: on the fully deleted image (the last "
-    "deletion score). seconds: the method's time for this map.</p>")
+    "deletion score). seconds: the method's time for this map. reliability: the split-half reliability of a "
+    "RISE, LIME or SmoothGrad map (near 1: enough samples; near 0: noise). note: why a row's values are "
+    "missing or what to distrust (a flat map has no metric; a class the model does not see).</p>")
 
 
 def figures_section(out_dir, rows, display_type, fmt) -> tuple:

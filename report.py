@@ -174,23 +174,38 @@ def comparisons(rows, methods) -> list:
 
 
 DIGITS = 3  # decimals of the summary's tables
-FAMILY_TITLES = {"gaze": "Gaze metrics: the map against where people looked",
-                 "model": "Model metrics: the map against the model (and properties of the map)",
-                 "human": "Human-normalised metrics: the map against the observers themselves"}
+FAMILY_TITLES = {"gaze": "Gaze metrics (the map against where people looked)",
+                 "model": "Model metrics (the map against the model, and properties of the map)",
+                 "human": "Human-normalised metrics (the map against the observers themselves)"}
+# What a family's values mean, a sentence per metric (said only for the columns the table has).
 FAMILY_ABOUT = {
-    "gaze": "How well the map predicts the human gaze (the GFDM and the fixations): higher is better for PCC, "
-            "SIM, NSS, AUC_Judd and sAUC (an AUC of 0.5 is chance), lower for KLD.",
-    "model": "How much the model's output depends on the pixels the map puts first: a high Insertion and a low "
-             "Deletion AUC mean the class comes back fast as those pixels are inserted and falls fast as they "
-             "are deleted. MuFidelity (higher is better) correlates the saliency mass of random pixel subsets "
-             "with the probability drop when they are removed: it rewards values in proportion to each region's "
-             "effect, while Insertion and Deletion use only the order of the pixels, so a map can order them "
-             "well with values out of proportion (or the reverse) and the two disagree. Sparseness (higher: "
-             "more concentrated) and MaxSensitivity (lower: steadier under small input noise) describe the map "
-             "itself; ROAD (--road): MoRF lower, LeRF higher is better.",
-    "human": "The map scored like one more observer: *_loo and *_split against the observers left out (the "
-             "HUMAN row: the observers' own agreement, the ceiling); *_norm place it between chance (0) and "
-             "that ceiling (1); higher is better except KLD_split."}
+    "gaze": [((), "How well the map predicts the human gaze (the GFDM and the fixations); an AUC of 0.5 is "
+                  "chance.")],
+    "model": [((), "How much the model's output depends on the pixels the map puts first."),
+              (("Insertion", "Deletion"), "A high Insertion and a low Deletion AUC: the class comes back fast as "
+                                          "those pixels are inserted and falls fast as they are deleted."),
+              (("MuFidelity",), "MuFidelity correlates the saliency mass of random pixel subsets with the "
+                                "probability drop when they are removed: it rewards values in proportion to each "
+                                "region's effect, while Insertion and Deletion use only the order of the pixels, "
+                                "so a map can order them well with values out of proportion (or the reverse) and "
+                                "the two disagree."),
+              (("Sparseness",), "Sparseness: how concentrated the map is (Gini index)."),
+              (("MaxSensitivity",), "MaxSensitivity: how much the map changes under small input noise."),
+              (("ROAD_MoRF", "ROAD_LeRF"), "ROAD: the class probability with the most (MoRF) or least (LeRF) "
+                                           "relevant pixels imputed away.")],
+    "human": [((), "The map scored like one more observer: the *_loo and *_split columns against the observers "
+                   "left out (the HUMAN row: the observers' own agreement, the ceiling); *_norm place the method "
+                   "between chance (0) and that ceiling (1).")]}
+
+
+def family_about(family, columns) -> str:
+    """What the values of a family's table mean, for the columns it has, and which are lower-is-better."""
+    parts = [text for needs, text in FAMILY_ABOUT.get(family, []) if not needs or set(needs) & set(columns)]
+    lower = [m for m in columns if not _direction_of(m)]
+    parts.append("Higher is better" + (f" except {', '.join(lower)} (lower)." if lower else "."))
+    return " ".join(parts)
+
+
 CI_NOTE = ("Each cell: mean ± std (ddof = 1) [95% Student-t confidence interval of the mean: mean ± "
            "t(0.975, n − 1) · std / √n; \"n < 3\": too few values for one] over the images whose map is "
            "informative; n: those images, flat: maps that rank no pixel (no metric); reliability: the mean "
@@ -264,7 +279,7 @@ def summary_tables(summary, comparisons=(), references=(), bold=("**", "**")) ->
         columns = [m.name for m in present if m.table() == family]
         if not columns:
             continue
-        table = {"title": FAMILY_TITLES[family], "about": FAMILY_ABOUT[family],
+        table = {"title": FAMILY_TITLES[family], "about": family_about(family, columns),
                  "head": [f"{m} {'↑' if _direction_of(m) else '↓'}" for m in columns], "rows": []}
         for s in summary:
             if any(math.isfinite(s[m][0]) for m in columns):
@@ -275,7 +290,7 @@ def summary_tables(summary, comparisons=(), references=(), bold=("**", "**")) ->
 
 
 def _markdown_table(table) -> list:
-    lines = [f"**{table['title']}**"] + ([table["about"]] if table["about"] else []) + ["",
+    lines = [f"**{table['title']}**" + (f" {table['about']}" if table["about"] else ""), "",
              "| Method | " + " | ".join(table["head"]) + " |", "|---|" + "---|" * len(table["head"])]
     for method, reference, cells in table["rows"]:
         name = f"*{method}* (reference)" if reference else method

@@ -199,9 +199,12 @@ def test_the_summary_is_split_by_metric_family_and_marks_a_significant_best():
     compared = report.comparisons(rows, ["A", "B", "C"])
     assert report.best_methods(summary, compared) == {"PCC": "A", "NSS_norm": "A"}
     tables = report.summary_tables(summary, compared)
-    assert [t["title"].split(":")[0] for t in tables] == ["Maps", "Gaze metrics", "Model metrics",
+    assert [t["title"].split(" (")[0] for t in tables] == ["Maps", "Gaze metrics", "Model metrics",
                                                           "Human-normalised metrics"]
     assert tables[1]["head"] == ["PCC ↑"] and tables[2]["head"] == ["Deletion ↓"]
+    # each table says what its values mean, naming only its own columns
+    assert "Deletion AUC" in tables[2]["about"] and "MuFidelity" not in tables[2]["about"]
+    assert tables[2]["about"].endswith("Higher is better except Deletion (lower).")
     text = report.summary_markdown(summary, compared, rows)
     assert "| A | **0.585** ± " in text and "| B | 0.450 ± " in text
     assert "**0.300**" not in text

@@ -34,7 +34,6 @@ Exit status: 0 done (with warnings, if any); 2 invalid arguments, a release fold
 image with neither GFDM nor fixations, no usable image, or an output folder that already holds a
 split (add --force) or files this command did not write.
 """
-import argparse
 import csv
 import os
 import re
@@ -46,9 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
+import cli
 import constants
 import data
-import utils
 
 # The release's four folders: (key, published name). Found by their name without case, spaces,
 # underscores or hyphens.
@@ -445,11 +444,11 @@ def next_commands(output, model="models/mexculture_resnet50.keras"):
 
 # --------------------------------------------------------------------------- command line
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = cli.ArgumentParser(
         description="Check the MexCulture142 release (Images, Fixations, Density Maps, Scanpaths), split it "
                     "and write the layout train.py and main.py take (images_train/, images_val/, images_test/, "
                     "gazefixationsdensitymaps/, fixations/, scanpaths/, split.csv).",
-        formatter_class=utils.HelpFormatter)
+        formatter_class=cli.HelpFormatter)
     p.add_argument("release", help="the release folder, holding Images, Fixations, Density Maps and Scanpaths "
                    "(any case, with or without spaces)")
     p.add_argument("--output", default="data/mexculture142", help="the folder written")

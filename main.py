@@ -68,6 +68,15 @@ METRIC_OPTIONS = ("road",)
 
 
 # --------------------------------------------------------------------------- arguments
+# Measured on a random-weight ResNet50 at 224 x 224 (benchmarks/per_image.py; docs/performance.md).
+CPU_EPILOG = (
+    "Time per image on a ResNet50 at 224 x 224: the defaults make 7,904 model evaluations, about 6 min on a "
+    "2-core CPU (derived from its forward rate; 16 min measured with the machine shared) and under 1 s on one "
+    "GPU. A practical CPU run: --rise_masks 1000 --lime_samples 300 --step 1792 (1,852 evaluations: about 1.5 "
+    "min; 3 min measured shared), fewer images (--n_images N), or the CAM methods only (--explanation_method "
+    "GRADCAM,FEM, with --step 1792 about 20 s). See docs/performance.md.")
+
+
 def _pre_parse_backend(argv):
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--backend", choices=backend.BACKENDS, default=None)
@@ -133,7 +142,7 @@ def build_parser():
     import explainers
     import utils
     p = argparse.ArgumentParser(description="Explain and evaluate a MexCulture classifier.",
-                                formatter_class=utils.HelpFormatter)
+                                formatter_class=utils.HelpFormatter, epilog=CPU_EPILOG)
     p.add_argument("--test_images_folder_path", default=str(constants.DEMO_TEST_IMAGES),
                    help="folder of test images (SSS_XXX_YYY_N_#.png)")
     p.add_argument("--test_gdfm_folder_path", default=str(constants.DEMO_TEST_GFDM),

@@ -4,7 +4,7 @@
     python benchmarks/per_image.py --n_images 2 -- --rise_masks 1000 --lime_samples 300 --step 1792
 
 Runs main.main in this process (the rest of the line after `--` goes to main.py, with --n_images,
---no_progress and a fresh --output_dir added) and prints: the wall time; the marks of the run (model
+--no_progress and --output_dir added) and prints: the wall time; the marks of the run (model
 loaded, explainers built, each image's model stage done, images done, tables, plots); each image's
 model stage (the first pays the XLA compilation of every compiled call); each method's `seconds` per
 image from results.csv; the run's model evaluations per image (bench_runs.evaluations). The model is
@@ -25,6 +25,7 @@ def main(argv=None):
                    help="the .keras file (made when missing)")
     p.add_argument("--n_images", type=int, default=2)
     p.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
+    p.add_argument("--out", default=None, help="the run's --output_dir (default: a new temporary folder)")
     p.add_argument("main_args", nargs="*", help="after --: main.py's flags")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,7 +41,7 @@ def main(argv=None):
     import utils
     if not Path(args.model).exists():
         train.save_model(bench.resnet50_random(), args.model)
-    out = Path(tempfile.mkdtemp(prefix="per-image-"))
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="per-image-"))
     argv = ["--model_path", args.model, "--n_images", str(args.n_images), "--no_progress",
             "--output_dir", str(out), "--backend", args.backend] + args.main_args
     status, wall, loop, host_cpu, clock = bench_runs.one_run(argv)

@@ -68,7 +68,8 @@ METRIC_OPTIONS = ("road",)
 
 
 # --------------------------------------------------------------------------- arguments
-# Measured on a random-weight ResNet50 at 224 x 224 (benchmarks/per_image.py; docs/performance.md).
+# --help's epilog; its times (random-weight ResNet50, 224 x 224) are derived from measured forward rates or
+# measured with benchmarks/per_image.py, each labelled in docs/performance.md.
 CPU_EPILOG = (
     "Time per image on a ResNet50 at 224 x 224: the defaults make 7,904 model evaluations, about 6 min on a "
     "2-core CPU (derived from its forward rate; 16 min measured with the machine shared) and under 1 s on one "

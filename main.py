@@ -72,8 +72,8 @@ METRIC_OPTIONS = ("road",)
 # measured with benchmarks/per_image.py, each labelled in docs/performance.md.
 CPU_EPILOG = (
     "Time per image on a ResNet50 at 224 x 224: the defaults make 7,904 model evaluations, about 6 min on a "
-    "2-core CPU (derived from its forward rate; 16 min measured with the machine shared) and under 1 s on one "
-    "GPU. A practical CPU run: --rise_masks 1000 --lime_samples 300 --step 1792 (1,852 evaluations: about 1.5 "
+    "2-core CPU (derived from its forward rate; 16 min measured with the machine shared) and about 0.7 s on one "
+    "H200 GPU. A practical CPU run: --rise_masks 1000 --lime_samples 300 --step 1792 (1,852 evaluations: about 1.5 "
     "min; 3 min measured shared), fewer images (--n_images N), or the CAM methods only (--explanation_method "
     "GRADCAM,FEM, with --step 1792 about 20 s). See docs/performance.md.")
 

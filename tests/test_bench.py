@@ -163,3 +163,19 @@ def test_load_time_compares_both_loads_in_fresh_processes(tmp_path):
     assert [r[0] for r in rows] == ["keras.saving.load_model", "utils.load_model"]
     assert all(float(low) == float(median) == float(high) > 0 for _, median, low, high in rows)
     assert "Same weights both ways: yes" in table
+
+
+def test_per_image_on_the_demo_model(capsys, tmp_path):
+    """benchmarks/per_image.py (the docs' ResNet50 timings) on the demo model, one image, one method:
+    its marks, its `seconds` and its count of evaluations (prediction + Grad-CAM + 2 x 14 curve scores
+    at step 4096 + MuFidelity's 201)."""
+    import constants
+    import per_image
+    status = per_image.main(["--model", str(constants.DEMO_MODEL), "--n_images", "1", "--out", str(tmp_path / "o"),
+                             "--",
+                             "--explanation_method", "GRADCAM", "--references", "none", "--step", "4096",
+                             "--display_type", "none"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "model stage per image (s): " in out and "  GRADCAM: " in out
+    assert "1 images, 231 model evaluations (231 per image)" in out

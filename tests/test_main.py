@@ -292,3 +292,23 @@ def test_command_line_default_data_and_model(tmp_path):
     assert len(human) == 3
     for h in human:  # on the demo the observers agree with each other better than any method does
         assert h["NSS_loo"] > max(m["NSS_loo"] for m in methods if m["image"] == h["image"])
+
+
+def test_help_epilog_names_the_flags_of_a_practical_cpu_run_and_only_real_ones():
+    """The --help epilog says which flags make a CPU run practical; every flag it names is one of the
+    parser's, so the text cannot drift from the flags."""
+    import re
+    parser = main.build_parser()
+    text = " ".join(parser.format_help().split())
+    epilog = " ".join(parser.epilog.split())
+    assert epilog in text
+    named = set(re.findall(r"--[a-z][a-z0-9_]*", epilog))
+    assert {"--rise_masks", "--lime_samples", "--step", "--n_images", "--explanation_method"} <= named
+    known = {flag for action in parser._actions for flag in action.option_strings}
+    assert named <= known, named - known
+    # the practical combination it gives is one the parser takes
+    practical = re.search(r"--rise_masks \d+ --lime_samples \d+ --step \d+", epilog)
+    assert practical, epilog
+    args = parser.parse_args(practical.group(0).split())
+    assert args.rise_masks < constants.RISE_N_MASKS and args.lime_samples < constants.LIME_NUM_SAMPLES
+    assert args.step > constants.STEP

@@ -125,7 +125,8 @@ def test_page_is_self_contained_with_relative_links(fake):
     assert 'href="#fig-Colonial_Fake000_X_N_1"' in per_image and 'id="fig-Colonial_Fake000_X_N_1"' in page
     assert "&lt;as an image&gt; &amp; so on" in page  # errors escaped
     assert "CENTER (reference)" in page.split('id="summary"')[1].split("</table>")[0]
-    assert "[" in page.split('id="summary"')[1].split("</table>")[0]  # confidence intervals
+    gaze = page.split('id="t-summary-1"')[1].split("</table>")[0]  # the first metric family's table
+    assert re.search(r"<small>\[-?\d\.\d{3}, -?\d\.\d{3}\]</small>", gaze)  # confidence intervals, 3 decimals
 
 
 def test_page_links_vector_figures_beside_png_previews(tmp_path):

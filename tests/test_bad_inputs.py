@@ -50,6 +50,7 @@ def test_fine_tuning_without_pretrained_weights_is_refused(tmp_path, capsys):
     ("main.py", ["--step", "0"], "--step must be >= 1"),
     ("main.py", ["--backend", "torch"], "invalid choice: 'torch'"),
     ("main.py", ["--no_such_flag"], "unrecognized arguments: --no_such_flag"),
+    ("main.py", ["--output_dir", "README.md"], "--output_dir README.md: is a file, not a folder"),
     ("train.py", ["--train_dir", "/no/such/folder"], "--train_dir /no/such/folder: no such folder"),
     ("merge.py", ["a"], "the following arguments are required: --output_dir"),
     ("report.py", [], "the following arguments are required: out"),

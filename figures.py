@@ -243,7 +243,8 @@ def _info_panel(ax):
         lines = [f.name, "", f"true class: {i['true_class'] or '?'}",
                  f"predicted: {i['predicted_class']} (confidence {_number(i['confidence'])})",
                  f"explained: {i['target_class']}", "", "p(explained class):",
-                 f"   full image {_number(i['p_full'])}",
+                 f"   full image {_number(i['p_full']) if not f.unseen() else _small(i['p_full'])}"
+                 + (": class not seen, the maps explain noise" if f.unseen() else ""),
                  f"   insertion start ({i['insertion_start']}) {_number(i['p_start'])}",
                  f"   everything deleted ({i['deletion_baseline']}) {_number(i['p_end'])}"]
         text.set_text("\n".join(lines))
@@ -289,9 +290,9 @@ def _overlay_panel(ax, method, title_prefix="", title=True):
     return fill
 
 
-def _curve_panel(ax, method, metric, present, title_prefix="", x_label=True, y_label=True):
-    if not present:  # e.g. a merged folder without this curve
-        _title(ax, f"{title_prefix}{metric.name}: no curve saved")
+def _curve_panel(ax, method, metric, present, title_prefix="", x_label=True, y_label=True, flat=False):
+    if not present:  # a flat map (no metric), or e.g. a merged folder without this curve
+        _title(ax, f"{title_prefix}{metric.name}: " + ("no curve (flat map)" if flat else "no curve saved"))
         ax.axis("off")
         return lambda f: None
     colour = style.colour(method)
@@ -342,7 +343,7 @@ def draw_overlay(ax, f, method, title_prefix="", title=True):
 
 def draw_curve(ax, f, method, metric, title_prefix="", x_label=True, y_label=True):
     present = method in f.curves.get(metric.name, {})
-    _curve_panel(ax, method, metric, present, title_prefix, x_label, y_label)(f)
+    _curve_panel(ax, method, metric, present, title_prefix, x_label, y_label, f.flat(method))(f)
 
 
 def _row_label(ax, method):
@@ -358,7 +359,7 @@ def grid_layout_key(f) -> tuple:
     metrics_ = curve_metrics(f.curves)
     return (tuple(f.maps), tuple(m.name for m in metrics_),
             tuple(m in f.curves.get(k.name, {}) for m in f.maps for k in metrics_),
-            np.shape(f.img), tuple(np.shape(s) for s in f.maps.values()))
+            np.shape(f.img), tuple(np.shape(s) for s in f.maps.values()), tuple(f.flat(m) for m in f.maps))
 
 
 class GridFigure:
@@ -380,9 +381,8 @@ class GridFigure:
                               bottom=BOTTOM / height, wspace=COL_GAP / np.mean(ratios), hspace=ROW_GAP / PANEL,
                               width_ratios=ratios)
         title = fig.suptitle("", fontweight="bold", y=1 - 0.12 / height, va="top")
-        self.fills = [lambda f: title.set_text(f.name + (f" (class not seen: p({f.info['target_class']}) = "
-                                                         f"{_small(f.info['p_full'])} on the full image; "
-                                                         f"the maps explain noise)" if f.unseen() else "")),
+        self.fills = [lambda f: title.set_text(f.name + (f": class not seen (p = {_small(f.info['p_full'])})"
+                                                         if f.unseen() else "")),
                       _input_panel(fig.add_subplot(gs[0, 0])),
                       _gfdm_panel(fig.add_subplot(gs[0, 1])), _info_panel(fig.add_subplot(gs[0, len(PANELS) + 1:]))]
         for r, method in enumerate(rows, start=1):
@@ -399,7 +399,7 @@ class GridFigure:
             for c, metric in enumerate(metrics_):
                 self.fills.append(_curve_panel(fig.add_subplot(gs[r, len(PANELS) + 1 + c]), method, metric,
                                                method in f.curves.get(metric.name, {}), x_label=r == len(rows),
-                                               y_label=c == 0))
+                                               y_label=c == 0, flat=f.flat(method)))
 
     def fill(self, f):
         if grid_layout_key(f) != self.key:

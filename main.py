@@ -551,10 +551,10 @@ def baseline_columns(args, p_full, curves) -> dict:
     (the first insertion score) and of the fully deleted image (the last deletion score)."""
     import evaluate
     out = dict(deletion_baseline=evaluate.fill_label(args.deletion_baseline),
-               insertion_start=evaluate.fill_label(args.insertion_start), p_full=f"{p_full:.6f}")
+               insertion_start=evaluate.fill_label(args.insertion_start), p_full=f"{p_full:.6g}")
     for column, metric, index in (("p_start", "Insertion", 0), ("p_end", "Deletion", -1)):
         scores = next(iter(curves.get(metric, {}).values()), None)
-        out[column] = f"{scores[index]:.6f}" if scores is not None else ""
+        out[column] = f"{scores[index]:.6g}" if scores is not None else ""  # 6 digits of a tiny one too
     return out
 
 

@@ -246,7 +246,7 @@ def images_section(rows, anchors) -> str:
               f"Click a header to sort by it, again to reverse; empty cells stay last.</p>" + COLUMNS_NOTE)
 
 
-# What the probability columns of results.csv are (the per-image table's note; the README says the same).
+# What the probability columns of results.csv are (the per-image table's note; docs/reading-a-run.md too).
 COLUMNS_NOTE = (
     "<p><b>confidence</b>: the model's probability of the <i>predicted</i> class on the full image. "
     "<b>p_full</b>: its probability of the <i>explained</i> class (the true class from the file name, or the "

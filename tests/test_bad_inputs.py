@@ -216,9 +216,9 @@ def test_the_page_says_what_confidence_and_p_full_are():
     text = " ".join(html_report.images_section(rows, {}).split())
     assert "<b>confidence</b>: the model's probability of the <i>predicted</i> class on the full image" in text
     assert "<b>p_full</b>: its probability of the <i>explained</i> class" in text
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    assert "`confidence` (the model's probability of the predicted class on the full image)" in readme
-    assert "`p_full` (the probability of the explained class on the full image" in readme
+    doc = " ".join((ROOT / "docs" / "reading-a-run.md").read_text().split())  # the file table of a run
+    assert "`confidence` (the model's probability of the predicted class on the full image)" in doc
+    assert "`p_full` (the probability of the explained class on the full image" in doc
 
 
 GAZE_RUN = ["--explanation_method", "GRADCAM", "--references", "none", "--step", "2000", "--no_progress",

@@ -201,28 +201,42 @@ def test_gpu_check_dry_run_on_jax(tmp_path):
     assert f"--compile_cache {tmp_path / 'cache'}" in e2e and len(list((tmp_path / "cache").iterdir())) >= 3
 
 
-def test_load_time_compares_both_loads_in_fresh_processes(tmp_path):
+def test_load_time_compares_both_loads_in_fresh_processes(tmp_path, monkeypatch, capsys):
     import load_time
-    table = load_time.main(["--repeat", "1", "--backend", "tensorflow", "--output", str(tmp_path / "load.md")])
-    assert (tmp_path / "load.md").read_text() == table
+    res = load_time.measure(load_time.parse_args(["--repeat", "1", "--backend", "tensorflow"]))
+    assert list(res["loads"]) == [label for label, _ in load_time.LOADS]
+    assert [len(runs) for runs in res["loads"].values()] == [1, 1]
+    for (seconds, digest, n), in res["loads"].values():
+        assert math.isfinite(seconds) and seconds > 0 and math.isfinite(digest) and digest > 0 and n > 0
+    assert load_time.same_weights(res)
+    table = load_time.table(res)  # the printing: a layer over the numbers
     rows = re.findall(r"^\| (keras\.saving\.load_model|utils\.load_model) .*\| ([0-9.]+) \| ([0-9.]+)-([0-9.]+) \|$",
                       table, re.M)
     assert [r[0] for r in rows] == ["keras.saving.load_model", "utils.load_model"]
-    assert all(float(low) == float(median) == float(high) > 0 for _, median, low, high in rows)
+    assert [r[1:] for r in rows] == [(f"{runs[0][0]:.2f}",) * 3 for runs in res["loads"].values()]  # 1 load each
     assert "Same weights both ways: yes" in table
+    monkeypatch.setattr(load_time, "measure", lambda args: res)
+    assert load_time.main(["--output", str(tmp_path / "load.md")]) == table == (tmp_path / "load.md").read_text()
+    assert table in capsys.readouterr().out
 
 
-def test_per_image_on_the_demo_model(capsys, tmp_path):
+def test_per_image_on_the_demo_model(capsys, tmp_path, monkeypatch):
     """benchmarks/per_image.py (the docs' ResNet50 timings) on the demo model, one image, one method:
     its marks, its `seconds` and its count of evaluations (prediction + Grad-CAM + 2 x 14 curve scores
     at step 4096 + MuFidelity's 201)."""
     import constants
     import per_image
-    status = per_image.main(["--model", str(constants.DEMO_MODEL), "--n_images", "1", "--out", str(tmp_path / "o"),
-                             "--",
-                             "--explanation_method", "GRADCAM", "--references", "none", "--step", "4096",
-                             "--display_type", "none"])
+    res = per_image.run(["--model", str(constants.DEMO_MODEL), "--n_images", "1", "--out", str(tmp_path / "o"),
+                         "--",
+                         "--explanation_method", "GRADCAM", "--references", "none", "--step", "4096",
+                         "--display_type", "none"])
+    assert res["status"] == 0 and res["images"] == 1 and res["evaluations"] == 1 + 1 + 2 * 14 + 201
+    assert list(res["seconds"]) == ["GRADCAM"] and len(res["seconds"]["GRADCAM"]) == 1
+    assert res["seconds"]["GRADCAM"][0] > 0 and len(res["stages"]) == 1 and res["stages"][0] > 0
+    assert "images_done" in res["marks"] and res["wall"] > 0
+    # the printing: a layer over the numbers
+    monkeypatch.setattr(per_image, "run", lambda argv: res)
+    assert per_image.main([]) == 0
     out = capsys.readouterr().out
-    assert status == 0, out
     assert "model stage per image (s): " in out and "  GRADCAM: " in out
     assert "1 images, 231 model evaluations (231 per image)" in out

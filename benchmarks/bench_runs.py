@@ -62,6 +62,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--rise_masks", "500", "--lime_samples", "200"]
+LIMIT_IMAGES = 512  # bench.LIMIT_IMAGES (bench.py is imported once the backend is chosen)
 
 
 def run(args, extra):
@@ -182,11 +183,6 @@ class Run(typing.NamedTuple):
     replay: float = math.nan  # img/s: the faster of the replays just before and after the run
 
 
-def ratios(wall, model_s, host_per_core, sep=" | ") -> str:
-    """wall / (model + host / cores) and wall / model, as the table writes them."""
-    return f"{wall / (model_s + host_per_core):.2f}{sep}{wall / model_s:.2f}"
-
-
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -225,7 +221,10 @@ def write_profile(profiler, clock, start, wall, path, top=45):
     Path(path).write_text(text.getvalue())
 
 
-def end_to_end(args):
+def end_to_end(args) -> dict:
+    """The measures of the end-to-end benchmark as data (`end_to_end_table` writes them): the
+    settings, every limit measure and replay in the order taken, every run per configuration, and per
+    configuration a row (dict) of its median run with the numbers of the table, unrounded."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -233,8 +232,8 @@ def end_to_end(args):
     import backend
     backend.select_backend(args.backend)
     import bench
-    import constants
     import pipeline
+    import report
     logging.basicConfig(level=logging.WARNING)
     # each run in this process builds its own compiled calls of the same bodies, which TensorFlow
     # reports as retracing ("5 out of the last 7 calls ... triggered tf.function retracing"): it is
@@ -254,7 +253,11 @@ def end_to_end(args):
     one_run(["--n_images", "1", "--output_dir", str(tmp / "warm-up"), "--no_progress", "--rise_masks", "64",
              "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", args.model] if args.model else [])
             + data)
-    limits = [bench.forward_limit(model, args.batch_size, jit)[1]]
+    limit_images, limit_repeat = args.limit_images, bench.LIMIT_REPEAT
+
+    def limit():
+        return bench.forward_limit(model, args.batch_size, jit, n_images=limit_images, repeat=limit_repeat)[1]
+    limits = [limit()]
     replays = []  # img/s of the replay after each run
     runs = {}
     configs = (("serial (--host_workers 0)", ["--host_workers", "0"]),
@@ -268,7 +271,7 @@ def end_to_end(args):
             idle = None if idle is None else idle_core_seconds() - idle
             if status not in (0, 3):
                 raise SystemExit(f"the {name} run failed with status {status} (see {out})")
-            limits.append(bench.forward_limit(model, args.batch_size, jit)[1])
+            limits.append(limit())
             evals = evaluations(model, out)
             replays.append(evals / replay(model, evals, args.batch_size, jit))
             # the machine's speed drifts: each run against the faster of the measures just before and after it
@@ -277,9 +280,38 @@ def end_to_end(args):
     # per configuration the run of median wall time (the lower middle one of an even count)
     measured = {name: sorted(r, key=lambda run: run.wall)[(len(r) - 1) // 2] for name, r in runs.items()}
     fastest = max(limits)
-    walls = "; ".join(f"{name.split()[0]} " + ", ".join(f"{r.wall:.1f}" for r in rs) for name, rs in runs.items())
-    lines = [f"{bench.device_line(args)}; {cores} cores for the host; forward-pass limit (batch {args.batch_size}, "
-             f"{bench.LIMIT_IMAGES} images, the best of {bench.LIMIT_REPEAT}) measured {len(limits)} times, "
+    rows = {}
+    for name, run in measured.items():
+        model_s, replayed, host = run.evals / run.limit, run.evals / run.replay, run.clock.total()
+        results = report.read_rows(run.out / "results.csv")
+        n_images = len({r["image"] for r in results})
+        rows[name] = dict(
+            run=run, images=n_images, evals=run.evals, limit=run.limit, model_s=model_s, replayed=replayed,
+            host=host, pool_cpu=run.clock.pool_cpu, children=run.children, wall=run.wall, loop=run.loop,
+            idle=run.idle, idle_of=run.wall * cores_total,
+            ratio=wall_ratio(run.wall, replayed, host / cores), per_model=run.wall / replayed,
+            loop_per_model=run.loop / replayed,
+            at_limit=(wall_ratio(run.wall, model_s, host / cores), run.wall / model_s),
+            against_fastest=(wall_ratio(run.wall, run.evals / fastest, host / cores), run.wall * fastest / run.evals),
+            steady=steady_state(run, n_images), first=first_image_overhead(results),
+            cpu=run.clock.cpu.most_common(), marks=dict(run.clock.marks))
+    return dict(device=bench.device_line(args), backend=backend.name(), cores=cores, cores_total=cores_total,
+                batch_size=args.batch_size, limit_images=limit_images, limit_repeat=limit_repeat, repeat=args.repeat,
+                synthetic=args.synthetic, data=data, base=base, tmp=tmp, limits=limits, replays=replays,
+                fastest=fastest, runs=runs, rows=rows)
+
+
+def wall_ratio(wall, model_s, host_per_core) -> float:
+    """wall / (model + host / cores): 1 when the model never waits for the host (the target 1.15)."""
+    return wall / (model_s + host_per_core)
+
+
+def end_to_end_table(res) -> str:
+    """The Markdown table and lines of `end_to_end`'s measures."""
+    limits, replays, rows, fastest = res["limits"], res["replays"], res["rows"], res["fastest"]
+    walls = "; ".join(f"{name.split()[0]} " + ", ".join(f"{r.wall:.1f}" for r in rs) for name, rs in res["runs"].items())
+    lines = [f"{res['device']}; {res['cores']} cores for the host; forward-pass limit (batch {res['batch_size']}, "
+             f"{res['limit_images']} images, the best of {res['limit_repeat']}) measured {len(limits)} times, "
              "before the first run and after each: " + ", ".join(f"{x:.0f}" for x in limits) + " img/s; each run's evaluations replayed after it "
              "through the same call: " + ", ".join(f"{x:.0f}" for x in replays) + " img/s",
              "",
@@ -287,37 +319,35 @@ def end_to_end(args):
              "model replayed (s) | host CPU-s (in host processes; processes) | wall (s) | image loop (s) | idle core-s | "
              "wall / (model + host / cores) | wall / model | loop / model |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    at_limit, against_fastest = [], []
-    for name, run in measured.items():
-        model_s, replayed, host = run.evals / run.limit, run.evals / run.replay, run.clock.total()
-        images = len({line.split(",")[0] for line in (run.out / "results.csv").read_text().splitlines()[1:]})
-        lines.append(f"| {name} | {images} | {run.evals:,} | {run.limit:.0f} | {model_s:.1f} | {replayed:.1f} | "
-                     f"{host:.1f} ({run.clock.pool_cpu:.1f}; processes {run.children:.1f}) | {run.wall:.1f} | "
-                     f"{run.loop:.1f} | {'' if run.idle is None else f'{run.idle:.1f} of {run.wall * cores_total:.0f}'} | "
-                     f"{ratios(run.wall, replayed, host / cores)} | {run.loop / replayed:.2f} |")
-        at_limit.append(f"{name.split()[0]} {ratios(run.wall, model_s, host / cores, ' / ')}")
-        against_fastest.append(f"{name.split()[0]} {ratios(run.wall, run.evals / fastest, host / cores, ' / ')}")
+    for name, r in rows.items():
+        idle = "" if r["idle"] is None else f"{r['idle']:.1f} of {r['idle_of']:.0f}"
+        lines.append(f"| {name} | {r['images']} | {r['evals']:,} | {r['limit']:.0f} | {r['model_s']:.1f} | "
+                     f"{r['replayed']:.1f} | {r['host']:.1f} ({r['pool_cpu']:.1f}; processes {r['children']:.1f}) | "
+                     f"{r['wall']:.1f} | {r['loop']:.1f} | "
+                     f"{idle} | {r['ratio']:.2f} | {r['per_model']:.2f} | {r['loop_per_model']:.2f} |")
+    at_limit = "; ".join(f"{name.split()[0]} {r['at_limit'][0]:.2f} / {r['at_limit'][1]:.2f}" for name, r in rows.items())
+    against = "; ".join(f"{name.split()[0]} {r['against_fastest'][0]:.2f} / {r['against_fastest'][1]:.2f}"
+                        for name, r in rows.items())
     lines += ["", "Host work by kind (CPU-s): " + "; ".join(
-        f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in run.clock.cpu.most_common())
-        for name, run in measured.items()),
+        f"{name.split()[0]}: " + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu"]) for name, r in rows.items()),
         "Host CPU-s: the host work the run counts (its tasks in the host processes in brackets, then the host "
         "processes' whole CPU time, their start and imports included, after 'processes').",
         "The ratios' model time is the replay: the run's evaluations through the batch-64 compiled call back to "
         "back, just before and after the run (the faster of the two; the first run has only the one after it). "
-        "At the limit around the run instead, wall / (model + host / cores) and wall / model: " + "; ".join(at_limit)
-        + f"; against the fastest of the {len(limits)} limit measures ({fastest:.0f} img/s): "
-        + "; ".join(against_fastest) + ".",
-        _first_line(measured),
-        _steady_line(measured),
+        "At the limit around the run instead, wall / (model + host / cores) and wall / model: " + at_limit
+        + f"; against the fastest of the {len(limits)} limit measures ({fastest:.0f} img/s): " + against + ".",
+        _first_line({name: r["run"] for name, r in rows.items()}),
+        _steady_line({name: r["run"] for name, r in rows.items()}),
         "Marks (s after main.main was called): " + "; ".join(
-            f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.clock.marks.items())
-            for name, run in measured.items()),
-        (f"Each row: the run of median wall time of {args.repeat} (walls in s: {walls})." if args.repeat > 1 else None),
+            f"{name.split()[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in r["marks"].items())
+            for name, r in rows.items()),
+        (f"Each row: the run of median wall time of {res['repeat']} (walls in s: {walls})." if res["repeat"] > 1 else None),
         f"Targets on the demo model: wall / (model + host / cores) <= 1.15, wall / model <= 1.45 (for the default "
         f"run of 12 images or more without --quick: a shorter run is mostly its fixed part). "
-        f"Settings: {' '.join(a for a in base[2:] if a not in data) or 'the defaults'}"
-        + (f"; synthetic data, {args.synthetic} per class drawn like the demo's ({tmp / 'synthetic'})" if data else "")
-        + f"; outputs in {tmp}"]
+        f"Settings: {' '.join(a for a in res['base'][2:] if a not in res['data']) or 'the defaults'}"
+        + (f"; synthetic data, {res['synthetic']} per class drawn like the demo's ({res['tmp'] / 'synthetic'})"
+           if res["data"] else "")
+        + f"; outputs in {res['tmp']}"]
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 
@@ -377,7 +407,8 @@ def _first_line(measured):
             "the others: " + "; ".join(parts))
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line's settings, checked (a usage error exits)."""
     p = argparse.ArgumentParser(description="Benchmark of whole runs: the plain run against the same run on Ray "
                                             "actors (default), or with --end_to_end the default run serially and "
                                             "pipelined against the model's speed. See the module's docstring.")
@@ -402,6 +433,9 @@ def main(argv=None):
     p.add_argument("--output", default=None, help="also write the Markdown table here")
     p.add_argument("--profile", default=None,
                    help="with --end_to_end: a folder for each run's cProfile of the main process (profile-RUN.txt)")
+    p.add_argument("--limit_images", type=int, default=LIMIT_IMAGES,
+                   help="with --end_to_end: images per forward-pass limit measure (bench.py's 512; fewer: a "
+                        "quicker, noisier measure)")
     args = p.parse_args(argv)
     if args.synthetic is not None and not args.end_to_end:
         p.error("--synthetic is for --end_to_end runs")
@@ -414,7 +448,13 @@ def main(argv=None):
     if args.host_workers is not None and args.host_workers < 1:
         p.error(f"--host_workers {args.host_workers}: the pipelined run needs at least 1 host process "
                 f"(the serial run, --host_workers 0, is always measured)")
-    table = end_to_end(args) if args.end_to_end else plain_and_ray(args)
+    return args
+
+
+def main(argv=None):
+    """Prints the table (and writes it to --output) and returns it; `end_to_end` gives the numbers."""
+    args = parse_args(argv)
+    table = end_to_end_table(end_to_end(args)) if args.end_to_end else plain_and_ray(args)
     print(table)
     if args.output:
         Path(args.output).write_text(table)

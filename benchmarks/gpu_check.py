@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--rise_masks", "64", "--lime_samples", "32", "--step", "4096"]  # main.py's settings of a --quick dry run
 
 
 def main(argv=None):
@@ -59,7 +60,7 @@ def main(argv=None):
     start = time.perf_counter()
     if args.only != "e2e":
         bench.main(["--backend", "jax", "--no_reference", "--output", str(out / "bench_jax_gpu.md")]
-                   + (["--models", "demo", "--quick", "--methods", "GRADCAM", "RISE"] if args.quick else
+                   + (["--models", "demo", "--quick", "--methods", "GRADCAM", "RISE", "--min_seconds", "0"] if args.quick else
                       ["--models", "demo", "resnet50"]))
         print(f"[gpu_check] bench.py done after {time.perf_counter() - start:.0f} s", flush=True)
     if args.only == "bench":
@@ -71,8 +72,9 @@ def main(argv=None):
     e2e += ["--profile", str(out)] if args.profile else []
     e2e += ["--repeat", str(args.repeat)]
     extra = (["--extra"] + args.main_args) if args.main_args else []
-    if args.quick:
-        bench_runs.main(e2e + ["--quick"] + extra)
+    if args.quick:  # a dry run: fewer evaluations than bench_runs.py --quick, a short limit measure
+        extra = ["--extra"] + TINY + args.main_args
+        bench_runs.main(e2e + ["--quick", "--limit_images", "128"] + extra)
     else:
         import train
         model_path = Path(tempfile.mkdtemp(prefix="gpu-check-")) / "resnet50_random.keras"

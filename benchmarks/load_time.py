@@ -58,33 +58,55 @@ def model_path(name, folder) -> Path:
     return Path(name)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="demo", help="demo, resnet50 (random weights, saved first) or a .keras path")
     p.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"), choices=("tensorflow", "jax"))
     p.add_argument("--repeat", type=int, default=5, help="fresh processes per way of loading")
     p.add_argument("--output", default=None, help="also write the table here")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+LOADS = (("keras.saving.load_model (initial values drawn)", False), ("utils.load_model (values from the file only)", True))
+
+
+def measure(args) -> dict:
+    """The loads as data: the file's name and size (MB), the backend, and per way of loading (LOADS'
+    labels) the list of (seconds, weight digest, number of weights) of its --repeat fresh processes."""
     os.environ["KERAS_BACKEND"] = args.backend
     with tempfile.TemporaryDirectory() as folder:
         path = model_path(args.model, folder)
         one_load(path, True, args.backend)  # the file into the page cache
-        lines = [f"Load of {path.name} ({path.stat().st_size / 1e6:.1f} MB), Keras on {args.backend}, each load in a "
-                 f"fresh process, {args.repeat} loads each, file in the page cache",
-                 "", "| load | median (s) | range (s) |", "|---|---|---|"]
-        digests = set()
-        for label, ours in (("keras.saving.load_model (initial values drawn)", False),
-                            ("utils.load_model (values from the file only)", True)):
-            runs = [one_load(path, ours, args.backend) for _ in range(args.repeat)]
-            seconds = [r[0] for r in runs]
-            digests |= {(round(r[1], 6), r[2]) for r in runs}
-            lines.append(f"| {label} | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} |")
-    lines += ["", "Same weights both ways: " + ("yes" if len(digests) == 1 else f"NO ({sorted(digests)})")]
-    table = "\n".join(lines) + "\n"
-    print(table)
+        loads = {label: [one_load(path, ours, args.backend) for _ in range(args.repeat)] for label, ours in LOADS}
+        return dict(name=path.name, size_mb=path.stat().st_size / 1e6, backend=args.backend, repeat=args.repeat,
+                    loads=loads)
+
+
+def same_weights(res) -> bool:
+    """Whether every load gave the same weights (digest to 6 decimals, and count)."""
+    return len({(round(d, 6), n) for runs in res["loads"].values() for _, d, n in runs}) == 1
+
+
+def table(res) -> str:
+    lines = [f"Load of {res['name']} ({res['size_mb']:.1f} MB), Keras on {res['backend']}, each load in a "
+             f"fresh process, {res['repeat']} loads each, file in the page cache",
+             "", "| load | median (s) | range (s) |", "|---|---|---|"]
+    for label, runs in res["loads"].items():
+        seconds = [r[0] for r in runs]
+        lines.append(f"| {label} | {statistics.median(seconds):.2f} | {min(seconds):.2f}-{max(seconds):.2f} |")
+    digests = sorted({(round(d, 6), n) for runs in res["loads"].values() for _, d, n in runs})
+    lines += ["", "Same weights both ways: " + ("yes" if same_weights(res) else f"NO ({digests})")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    """Prints the table (and writes it to --output) and returns it; `measure` gives the numbers."""
+    args = parse_args(argv)
+    text = table(measure(args))
+    print(text)
     if args.output:
-        Path(args.output).write_text(table)
-    return table
+        Path(args.output).write_text(text)
+    return text
 
 
 if __name__ == "__main__":

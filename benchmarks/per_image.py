@@ -19,7 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main(argv=None):
+def run(argv=None) -> dict:
+    """The run and its numbers: exit status, wall, image loop and host-process CPU seconds, the marks
+    (s after main.main was called), each image's model stage (s), each method's `seconds` per image,
+    the images done, the model evaluations (bench_runs.evaluations), the output folder and main.py's
+    flags."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=str(Path(tempfile.gettempdir()) / "resnet50_random.keras"),
                    help="the .keras file (made when missing)")
@@ -46,22 +50,31 @@ def main(argv=None):
             "--output_dir", str(out), "--backend", args.backend] + args.main_args
     status, wall, loop, host_cpu, clock = bench_runs.one_run(argv)
     marks = clock.marks
-    print(f"main.py {' '.join(argv)}")
-    print(f"exit status {status}; wall {wall:.1f} s; image loop {loop:.1f} s; host processes {host_cpu:.1f} CPU-s")
-    print("marks (s after main.main): " + ", ".join(f"{k} {v:.1f}" for k, v in marks.items()))
     stages = [marks.get("images", 0)] + sorted(v for k, v in marks.items() if k.startswith("model stage "))
-    print("model stage per image (s): " + ", ".join(f"{b - a:.1f}" for a, b in zip(stages, stages[1:])))
     rows = report.read_rows(out / "results.csv")
     per = {}
     for r in rows:
         if r.get("seconds") == r.get("seconds"):  # NaN for the reference rows
             per.setdefault(r["method"], []).append(float(r["seconds"]))
-    for method, secs in per.items():
+    return dict(status=status, wall=wall, loop=loop, host_cpu=host_cpu, marks=dict(marks),
+                stages=[b - a for a, b in zip(stages, stages[1:])], seconds=per,
+                images=len({r["image"] for r in rows}),
+                evaluations=bench_runs.evaluations(utils.load_model(args.model), out), out=out, argv=argv)
+
+
+def main(argv=None):
+    """Prints `run`'s numbers; returns the run's exit status."""
+    res = run(argv)
+    print(f"main.py {' '.join(res['argv'])}")
+    print(f"exit status {res['status']}; wall {res['wall']:.1f} s; image loop {res['loop']:.1f} s; "
+          f"host processes {res['host_cpu']:.1f} CPU-s")
+    print("marks (s after main.main): " + ", ".join(f"{k} {v:.1f}" for k, v in res["marks"].items()))
+    print("model stage per image (s): " + ", ".join(f"{s:.1f}" for s in res["stages"]))
+    for method, secs in res["seconds"].items():
         print(f"  {method}: " + ", ".join(f"{s:.2f}" for s in secs) + " s")
-    n = len({r["image"] for r in rows})
-    total = bench_runs.evaluations(utils.load_model(args.model), out)
-    print(f"{n} images, {total} model evaluations ({total / max(n, 1):.0f} per image); output in {out}")
-    return status
+    n, total = res["images"], res["evaluations"]
+    print(f"{n} images, {total} model evaluations ({total / max(n, 1):.0f} per image); output in {res['out']}")
+    return res["status"]
 
 
 if __name__ == "__main__":

@@ -68,9 +68,14 @@ def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(
     assert result_rows(tmp_path / "second" / "results.csv") == result_rows(tmp_path / "first" / "results.csv")
 
 
-def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(tmp_path):
-    # a compilation before the cache is set (as a benchmark's forward pass) does not keep it off
-    code = ("import sys; sys.path.insert(0, '.'); import backend, jax; backend.select_backend('jax'); "
+@pytest.fixture(scope="module")
+def jax_process(tmp_path_factory):
+    """One process on JAX (KERAS_BACKEND=jax) for the checks below: (its stdout's words, stderr, the
+    folder of its compile caches)."""
+    tmp_path = tmp_path_factory.mktemp("jax_process")
+    # the backend from the variable first; then a compilation before the cache is set (as a
+    # benchmark's forward pass) does not keep it off
+    code = ("import sys; sys.path.insert(0, '.'); import backend; print(backend.select_backend(None)); import jax; "
             "print(backend.use_compile_cache('none'), jax.config.jax_compilation_cache_dir); "
             "jax.jit(lambda x: x + 1)(1.0); "
             f"print(backend.use_compile_cache({str(tmp_path / 'c')!r}) == jax.config.jax_compilation_cache_dir); "
@@ -83,18 +88,22 @@ def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(tmp_pa
             f"print(len(os.listdir({str(tmp_path / 'd')!r})))")
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     res = _run_jax(["-c", code], env=env)
-    assert res.stdout.split()[:4] == ["None", "None", "True", "None"], res.stderr[-2000:]
-    before, after = map(int, res.stdout.split()[4:])
+    return res.stdout.split(), res.stderr, tmp_path
+
+
+def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(jax_process, tmp_path):
+    words, stderr, folder = jax_process
+    assert words[1:5] == ["None", "None", "True", "None"], stderr[-2000:]
+    before, after = map(int, words[5:])
     assert after == before > 0
-    assert "the compile cache /proc/no/such/folder cannot be made" in res.stderr  # warned, and the run goes on
-    assert len(list((tmp_path / "c").iterdir())) >= 1
+    assert "the compile cache /proc/no/such/folder cannot be made" in stderr  # warned, and the run goes on
+    assert len(list((folder / "c").iterdir())) >= 1
     assert backend.use_compile_cache(tmp_path / "tf") is None and not (tmp_path / "tf").exists()
 
 
-def test_an_existing_keras_backend_variable_is_respected(tmp_path):
-    code = "import sys; sys.path.insert(0, '.'); import backend; print(backend.select_backend(None))"
-    res = _run_jax(["-c", code])
-    assert res.stdout.strip() == "jax", res.stderr[-2000:]
+def test_an_existing_keras_backend_variable_is_respected(jax_process):
+    words, stderr, _ = jax_process
+    assert words[:1] == ["jax"], stderr[-2000:]
 
 
 def test_switching_backend_after_keras_is_loaded_is_refused(capsys):

@@ -1,3 +1,4 @@
+import math
 import os
 import re
 import sys
@@ -10,77 +11,123 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench  # noqa: E402
 
 
-def test_benchmark_smoke(tmp_path):
-    out = tmp_path / "bench.md"
-    rows = bench.main(["--models", "demo", "--quick", "--memory", "--output", str(out)])
-    text = out.read_text()
-    for measure in ("forward-pass limit", "GRADCAM on 12 images", "FEM on 12 images", "RISE (64 evaluations)",
-                    "LIME model part (32 samples)", "insertion (step", "deletion (step", "4 maps together",
-                    "lime package, plain", "model.predict", "peak RSS", "Backend: tensorflow",
-                    "MuFidelity (32 samples)", "sAUC", "Sparseness", "MaxSensitivity",
-                    "ROAD per map and order (1 levels)"):
-        assert measure in text, measure
+def test_benchmark_rows(tmp_path, monkeypatch):
+    """bench.py on the demo model with tiny settings, in this process: a row per measure and per
+    registered method, the counts of evaluations exact, every ratio finite and positive (the RISE
+    memory measure's fresh processes stubbed here: test_rise_peak_memory_in_a_fresh_process)."""
     import explainers
+    out = tmp_path / "bench.md"
+    peaks = []
+    monkeypatch.setattr(bench, "rise_peak_rss", lambda model, n, bs: peaks.append((model, n, bs)) or (500.0, 600.0 + n))
+    rows = bench.main(["--models", "demo", "--quick", "--memory", "--min_seconds", "0", "--output", str(out)])
+    text = out.read_text()
+    assert text.startswith("Backend: tensorflow") and all(bench.row_text(r) in text for r in rows)
+    assert peaks == [("demo", 64, 64), ("demo", 128, 64)]
+    memory = [r for r in rows if "peak RSS" in r[1]]
+    assert [(r[1], r[2], r[6]) for r in memory] == [
+        (f"RISE peak RSS, {n} masks", n, f"{600 + n} MB (before RISE 500 MB); target < 1500 MB") for n in (64, 128)]
+    rows = [r for r in rows if r not in memory]
+    by_measure = {measure: (evals, seconds, ideal, ratio) for model, measure, evals, seconds, ideal, ratio, _ in rows}
+    assert {model for model, *_ in rows} == {"demo"}
+    # --quick: 64 masks, 32 LIME samples, curves at step 4096 (224 x 224: 13 steps + 1), MuFidelity 32 samples
+    expected = {"forward-pass limit (batch 64)": 128, "forward pass of 12 images (one batch)": 12,
+                "GRADCAM on 12 images (vs their forward pass)": 12, "FEM on 12 images (vs their forward pass)": 12,
+                "RISE (64 evaluations)": 64, "LIME (32 evaluations)": 32, "LIME model part (32 samples)": 32,
+                "insertion (step 4096)": 14, "deletion (step 4096)": 14,
+                "insertion + deletion, 4 maps together": 2 * 4 * 14, "MuFidelity (32 samples)": 33,
+                "sAUC (15 fixations, 3000 negatives)": 0, "Sparseness": 0,
+                "MaxSensitivity of a GRADCAM map (10 explanations)": 10, "ROAD per map and order (1 levels)": 1,
+                "reference: lime package, plain (batch 10, model.predict)": 32,
+                "reference: RISE scored with model.predict (batch 32)": 64}
+    for measure, evals in expected.items():
+        assert by_measure[measure][0] == evals, (measure, by_measure.get(measure))
     for method in explainers.names():  # every registered method has its row
-        assert f"| demo | {method} " in text, method
-    ratios = [r[5] for r in rows if r[5] is not None]
-    assert ratios and all(r > 0 for r in ratios)
+        assert [m for m in by_measure if m.startswith(f"{method} ")], method
+    for measure, (evals, seconds, ideal, ratio) in by_measure.items():
+        assert seconds is not None and math.isfinite(seconds) and seconds > 0, measure
+        assert ratio is None or (math.isfinite(ratio) and ratio > 0 and ratio == seconds / ideal), measure
+    assert sum(ratio is not None for *_, ratio in by_measure.values()) >= len(explainers.names()) + 6
 
 
-def test_end_to_end_rows(tmp_path, caplog):
+def test_rise_peak_memory_in_a_fresh_process():
+    before, peak = bench.rise_peak_rss("demo", 128, 64)
+    assert 0 < before <= peak
+
+
+def test_bench_command_line():
+    import subprocess
+    res = subprocess.run([sys.executable, str(Path(bench.__file__)), "--help"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0 and "--min_seconds" in res.stdout, res.stderr
+
+
+def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
+    """bench_runs.end_to_end in this process: 3 synthetic images, 2 of them run; two rounds of the
+    serial and the pipelined run (alternated) with tiny settings; its numbers, then the table."""
     import bench_runs
     import pipeline
     caplog.set_level("WARNING")
-    table = bench_runs.main(["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "2",
-                             "--output", str(tmp_path / "e2e.md")])
-    assert "forward-pass limit" in table and "| serial (--host_workers 0) | 2 |" in table
-    data = re.search(r"synthetic data, 1 per class drawn like the demo's \((\S+)\)", table)
-    assert data and len(list((Path(data[1]) / "images_test").glob("*.png"))) == 3, table
-    walls = re.search(r"median wall time of 2 \(walls in s: serial ([\d.]+), ([\d.]+); pipelined ([\d.]+), ([\d.]+)\)",
-                      table)
-    assert walls, table  # two rounds of each, alternated; each row is the lower-middle one
-    measures = re.search(r"measured 5 times, before the first run and after each: ([\d, ]+) img/s; each run's "
-                         r"evaluations replayed after it through the same call: ([\d, ]+) img/s", table)
-    assert measures, table  # the limit before the first run, then after each of the 4; a replay after each
-    limits = [float(x) for x in measures.group(1).split(", ")]
-    replays = [float(x) for x in measures.group(2).split(", ")]
-    assert len(replays) == 4 and "| pipelined (--host_workers " in table and "wall / (model + host / cores)" in table
-    row = next(line for line in table.splitlines() if line.startswith("| pipelined"))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    evals, limit, model_s, replayed = int(cells[2].replace(",", "")), float(cells[3]), float(cells[4]), float(cells[5])
-    host, wall, ratio, per_model = float(cells[6].split()[0]), float(cells[7]), float(cells[10]), float(cells[11])
-    assert re.fullmatch(r"[\d.]+ \([\d.]+; processes [\d.]+\)", cells[6]) and "after 'processes'" in table
+    tiny = ["--rise_masks", "64", "--lime_samples", "32", "--step", "4096", "--display_type", "none"]
+    res = bench_runs.end_to_end(bench_runs.parse_args(
+        ["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "2", "--limit_images", "128",
+         "--extra"] + tiny))
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]  # each run's own first trace
-    assert "a shorter run is mostly its fixed part" in table
-    idle = re.fullmatch(r"([\d.]+) of (\d+)", cells[9])  # the cores' idle time during the run, of cores x wall
-    assert idle and 0 <= float(idle[1]) <= int(idle[2]) + 1 and abs(int(idle[2]) - wall * os.cpu_count()) <= 1, cells
-    # per image: 1 prediction + GRADCAM 1 + FEM 1 + RISE 500 + LIME 200 + 6 maps x 2 curves x 225 + MuFidelity 201
-    assert evals == 2 * (1 + 1 + 1 + 500 + 200 + 6 * 2 * 225 + 201)
-    assert model_s > 0 and wall > 0 and ratio > 0
-    assert wall == pytest.approx(min(float(walls[3]), float(walls[4])), abs=0.051)
-    # the order serial 1, pipelined 1, serial 2, pipelined 2: the row's run is set against the
-    # faster of the two measures around it, not the fastest of all; likewise the replays
-    k = 0 if wall == pytest.approx(float(walls[3]), abs=0.051) else 1
-    assert limit == pytest.approx(max(limits[2 * k + 1], limits[2 * k + 2]), abs=0.51)
-    assert model_s == pytest.approx(evals / limit, rel=0.01, abs=0.051)
-    assert replayed == pytest.approx(evals / max(replays[2 * k], replays[2 * k + 1]), rel=0.01, abs=0.051)
-    # the ratios are against the replayed model time (the one at the limit in a line of its own);
-    # the cells are rounded to 0.1 s
-    assert ratio == pytest.approx(wall / (replayed + host / pipeline.cores()), rel=0.03)
-    assert per_model == pytest.approx(wall / replayed, rel=0.03)
-    assert f"against the fastest of the 5 limit measures ({max(limits):.0f} img/s)" in table
-    at_limit = re.search(r"At the limit around the run instead, .*pipelined ([\d.]+) / ([\d.]+); against", table)
-    assert at_limit and float(at_limit[2]) == pytest.approx(wall / model_s, rel=0.03), table
+    assert len(list((res["tmp"] / "synthetic" / "images_test").glob("*.png"))) == 3
+    serial, pipelined = "serial (--host_workers 0)", f"pipelined (--host_workers {pipeline.cores()})"
+    limits, replays, runs, rows = res["limits"], res["replays"], res["runs"], res["rows"]
+    assert list(rows) == [serial, pipelined] and [len(r) for r in runs.values()] == [2, 2]
+    # the limit before the first run, then after each of the 4; a replay after each
+    assert len(limits) == 5 and len(replays) == 4
+    assert all(math.isfinite(x) and x > 0 for x in limits + replays)
+    assert res["fastest"] == max(limits) and res["limit_images"] == 128
+    order = [runs[serial][0], runs[pipelined][0], runs[serial][1], runs[pipelined][1]]  # as they ran
+    for name, row in rows.items():
+        run = row["run"]
+        assert row["images"] == 2
+        # per image: 1 prediction + GRADCAM 1 + FEM 1 + RISE 64 + LIME 32 + 6 maps x 2 curves x (13 + 1)
+        # (step 4096 on 224 x 224) + MuFidelity 201
+        assert row["evals"] == 2 * (1 + 1 + 1 + 64 + 32 + 6 * 2 * 14 + 201) and all(r.evals == row["evals"]
+                                                                                   for r in runs[name])
+        assert run is min(runs[name], key=lambda r: r.wall)  # the lower middle of two walls
+        # each run against the faster of the measures just before and after it, not the fastest of all;
+        # likewise the replays (the first run has only the one after it)
+        j = next(i for i, r in enumerate(order) if r is run)
+        assert row["limit"] == max(limits[j], limits[j + 1]) and row["replayed"] == row["evals"] / max(
+            replays[max(j - 1, 0):j + 1])
+        assert row["model_s"] == row["evals"] / row["limit"] and row["wall"] == run.wall > 0
+        assert row["model_s"] > 0 and row["replayed"] > 0 and row["host"] >= 0 and row["pool_cpu"] >= 0
+        assert row["children"] >= 0
+        # the ratios are against the replayed model time
+        assert row["ratio"] == pytest.approx(row["wall"] / (row["replayed"] + row["host"] / pipeline.cores()),
+                                             rel=1e-12) and row["ratio"] > 0
+        assert row["per_model"] == pytest.approx(row["wall"] / row["replayed"], rel=1e-12)
+        assert row["at_limit"][1] == pytest.approx(row["wall"] / row["model_s"], rel=1e-12)
+        assert row["against_fastest"][1] == pytest.approx(row["wall"] * max(limits) / row["evals"], rel=1e-12)
+        # the cores' idle time during the run, of cores x wall; /proc/stat counts it from just before
+        # main.main is called to just after (a little longer than the wall), in ticks of 0.01 s per core
+        assert row["idle_of"] == pytest.approx(row["wall"] * os.cpu_count(), rel=1e-12)
+        assert row["idle"] is not None and 0 <= row["idle"] <= row["idle_of"] + 1, row
     # the pipelined run from its second image on: the time between its two model stages' marks
-    steady = re.search(r"pipelined: ([\d.]+) s per image against ([\d.]+) s of model work \(([\d.]+) x\); "
-                       r"fixed part ([\d.]+) s of (\d+\.\d)", table)
-    marks = re.search(r"pipelined: start .*model stage 1 ([\d.]+), model stage 2 ([\d.]+), images_done", table)
-    assert steady and marks, table
-    per_image, of_model, ratio, fixed, of = map(float, steady.groups())
-    # each printed to 0.01 s (the marks, the pace) or 0.1 s (the walls, the fixed part)
-    assert per_image == pytest.approx(float(marks[2]) - float(marks[1]), abs=0.02)
-    assert of_model == pytest.approx(replayed / 2, abs=0.04) and of == pytest.approx(wall, abs=0.051)
-    assert ratio == pytest.approx(per_image / of_model, rel=0.02) and fixed == pytest.approx(wall - 2 * per_image, abs=0.12)
+    marks = rows[pipelined]["marks"]
+    per_image, of_model, fixed = rows[pipelined]["steady"]
+    assert per_image == pytest.approx(marks["model stage 2"] - marks["model stage 1"], rel=1e-12)
+    assert of_model == pytest.approx(rows[pipelined]["replayed"] / 2, rel=1e-12)
+    assert fixed == pytest.approx(rows[pipelined]["wall"] - 2 * per_image, rel=1e-12)
+
+    table = bench_runs.end_to_end_table(res)  # the printing: a layer over the numbers
+    assert f"forward-pass limit (batch 64, 128 images, the best of {bench.LIMIT_REPEAT}) measured 5 times" in table
+    for name, row in rows.items():
+        assert f"| {name} | 2 | {row['evals']:,} | {row['limit']:.0f} | {row['model_s']:.1f} | " in table
+        assert f"| {row['ratio']:.2f} | {row['per_model']:.2f} | {row['loop_per_model']:.2f} |" in table
+    for text in ("after 'processes'", "a shorter run is mostly its fixed part", "synthetic data, 1 per class",
+                 f"against the fastest of the 5 limit measures ({max(limits):.0f} img/s)",
+                 f"pipelined: {per_image:.2f} s per image against {of_model:.2f} s of model work",
+                 "Each row: the run of median wall time of 2 (walls in s: serial "):
+        assert text in table, text
+    # the command line prints that table and writes it to --output
+    monkeypatch.setattr(bench_runs, "end_to_end", lambda args: res)
+    assert bench_runs.main(["--end_to_end", "--output", str(tmp_path / "e2e.md")]) == table
+    assert (tmp_path / "e2e.md").read_text() == table and table in capsys.readouterr().out
 
 
 def test_steady_state_of_a_pipelined_run():
@@ -154,28 +201,42 @@ def test_gpu_check_dry_run_on_jax(tmp_path):
     assert f"--compile_cache {tmp_path / 'cache'}" in e2e and len(list((tmp_path / "cache").iterdir())) >= 3
 
 
-def test_load_time_compares_both_loads_in_fresh_processes(tmp_path):
+def test_load_time_compares_both_loads_in_fresh_processes(tmp_path, monkeypatch, capsys):
     import load_time
-    table = load_time.main(["--repeat", "1", "--backend", "tensorflow", "--output", str(tmp_path / "load.md")])
-    assert (tmp_path / "load.md").read_text() == table
+    res = load_time.measure(load_time.parse_args(["--repeat", "1", "--backend", "tensorflow"]))
+    assert list(res["loads"]) == [label for label, _ in load_time.LOADS]
+    assert [len(runs) for runs in res["loads"].values()] == [1, 1]
+    for (seconds, digest, n), in res["loads"].values():
+        assert math.isfinite(seconds) and seconds > 0 and math.isfinite(digest) and digest > 0 and n > 0
+    assert load_time.same_weights(res)
+    table = load_time.table(res)  # the printing: a layer over the numbers
     rows = re.findall(r"^\| (keras\.saving\.load_model|utils\.load_model) .*\| ([0-9.]+) \| ([0-9.]+)-([0-9.]+) \|$",
                       table, re.M)
     assert [r[0] for r in rows] == ["keras.saving.load_model", "utils.load_model"]
-    assert all(float(low) == float(median) == float(high) > 0 for _, median, low, high in rows)
+    assert [r[1:] for r in rows] == [(f"{runs[0][0]:.2f}",) * 3 for runs in res["loads"].values()]  # 1 load each
     assert "Same weights both ways: yes" in table
+    monkeypatch.setattr(load_time, "measure", lambda args: res)
+    assert load_time.main(["--output", str(tmp_path / "load.md")]) == table == (tmp_path / "load.md").read_text()
+    assert table in capsys.readouterr().out
 
 
-def test_per_image_on_the_demo_model(capsys, tmp_path):
+def test_per_image_on_the_demo_model(capsys, tmp_path, monkeypatch):
     """benchmarks/per_image.py (the docs' ResNet50 timings) on the demo model, one image, one method:
     its marks, its `seconds` and its count of evaluations (prediction + Grad-CAM + 2 x 14 curve scores
     at step 4096 + MuFidelity's 201)."""
     import constants
     import per_image
-    status = per_image.main(["--model", str(constants.DEMO_MODEL), "--n_images", "1", "--out", str(tmp_path / "o"),
-                             "--",
-                             "--explanation_method", "GRADCAM", "--references", "none", "--step", "4096",
-                             "--display_type", "none"])
+    res = per_image.run(["--model", str(constants.DEMO_MODEL), "--n_images", "1", "--out", str(tmp_path / "o"),
+                         "--",
+                         "--explanation_method", "GRADCAM", "--references", "none", "--step", "4096",
+                         "--display_type", "none"])
+    assert res["status"] == 0 and res["images"] == 1 and res["evaluations"] == 1 + 1 + 2 * 14 + 201
+    assert list(res["seconds"]) == ["GRADCAM"] and len(res["seconds"]["GRADCAM"]) == 1
+    assert res["seconds"]["GRADCAM"][0] > 0 and len(res["stages"]) == 1 and res["stages"][0] > 0
+    assert "images_done" in res["marks"] and res["wall"] > 0
+    # the printing: a layer over the numbers
+    monkeypatch.setattr(per_image, "run", lambda argv: res)
+    assert per_image.main([]) == 0
     out = capsys.readouterr().out
-    assert status == 0, out
     assert "model stage per image (s): " in out and "  GRADCAM: " in out
     assert "1 images, 231 model evaluations (231 per image)" in out

@@ -35,7 +35,7 @@ RUN_BY = {
     ("docs/backends.md", "python main.py --backend jax            # or KERAS_BACKEND=jax python main.py"):
         "tests/test_backend.py::test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs",
     ("docs/performance.md", "python benchmarks/bench.py --models demo --quick"):
-        "tests/test_bench.py::test_benchmark_smoke",
+        "tests/test_bench.py::test_benchmark_rows",
 }
 
 FENCE = re.compile(r"^```([A-Za-z]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)

@@ -1,8 +1,8 @@
 """Small shared helpers: normalisation, resizing, image and GFDM loading, model loading and the
 plain batched forward pass. The seed's names stay importable from here (get_image_index,
-get_last_layer_name, ...) although their code lives in focused modules: data.py
+get_last_layer_name, grid_layout, ...) although their code lives in focused modules: data.py
 (MexCulture naming), model_graph.py (layer search, nested backbones), backend.py (compilation,
-batching)."""
+batching), figures.py (figures)."""
 import logging
 from pathlib import Path
 
@@ -277,3 +277,9 @@ def predict_batched(model, images, batch_size=constants.BATCH_SIZE, jit=True) ->
 def class_scores(model, images, class_index, batch_size=constants.BATCH_SIZE) -> np.ndarray:
     """Softmax probability of `class_index` for each image of a stack: shape (N,)."""
     return predict_batched(model, images, batch_size)[:, int(class_index)]
+
+
+def grid_layout(*args, **kwargs):
+    """figures.grid_layout (kept importable from here)."""
+    import figures
+    return figures.grid_layout(*args, **kwargs)

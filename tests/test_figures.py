@@ -176,3 +176,14 @@ def test_pngs_are_written_with_fast_compression(tmp_path, fonts_checked):
     assert _zlib_level_class(png.read_bytes()) == 0
     [png] = figures.save_image_figures(image_figure(), tmp_path / "pdf", "grid", "pdf")  # the preview
     assert _zlib_level_class(png.read_bytes()) == 0
+
+
+def test_the_seeds_grid_layout_stays_importable_from_utils(tmp_path):
+    """utils.grid_layout is one of the seed's names (kept importable from utils); it draws the images
+    in a grid and saves it."""
+    import utils
+    images = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8), 0.5, np.float32), np.ones((8, 8), np.float32)]
+    utils.grid_layout(images, ["a", "b", "c"], path=tmp_path / "grid.png", ncols=2)
+    from PIL import Image
+    width, height = Image.open(tmp_path / "grid.png").size
+    assert width > 0 and height > width * 0.9  # 2 columns x 2 rows of square panels

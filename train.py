@@ -7,7 +7,7 @@ then unfreezes the backbone at a lower learning rate. A backbone trained from sc
 none`) is trainable from the start.
 
     # ResNet50 with ImageNet weights (Keras cache, or downloaded when online)
-    python train.py --train_dir MexCulture142/images_train --val_dir MexCulture142/images_val
+    python train.py --train_dir data/mexculture142/images_train --val_dir data/mexculture142/images_val
     # the bundled demo model
     python make_demo.py --split train --n_per_class 200 --no_gaze
     python train.py --train_dir demo_data/images_train --val_dir demo_data/images_test \

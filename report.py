@@ -455,15 +455,17 @@ def read_summary_csv(path) -> list:
             return float(text)
         except (TypeError, ValueError):
             return math.nan
+
+    def count(text):
+        value = number(text)
+        return int(value) if math.isfinite(value) else 0
     with path.open(newline="") as f:
         out = []
         for r in csv.DictReader(f):
-            entry = {"method": r["method"], "n": int(number(r.get("n")) if math.isfinite(number(r.get("n"))) else 0),
-                     "flat": int(number(r.get("flat")) if math.isfinite(number(r.get("flat"))) else 0),
+            entry = {"method": r["method"], "n": count(r.get("n")), "flat": count(r.get("flat")),
                      "seconds": number(r.get("seconds_per_image")),
                      "reliability": (number(r.get("reliability_mean")), number(r.get("reliability_min")))}
-            for m in metric_names():
-                entry[m] = tuple(number(r.get(f"{m}_{k}")) for k in SUMMARY_PARTS)
+            entry.update({m: tuple(number(r.get(f"{m}_{k}")) for k in SUMMARY_PARTS) for m in metric_names()})
             out.append(entry)
     return out
 

@@ -78,3 +78,35 @@ def build(out, display_type="grid", figure_format="png", **kwargs) -> dict:
     methods, references = report.run_rows(out, rows)
     report.write_tables(out, rows, methods, references)
     return report.rebuild(out, display_type, figure_format, progress=False)
+
+
+def figure_data(name="Colonial_X_Y_N_1.png", methods=("GRADCAM", "RISE", "CENTER"), gfdm_shape=(24, 40), seed=0):
+    """figures.ImageFigure of seeded random 32 x 32 maps (RISE's nearly flat), curves and values, the
+    input at the model's square size and the GFDM at `gfdm_shape` (the photograph's aspect ratio)."""
+    import figures
+    rng = np.random.default_rng(seed)
+    maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
+    if "RISE" in maps:
+        maps["RISE"] = np.full((32, 32), 0.97, np.float32)  # nearly flat
+    curves = {"Insertion": {m: np.linspace(0.1, 0.9, 9) for m in methods},
+              "Deletion": {m: np.linspace(0.9, 0.1, 9) for m in methods}}
+    values = {m: {"Insertion": 0.5, "Deletion": 0.4} for m in methods}
+    info = dict(true_class="Colonial", predicted_class="Modern", confidence=0.61, target_class="Colonial",
+                p_full=0.3, p_start=0.1, p_end=0.05, deletion_baseline="black", insertion_start="blur")
+    img = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    return figures.ImageFigure(name, img, rng.random(gfdm_shape).astype(np.float32), maps, curves, values, info)
+
+
+def demo_folders(root, stems):
+    """images/, gfdm/ and fix/ under `root` with the demo's image, GFDM and fixation file of each stem
+    (e.g. "Colonial_DemoTest001_Synthetic_N_1"): {"imgs", "gfdms", "fixs"}."""
+    import shutil
+    import constants
+    out = {key: root / name for key, name in (("imgs", "images"), ("gfdms", "gfdm"), ("fixs", "fix"))}
+    for folder in out.values():
+        folder.mkdir()
+    for stem in stems:
+        shutil.copy(constants.DEMO_TEST_IMAGES / f"{stem}.png", out["imgs"])
+        shutil.copy(constants.DEMO_TEST_GFDM / f"{stem.replace('_N_1', '_GFDM_N_1')}.png", out["gfdms"])
+        shutil.copy(constants.DEMO_TEST_FIXATIONS / f"{stem.replace('_N_1', '_GazeFix_N_1')}.txt", out["fixs"])
+    return out

@@ -140,20 +140,8 @@ def test_a_gfdm_of_another_aspect_ratio_is_refused_for_its_image(tmp_path, capsy
 def _photo_figure(name, image_shape, seed=0):
     """The figure data of a photograph of `image_shape` (H, W): the input and the maps at the model's
     square input, the GFDM at the photograph's own size."""
-    import numpy as np
-
-    import figures
-    rng = np.random.default_rng(seed)
-    methods = ("GRADCAM", "CENTER")
-    maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
-    curves = {"Insertion": {m: np.linspace(0.1, 0.9, 9) for m in methods},
-              "Deletion": {m: np.linspace(0.9, 0.1, 9) for m in methods}}
-    values = {m: {"Insertion": 0.5, "Deletion": 0.4} for m in methods}
-    info = dict(true_class="Colonial", predicted_class="Modern", confidence=0.61, target_class="Colonial",
-                p_full=0.3, p_start=0.1, p_end=0.05, deletion_baseline="black", insertion_start="blur")
-    img = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    gfdm = rng.random(image_shape).astype(np.float32)
-    return figures.ImageFigure(name, img, gfdm, maps, curves, values, info)
+    import fake_run
+    return fake_run.figure_data(name, ("GRADCAM", "CENTER"), image_shape, seed)
 
 
 def _image_panel_aspects(fig):

@@ -8,6 +8,7 @@ from matplotlib.image import AxesImage
 from matplotlib.text import Text
 from PIL import Image
 
+import fake_run
 import figures
 import saved
 import style
@@ -25,18 +26,7 @@ def test_a_nearly_flat_map_keeps_the_fixed_scale():
 
 
 def image_figure(methods=("GRADCAM", "RISE", "CENTER")):
-    rng = np.random.default_rng(0)
-    maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
-    if "RISE" in maps:
-        maps["RISE"] = np.full((32, 32), 0.97, np.float32)  # nearly flat
-    curves = {"Insertion": {m: np.linspace(0.1, 0.9, 9) for m in methods},
-              "Deletion": {m: np.linspace(0.9, 0.1, 9) for m in methods}}
-    values = {m: {"Insertion": 0.5, "Deletion": 0.4} for m in methods}
-    info = dict(true_class="Colonial", predicted_class="Modern", confidence=0.61, target_class="Colonial",
-                p_full=0.3, p_start=0.1, p_end=0.05, deletion_baseline="black", insertion_start="blur")
-    img = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    return figures.ImageFigure("Colonial_X_Y_N_1.png", img, rng.random((24, 40)).astype(np.float32), maps, curves,
-                               values, info)
+    return fake_run.figure_data(methods=methods)
 
 
 def test_grid_has_the_input_once_then_a_row_per_method_and_reference(tmp_path, fonts_checked):

@@ -1,7 +1,6 @@
 """Honest numbers at the edges: a flat map has no metric (not PCC 0 and AUC 0.5), a stochastic map
 reports its split-half reliability, and a class the model does not see is flagged."""
 import math
-import shutil
 
 import keras
 import numpy as np
@@ -11,6 +10,7 @@ from keras import layers
 import constants
 import data
 import explainers
+import fake_run
 import figures
 import main
 import metrics
@@ -156,15 +156,9 @@ def flat_method():
 
 
 def _folders(tmp_path, stems):
-    imgs, gfdms, fixs = tmp_path / "images", tmp_path / "gfdm", tmp_path / "fix"
-    for d in (imgs, gfdms, fixs):
-        d.mkdir()
-    for stem in stems:
-        shutil.copy(constants.DEMO_TEST_IMAGES / f"{stem}_N_1.png", imgs)
-        shutil.copy(constants.DEMO_TEST_GFDM / f"{stem}_GFDM_N_1.png", gfdms)
-        shutil.copy(constants.DEMO_TEST_FIXATIONS / f"{stem}_GazeFix_N_1.txt", fixs)
-    return ["--test_images_folder_path", str(imgs), "--test_gdfm_folder_path", str(gfdms),
-            "--fixations_folder_path", str(fixs), "--no_progress", "--step", "2000", "--host_workers", "0"]
+    made = fake_run.demo_folders(tmp_path, [f"{stem}_N_1" for stem in stems])
+    return ["--test_images_folder_path", str(made["imgs"]), "--test_gdfm_folder_path", str(made["gfdms"]),
+            "--fixations_folder_path", str(made["fixs"]), "--no_progress", "--step", "2000", "--host_workers", "0"]
 
 
 def _panel_titles(out, name, rows):

@@ -16,6 +16,7 @@ import figures
 import main
 import pipeline
 import report
+import fake_run
 from fake_run import result_rows
 
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress"]
@@ -25,13 +26,8 @@ GOOD = ["Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest002_Synthetic_N_1"
 @pytest.fixture()
 def folders(tmp_path):
     """Three good demo images with a corrupt one sorted between them (Colonial_X... after Colonial_D...)."""
-    imgs, gfdms, fixs = tmp_path / "images", tmp_path / "gfdm", tmp_path / "fix"
-    for d in (imgs, gfdms, fixs):
-        d.mkdir()
-    for stem in GOOD:
-        shutil.copy(constants.DEMO_TEST_IMAGES / f"{stem}.png", imgs)
-        shutil.copy(constants.DEMO_TEST_GFDM / f"{stem.replace('_N_1', '_GFDM_N_1')}.png", gfdms)
-        shutil.copy(constants.DEMO_TEST_FIXATIONS / f"{stem.replace('_N_1', '_GazeFix_N_1')}.txt", fixs)
+    made = fake_run.demo_folders(tmp_path, GOOD)
+    imgs, gfdms, fixs = made["imgs"], made["gfdms"], made["fixs"]
     (imgs / "Colonial_XBroken_X_N_1.png").write_bytes(b"\x89PNG not really")
     shutil.copy(constants.DEMO_TEST_GFDM / "Colonial_DemoTest001_Synthetic_GFDM_N_1.png",
                 gfdms / "Colonial_XBroken_X_GFDM_N_1.png")

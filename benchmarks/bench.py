@@ -35,9 +35,9 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # the plain lime package's per-sampl
 
 import numpy as np  # noqa: E402
 
-import backend  # noqa: E402
+from xai_mexculture.core import backend
 import constants  # noqa: E402
-import data  # noqa: E402
+from xai_mexculture.core import data
 
 N_CAM_IMAGES = 12
 
@@ -66,10 +66,10 @@ LIMIT_IMAGES, LIMIT_REPEAT = 512, 5  # forward_limit's measure
 def forward_call(model, batch_size, jit=True):
     """(call, batch): the model's compiled forward call and a fixed batch of batch_size images in
     memory, what forward_limit (and bench_runs.replay) time."""
-    import utils
+    from xai_mexculture.core import model_io
     shape = tuple(model.inputs[0].shape[1:3])
     batch = backend.to_tensor(np.random.default_rng(0).uniform(0, 255, (batch_size,) + shape + (3,)))
-    return utils.forward(model, jit), batch
+    return model_io.forward(model, jit), batch
 
 
 def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIMIT_REPEAT):
@@ -83,18 +83,18 @@ def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIM
 
 def resnet50_random(input_size=constants.INPUT_SIZE):
     import keras
-    import train
+    from xai_mexculture.cli import train
     keras.utils.set_random_seed(0)
     return train.build_model(3, "resnet50", "none", input_size, nested=True)
 
 
 def load(name):
-    import utils
+    from xai_mexculture.core import model_io
     if name == "demo":
-        return utils.load_model(constants.DEMO_MODEL)
+        return model_io.load_model(constants.DEMO_MODEL)
     if name == "resnet50":
         return resnet50_random()
-    return utils.load_model(name)
+    return model_io.load_model(name)
 
 
 def settings(name, args):
@@ -115,7 +115,7 @@ def rise_peak_rss(model_arg, n_masks, batch_size):
 import os, resource, sys
 sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'benchmarks')!r})
 import numpy as np, bench
-from RISE import RISEExplainer
+from xai_mexculture.explainers.rise import RISEExplainer
 
 def peak_mb():
     # VmHWM is the process's own high-water mark (ru_maxrss keeps the parent's from before exec)
@@ -149,17 +149,18 @@ def method_params(cls, cfg, quick=False):
 
 
 def bench_model(name, args, rows):
-    import evaluate
-    import explainers
-    import utils
-    from LIME import segment
+    from xai_mexculture.metrics import causal
+    from xai_mexculture import explainers
+    from xai_mexculture.core import image_io
+    from xai_mexculture.core import model_io
+    from xai_mexculture.explainers.lime_method import segment
 
     model = load(name)
     cfg = settings(name, args)
     jit = args.jit == "on"
     shape = tuple(model.inputs[0].shape[1:3])
     paths = data.list_images(constants.DEMO_TEST_IMAGES)
-    imgs = np.stack([utils.load_image(p, shape) for p in paths[:N_CAM_IMAGES]])
+    imgs = np.stack([image_io.load_image(p, shape) for p in paths[:N_CAM_IMAGES]])
     classes = np.array([data.class_index(p.name) for p in paths[:N_CAM_IMAGES]])
     img, cls = imgs[0], int(classes[0])
     bs = args.batch_size
@@ -168,7 +169,7 @@ def bench_model(name, args, rows):
         rows.append((name, measure, evals, seconds, ideal, seconds / ideal if ideal else None, target))
         print(row_text(rows[-1]), flush=True)
 
-    call = utils.forward(model, jit)
+    call = model_io.forward(model, jit)
     t, limit = forward_limit(model, bs, jit, cfg["limit_n"])
     twelve = backend.to_tensor(imgs)
     t12, _ = timed(lambda: backend.to_numpy(call(twelve)), repeat=5)
@@ -203,23 +204,23 @@ def bench_model(name, args, rows):
             t, _ = timed(lambda: explainer.explanation(img, cls, segments=segments))
             add(f"{method} model part ({evals} samples)", evals, t, at_limit, "<= 1.15")
 
-    scorer = evaluate.CurveScorer(model, bs, jit)
-    n1 = evaluate.n_steps(shape, cfg["step"]) + 1
+    scorer = causal.CurveScorer(model, bs, jit)
+    n1 = causal.n_steps(shape, cfg["step"]) + 1
     any_map = next(iter(maps.values()))
     for kind in ("insertion", "deletion"):
         at_limit = ideal(n1)
-        t, _ = timed(lambda: evaluate.causal_curves(model, img, {"m": any_map}, cls, cfg["step"], (kind,),
+        t, _ = timed(lambda: causal.causal_curves(model, img, {"m": any_map}, cls, cfg["step"], (kind,),
                                                     scorer=scorer))
         add(f"{kind} (step {cfg['step']})", n1, t, at_limit, "<= 1.15")
     seed_maps = {m: maps[m] for m in maps if m in explainers.default_names()} or maps
     at_limit = ideal(2 * len(seed_maps) * n1)
-    t, _ = timed(lambda: evaluate.causal_curves(model, img, seed_maps, cls, cfg["step"], scorer=scorer))
+    t, _ = timed(lambda: causal.causal_curves(model, img, seed_maps, cls, cfg["step"], scorer=scorer))
     add(f"insertion + deletion, {len(seed_maps)} maps together", 2 * len(seed_maps) * n1, t, at_limit, "<= 1.15")
     bench_metrics(model, img, cls, any_map, cfg, jit, bs, ideal, add)
 
     if not args.no_reference:
         from lime import lime_image
-        from RISE import RISE
+        from xai_mexculture.explainers.rise import RISE
         segments = segment(img, 0)
         predict = lambda b: model.predict(np.asarray(b, np.float32), verbose=0)  # noqa: E731
         t, _ = timed(lambda: lime_image.LimeImageExplainer(random_state=0).explain_instance(
@@ -250,29 +251,31 @@ def bench_metrics(model, img, cls, sal, cfg, jit, bs, ideal, add):
     the host metrics (sAUC, Sparseness) in seconds; MaxSensitivity as the cost of its 10 explanations
     of a map (Grad-CAM's); ROAD per map and order (both orders run together, as the tool does; the
     time is their half: host sparse solves plus the scoring, whose limit is given for comparison)."""
-    import evaluate
-    import explainers
-    import metrics
+    from xai_mexculture.metrics import mufidelity
+    from xai_mexculture.metrics import properties
+    from xai_mexculture.metrics import road
+    from xai_mexculture.metrics import sauc
+    from xai_mexculture import explainers
+    from xai_mexculture import metrics
     n = cfg["mufidelity"]
-    removed = evaluate.mufidelity_patterns(n_samples=n, seed=0)
-    scorer = evaluate.mufidelity_scorer(model, bs, jit)
+    removed = mufidelity.mufidelity_patterns(n_samples=n, seed=0)
+    scorer = mufidelity.mufidelity_scorer(model, bs, jit)
     at_limit = ideal(n + 1)
-    t, _ = timed(lambda: evaluate.mufidelity_from_drops(sal, removed, scorer.drops(img, cls, removed)))
+    t, _ = timed(lambda: mufidelity.mufidelity_from_drops(sal, removed, scorer.drops(img, cls, removed)))
     add(f"MuFidelity ({n} samples)", n + 1, t, at_limit, "<= 1.15")
     rng = np.random.default_rng(0)
     fixations, others = rng.uniform(0, 224, (15, 2)), rng.uniform(0, 224, (3000, 2))
-    t, _ = timed(lambda: evaluate.calculate_sauc(fixations, sal, others))
+    t, _ = timed(lambda: sauc.calculate_sauc(fixations, sal, others))
     add("sAUC (15 fixations, 3000 negatives)", 0, t, None, "host")
-    t, _ = timed(lambda: evaluate.calculate_sparseness(sal))
+    t, _ = timed(lambda: properties.calculate_sparseness(sal))
     add("Sparseness", 0, t, None, "host")
     explainer = explainers.get("GRADCAM")(model, batch_size=bs, jit=jit)
     gradcam = explainer.explain(img[None], [cls], ["x"])[0]
     image = metrics.ImageData("x", img, cls, model=model, explainers={"GRADCAM": explainer})
     t, _ = timed(lambda: metrics.get("MaxSensitivity").compute(image, {"GRADCAM": gradcam}))
     add("MaxSensitivity of a GRADCAM map (10 explanations)", 10, t, None, "--robustness")
-    import road
     levels = cfg["road"]
-    t, _ = timed(lambda: evaluate.road_curves(model, img, {"m": sal}, cls, percentages=levels, seed=0,
+    t, _ = timed(lambda: road.road_curves(model, img, {"m": sal}, cls, percentages=levels, seed=0,
                                               batch_size=bs, jit=jit))
     add(f"ROAD per map and order ({len(levels)} levels)", len(levels), t / 2, ideal(2 * len(levels)) / 2,
         f"--road; sparse solves on the host ({road.default_workers()} threads)")

@@ -21,7 +21,7 @@ of the two measures around it, and a line against the fastest of all), and repla
 evaluations through that call back to back, right after each run; each run against the faster of
 the replays just before and after it): this machine's speed drifts by 10-25% within minutes, and
 the replay takes as long as the run's model work, where the short measure samples a second or two;
-the host work in CPU-seconds (pipeline.CLOCK: the main thread's host sections and the CPU time of
+the host work in CPU-seconds (host_clock.CLOCK: the main thread's host sections and the CPU time of
 every task of the host processes); the core-seconds the machine's cores idled during the run
 (/proc/stat, of all its cores x the wall time); and, with the replayed model time, the ratios
 wall / (model + host / cores) (target 1.15: nothing idles) and wall / model (target 1.45 on the
@@ -98,15 +98,16 @@ def plain_and_ray(args):
 # --------------------------------------------------------------------------- end to end
 def evaluations(model, out_dir) -> int:
     """Model evaluations of the images a run did (results.csv and manifest.json of out_dir)."""
-    import evaluate
-    import explainers
-    import report
-    import road
-    params = report.read_manifest(out_dir)["parameters"]
-    rows = report.read_rows(Path(out_dir) / "results.csv")
+    from xai_mexculture.metrics import causal
+    from xai_mexculture.metrics import mufidelity
+    from xai_mexculture import explainers
+    from xai_mexculture.results import tables
+    from xai_mexculture.metrics import road
+    params = tables.read_manifest(out_dir)["parameters"]
+    rows = tables.read_rows(Path(out_dir) / "results.csv")
     images = list(dict.fromkeys(r["image"] for r in rows))
     shape = tuple(model.inputs[0].shape[1:3])
-    n1 = evaluate.n_steps(shape, params["step"]) + 1
+    n1 = causal.n_steps(shape, params["step"]) + 1
     per_method = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         try:
@@ -125,7 +126,7 @@ def evaluations(model, out_dir) -> int:
         if r.get("MaxSensitivity", float("nan")) == r.get("MaxSensitivity", float("nan")):
             total += 10 * per_method.get(r["method"], 0)
     done_mufidelity = {r["image"] for r in rows if r["MuFidelity"] == r["MuFidelity"]}
-    total += len(done_mufidelity) * (len(evaluate.mufidelity_patterns()) + 1)
+    total += len(done_mufidelity) * (len(mufidelity.mufidelity_patterns()) + 1)
     return total
 
 
@@ -160,7 +161,7 @@ def replay(model, evals, batch_size, jit) -> float:
     fixed batch of batch_size, back to back, each result read as a run reads them), after one call:
     a run's model work done alone, at the speed the machine has just then (the short limit measure
     samples a second or two of a machine whose speed drifts)."""
-    import backend
+    from xai_mexculture.core import backend
     import bench
     call, batch = bench.forward_call(model, batch_size, jit)
     backend.to_numpy(call(batch))
@@ -176,7 +177,7 @@ class Run(typing.NamedTuple):
     wall: float
     loop: float
     children: float  # CPU-s of the host processes (rusage)
-    clock: object  # pipeline.CLOCK's copy
+    clock: object  # host_clock.CLOCK's copy
     limit: float  # images/s: the faster of the measures just before and after the run
     idle: object  # core-seconds the machine's cores idled during the run (None: unknown)
     evals: int = 0  # the run's model evaluations (`evaluations`)
@@ -190,11 +191,11 @@ def _children_cpu() -> float:
 
 def one_run(argv, profile=None):
     """Run main.main(argv) in this process: (exit status, wall s, image loop s, CPU-s of the host
-    processes by rusage, a copy of pipeline.CLOCK). profile: a text file for the main process's
+    processes by rusage, a copy of host_clock.CLOCK). profile: a text file for the main process's
     cProfile (the functions by cumulative and by own time) and the run's marks."""
     import copy
-    import main
-    import pipeline
+    from xai_mexculture.cli import main
+    from xai_mexculture.run import host_clock
     import cProfile
     children = _children_cpu()
     profiler = cProfile.Profile() if profile is not None else contextlib.nullcontext()
@@ -203,8 +204,8 @@ def one_run(argv, profile=None):
         status = main.main(argv)
     wall = time.perf_counter() - start
     if profile is not None:
-        write_profile(profiler, pipeline.CLOCK, start, wall, profile)
-    clock = copy.deepcopy(pipeline.CLOCK)
+        write_profile(profiler, host_clock.CLOCK, start, wall, profile)
+    clock = copy.deepcopy(host_clock.CLOCK)
     clock.marks = {name: at - start for name, at in clock.marks.items()}  # s after main.main was called
     loop = clock.marks.get("images_done", 0) - clock.marks.get("images", 0)
     return status, wall, loop, _children_cpu() - children, clock
@@ -229,11 +230,11 @@ def end_to_end(args) -> dict:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import backend
+    from xai_mexculture.core import backend
     backend.select_backend(args.backend)
     import bench
-    import pipeline
-    import report
+    from xai_mexculture.run import host_clock
+    from xai_mexculture.results import tables
     logging.basicConfig(level=logging.WARNING)
     # each run in this process builds its own compiled calls of the same bodies, which TensorFlow
     # reports as retracing ("5 out of the last 7 calls ... triggered tf.function retracing"): it is
@@ -241,7 +242,7 @@ def end_to_end(args) -> dict:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     model = bench.load("demo") if args.model is None else bench.load(args.model)
     jit = args.jit == "on"
-    cores, cores_total = pipeline.cores(), os.cpu_count() or 1
+    cores, cores_total = host_clock.cores(), os.cpu_count() or 1
     workers = cores if args.host_workers is None else args.host_workers
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     data = synthetic_data(tmp / "synthetic", args.synthetic) if args.synthetic else []
@@ -283,7 +284,7 @@ def end_to_end(args) -> dict:
     rows = {}
     for name, run in measured.items():
         model_s, replayed, host = run.evals / run.limit, run.evals / run.replay, run.clock.total()
-        results = report.read_rows(run.out / "results.csv")
+        results = tables.read_rows(run.out / "results.csv")
         n_images = len({r["image"] for r in results})
         rows[name] = dict(
             run=run, images=n_images, evals=run.evals, limit=run.limit, model_s=model_s, replayed=replayed,
@@ -356,7 +357,7 @@ def synthetic_data(folder, n_per_class) -> list:
     by make_demo.py (the demo's seed: the first 4 of each class are the bundled ones), with their
     fixations, scanpaths and GFDMs, written to `folder`."""
     import constants
-    import make_demo
+    from xai_mexculture.cli import make_demo
     make_demo.generate_split(folder, "test", n_per_class)
     return ["--test_images_folder_path", str(folder / "images_test"),
             "--test_gdfm_folder_path", str(folder / "gazefixationsdensitymaps"),
@@ -378,10 +379,10 @@ def steady_state(run, n_images):
 def _steady_line(measured):
     """The pipelined runs from the second image on (the first pays the compilations) against the
     model time replayed, and what the run costs besides (None when no run has two images)."""
-    import report
+    from xai_mexculture.results import tables
     parts = []
     for name, run in measured.items():
-        steady = steady_state(run, len({r["image"] for r in report.read_rows(run.out / "results.csv")}))
+        steady = steady_state(run, len({r["image"] for r in tables.read_rows(run.out / "results.csv")}))
         if steady:
             per_image, model_per_image, fixed = steady
             parts.append(f"{name.split()[0]}: {per_image:.2f} s per image against {model_per_image:.2f} s of model "
@@ -395,10 +396,10 @@ def _steady_line(measured):
 
 def _first_line(measured):
     """Each run's first image against its others, per method (None with one image)."""
-    import report
+    from xai_mexculture.results import tables
     parts = []
     for name, (out, *_) in measured.items():
-        first = first_image_overhead(report.read_rows(out / "results.csv"))
+        first = first_image_overhead(tables.read_rows(out / "results.csv"))
         if first:
             parts.append(f"{name.split()[0]}: " + ", ".join(f"{m} {a:.2f} ({b:.2f})" for m, (a, b) in first.items()))
     if not parts:

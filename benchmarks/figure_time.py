@@ -35,18 +35,18 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--n_images", type=int, default=2)
     args = p.parse_args(argv)
-    import figures
-    import html_report
-    import main as run_main
-    import plots
-    import report
+    from xai_mexculture.render import figures
+    from xai_mexculture.render import html_report
+    from xai_mexculture.cli import main as run_main
+    from xai_mexculture.render import plots
+    from xai_mexculture.results import tables
     import contextlib
     import io
     out = Path(tempfile.mkdtemp()) / "run"
     with contextlib.redirect_stdout(io.StringIO()):
         run_main.main(["--n_images", str(args.n_images), "--output_dir", str(out), "--rise_masks", "256",
                        "--lime_samples", "64", "--no_progress", "--display_type", "none"])
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     name = rows[0]["image"]
     n_rows = len([r for r in rows if r["image"] == name and (out / "maps" / f"{Path(name).stem}_{r['method']}.npy").exists()])
     print(f"| what | best (s) | median (s) |\n|---|---|---|")

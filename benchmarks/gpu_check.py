@@ -51,7 +51,7 @@ def main(argv=None):
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import backend
+    from xai_mexculture.core import backend
     backend.select_backend("jax")
     import bench
     import bench_runs
@@ -76,7 +76,7 @@ def main(argv=None):
         extra = ["--extra"] + TINY + args.main_args
         bench_runs.main(e2e + ["--quick", "--limit_images", "128"] + extra)
     else:
-        import train
+        from xai_mexculture.cli import train
         model_path = Path(tempfile.mkdtemp(prefix="gpu-check-")) / "resnet50_random.keras"
         train.save_model(bench.resnet50_random(), model_path)
         bench_runs.main(e2e + ["--model", str(model_path)] + extra)

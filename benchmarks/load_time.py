@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-import numpy as np, keras, utils, model_layers  # the custom layers registered
+import numpy as np, keras
+from xai_mexculture.core import model_io, model_layers  # the custom layers registered
 start = time.perf_counter()
-model = utils.load_model({path!r}) if {ours!r} else keras.saving.load_model({path!r}, compile=False)
+model = model_io.load_model({path!r}) if {ours!r} else keras.saving.load_model({path!r}, compile=False)
 seconds = time.perf_counter() - start
 weights = [np.asarray(w.value) for w in model.weights if "seed_generator" not in w.path]
 digest = float(sum(np.float64(np.abs(w).sum()) for w in weights))
@@ -51,7 +52,7 @@ def model_path(name, folder) -> Path:
     if name == "resnet50":
         sys.path.insert(0, str(ROOT / "benchmarks"))
         import bench
-        import train
+        from xai_mexculture.cli import train
         path = Path(folder) / "resnet50_random.keras"
         train.save_model(bench.resnet50_random(), path)
         return path

@@ -36,13 +36,13 @@ def run(argv=None) -> dict:
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import backend
+    from xai_mexculture.core import backend
     backend.select_backend(args.backend)
     import bench
     import bench_runs
-    import report
-    import train
-    import utils
+    from xai_mexculture.results import tables
+    from xai_mexculture.cli import train
+    from xai_mexculture.core import model_io
     if not Path(args.model).exists():
         train.save_model(bench.resnet50_random(), args.model)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="per-image-"))
@@ -51,7 +51,7 @@ def run(argv=None) -> dict:
     status, wall, loop, host_cpu, clock = bench_runs.one_run(argv)
     marks = clock.marks
     stages = [marks.get("images", 0)] + sorted(v for k, v in marks.items() if k.startswith("model stage "))
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     per = {}
     for r in rows:
         if r.get("seconds") == r.get("seconds"):  # NaN for the reference rows
@@ -59,7 +59,7 @@ def run(argv=None) -> dict:
     return dict(status=status, wall=wall, loop=loop, host_cpu=host_cpu, marks=dict(marks),
                 stages=[b - a for a, b in zip(stages, stages[1:])], seconds=per,
                 images=len({r["image"] for r in rows}),
-                evaluations=bench_runs.evaluations(utils.load_model(args.model), out), out=out, argv=argv)
+                evaluations=bench_runs.evaluations(model_io.load_model(args.model), out), out=out, argv=argv)
 
 
 def main(argv=None):

@@ -18,19 +18,22 @@ PARAMS = {"RISE": {"n_masks": 300}, "LIME": {"num_samples": 150}, "SMOOTHGRAD": 
 
 
 def compute(batch_size=16):
-    import backend
+    from xai_mexculture.core import backend
     import constants
-    import data
-    import evaluate
-    import explainers
-    import utils
-    model = utils.load_model(constants.DEMO_MODEL)
+    from xai_mexculture.core import data
+    from xai_mexculture.metrics import causal
+    from xai_mexculture.metrics import mufidelity
+    from xai_mexculture.metrics import road
+    from xai_mexculture import explainers
+    from xai_mexculture.core import image_io
+    from xai_mexculture.core import model_io
+    model = model_io.load_model(constants.DEMO_MODEL)
     paths = data.list_images(constants.DEMO_TEST_IMAGES)[::4][:N_IMAGES]  # one image per class
-    imgs = np.stack([utils.load_image(p) for p in paths])
+    imgs = np.stack([image_io.load_image(p) for p in paths])
     classes = np.array([data.class_index(p.name) for p in paths])
     keys = [p.name for p in paths]
     out = {"backend": np.array(backend.name())}
-    scorer = evaluate.CurveScorer(model, batch_size)
+    scorer = causal.CurveScorer(model, batch_size)
     for method in explainers.names():
         maps = explainers.get(method)(model, batch_size=batch_size, seed=0, **PARAMS.get(method, {})).explain(
             imgs, classes, keys)
@@ -38,17 +41,17 @@ def compute(batch_size=16):
         if method not in explainers.default_names():
             continue
         for i, (img, cls) in enumerate(zip(imgs, classes)):
-            curves = evaluate.causal_curves(model, img, {method: maps[i]}, int(cls), step=1000, scorer=scorer)
+            curves = causal.causal_curves(model, img, {method: maps[i]}, int(cls), step=1000, scorer=scorer)
             for kind in ("insertion", "deletion"):
                 out[f"{method}_{kind}_{i}"] = curves[method][kind][0]
-    removed = evaluate.mufidelity_patterns(n_samples=64, seed=2)
+    removed = mufidelity.mufidelity_patterns(n_samples=64, seed=2)
     for i, (img, cls) in enumerate(zip(imgs, classes)):
-        out[f"mufidelity_drops_{i}"] = evaluate.mufidelity_scorer(model, batch_size).drops(img, int(cls), removed)
-        road = evaluate.road_curves(model, img, {"m": out["GRADCAM_maps"][i]}, int(cls), percentages=(30, 60, 90),
+        out[f"mufidelity_drops_{i}"] = mufidelity.mufidelity_scorer(model, batch_size).drops(img, int(cls), removed)
+        road = road.road_curves(model, img, {"m": out["GRADCAM_maps"][i]}, int(cls), percentages=(30, 60, 90),
                                     seed=i, batch_size=batch_size)
         for order, (scores, _) in road["m"].items():
             out[f"road_{order}_{i}"] = scores
-    out["probs"] = utils.predict_batched(model, imgs)
+    out["probs"] = model_io.predict_batched(model, imgs)
     return out
 
 

@@ -105,24 +105,24 @@ def random_cnn():
 @pytest.fixture(scope="session")
 def demo_model():
     import constants
-    import utils
-    return utils.load_model(constants.DEMO_MODEL)
+    from xai_mexculture.core import model_io
+    return model_io.load_model(constants.DEMO_MODEL)
 
 
 @pytest.fixture(scope="session")
 def demo_image():
     import constants
-    import data
-    import utils
+    from xai_mexculture.core import data
+    from xai_mexculture.core import image_io
     path = data.list_images(constants.DEMO_TEST_IMAGES)[0]
-    return utils.load_image(path), utils.get_image_index(path.name)
+    return image_io.load_image(path), data.class_index(path.name)
 
 
 @pytest.fixture()
 def fonts_checked(monkeypatch):
     """Every figure saved through style.save: after drawing, every visible text is >= 8 pt (the list
     of the figures checked)."""
-    import style
+    from xai_mexculture.render import style
     from matplotlib.text import Text
     checked = []
     real = style.save

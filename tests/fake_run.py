@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-import report
-import saved
+from xai_mexculture.render import rebuild
+from xai_mexculture.results import saved
+from xai_mexculture.results import tables
 
 METHODS = ("GRADCAM", "FEM", "RISE")
 REFERENCES = ("CENTER", "RANDOM")
@@ -48,12 +49,12 @@ def make(out, n_images=4, methods=METHODS, references=REFERENCES, sanity=False, 
                              Insertion=float(curves["Insertion"][method].mean()),
                              Deletion=float(curves["Deletion"][method].mean()), Sparseness=rng.uniform(0, 1)))
             if every_metric:
-                rows[-1].update({m: rng.uniform(-1, 3) for m in report.metric_names() if m not in rows[-1]})
+                rows[-1].update({m: rng.uniform(-1, 3) for m in tables.metric_names() if m not in rows[-1]})
         if human:
             rows.append(dict(common, method="HUMAN", seconds="", NSS_loo=rng.uniform(0, 3)))
         img = rng.integers(0, 256, (16, 16, 3)).astype(np.float32)
         saved.save_image(out, name, img, rng.random((12, 20)), curves)
-    report.append_rows(out / "results.csv", rows)
+    tables.append_rows(out / "results.csv", rows)
     manifest = dict(date="2026-01-01T00:00:00+00:00", command="main.py (fake)", methods=list(methods),
                     backend="none", n_images=n_images, model_sha256="0" * 64,
                     parameters=dict(seed=0, references=list(references), display_type=display_type,
@@ -64,7 +65,7 @@ def make(out, n_images=4, methods=METHODS, references=REFERENCES, sanity=False, 
         writer.writerow(["image", "reason"])
         writer.writerow(["Colonial_Broken_X_N_1.png", "ValueError: cannot be read <as an image> & so on"])
     if sanity:
-        import sanity as sanity_module
+        from xai_mexculture.metrics import sanity as sanity_module
         srows = [dict(image=name, method=m, randomised_layers=d, layer=f"layer{d}", spearman=rng.uniform(-1, 1),
                       ssim=rng.uniform(0, 1)) for name in image_names(n_images) for m in methods for d in (1, 2, 3)]
         sanity_module.write_rows(out / "sanity.csv", srows)
@@ -72,18 +73,18 @@ def make(out, n_images=4, methods=METHODS, references=REFERENCES, sanity=False, 
 
 
 def build(out, display_type="grid", figure_format="png", **kwargs) -> dict:
-    """make(), then the tables and report.rebuild (what `python report.py OUT` does)."""
+    """make(), then the tables and rebuild.rebuild (what `python report.py OUT` does)."""
     make(out, display_type=display_type, figure_format=figure_format, **kwargs)
-    rows = report.read_rows(out / "results.csv")
-    methods, references = report.run_rows(out, rows)
-    report.write_tables(out, rows, methods, references)
-    return report.rebuild(out, display_type, figure_format, progress=False)
+    rows = tables.read_rows(out / "results.csv")
+    methods, references = tables.run_rows(out, rows)
+    tables.write_tables(out, rows, methods, references)
+    return rebuild.rebuild(out, display_type, figure_format, progress=False)
 
 
 def figure_data(name="Colonial_X_Y_N_1.png", methods=("GRADCAM", "RISE", "CENTER"), gfdm_shape=(24, 40), seed=0):
     """figures.ImageFigure of seeded random 32 x 32 maps (RISE's nearly flat), curves and values, the
     input at the model's square size and the GFDM at `gfdm_shape` (the photograph's aspect ratio)."""
-    import figures
+    from xai_mexculture.render import figures
     rng = np.random.default_rng(seed)
     maps = {m: rng.random((32, 32)).astype(np.float32) for m in methods}
     if "RISE" in maps:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import backend
 from fake_run import result_rows
+
+from xai_mexculture.core import backend
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def test_jax_gives_the_tensorflow_maps_and_curves(jax_results):
         # backends' round-off (1e-6), a step may remove a few other pixels (7.8e-4 seen on the demo)
         curve = "_insertion_" in key or "_deletion_" in key
         np.testing.assert_allclose(jax_results[key], tf_results[key], atol=2e-3 if curve else 1e-4, err_msg=key)
-    import explainers
+    from xai_mexculture import explainers
     assert {f"{m}_maps" for m in explainers.names()} <= set(tf_results)
     # the maps are not trivial: each method highlights something
     for method in explainers.names():
@@ -75,7 +75,7 @@ def jax_process(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("jax_process")
     # the backend from the variable first; then a compilation before the cache is set (as a
     # benchmark's forward pass) does not keep it off
-    code = ("import sys; sys.path.insert(0, '.'); import backend; print(backend.select_backend(None)); import jax; "
+    code = ("import sys; sys.path.insert(0, '.'); from xai_mexculture.core import backend; print(backend.select_backend(None)); import jax; "
             "print(backend.use_compile_cache('none'), jax.config.jax_compilation_cache_dir); "
             "jax.jit(lambda x: x + 1)(1.0); "
             f"print(backend.use_compile_cache({str(tmp_path / 'c')!r}) == jax.config.jax_compilation_cache_dir); "
@@ -113,7 +113,7 @@ def test_switching_backend_after_keras_is_loaded_is_refused(capsys):
         backend.select_backend("jax")
     with pytest.raises(ValueError, match="backend must be one of"):
         backend.select_backend("torch")
-    import main
+    from xai_mexculture.cli import main
     assert main.main(["--backend", "jax"]) == 2
     assert "new process with --backend jax" in capsys.readouterr().err
 
@@ -170,9 +170,9 @@ def test_every_batch_is_started_before_a_result_is_read(monkeypatch):
     np.testing.assert_array_equal(out, 2 * np.arange(10))
     assert log == ["call"] * 3 + ["read"] * 3
 
-    import RISE
+    from xai_mexculture.explainers import rise
     from conftest import patch_model
-    explainer = RISE.RISEExplainer(patch_model((16, 16), (0, 8), (0, 8)), batch_size=8,
+    explainer = rise.RISEExplainer(patch_model((16, 16), (0, 8), (0, 8)), batch_size=8,
                                    n_masks=24, mask_size=4)
     body = explainer._fn
     explainer._fn = lambda *args: log.append("call") or body(*args)

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 import constants
-import main
+
+from xai_mexculture.cli import main
+from xai_mexculture.run import exits
+from xai_mexculture.run import options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,10 +19,10 @@ def test_gfdm_spelling_of_the_gdfm_flag_is_the_same_flag(tmp_path, capsys):
     """--test_gfdm_folder_path (GFDM as everywhere else) was "unrecognized arguments"."""
     folder = tmp_path / "maps"
     folder.mkdir()
-    args = main.parse_args(["--test_gfdm_folder_path", str(folder)])
+    args = options.parse_args(["--test_gfdm_folder_path", str(folder)])
     assert args.test_gdfm_folder_path == str(folder)
-    assert main.parse_args(["--test_gdfm_folder_path", str(folder)]).test_gdfm_folder_path == str(folder)
-    text = main.build_parser().format_help()
+    assert options.parse_args(["--test_gdfm_folder_path", str(folder)]).test_gdfm_folder_path == str(folder)
+    text = options.build_parser().format_help()
     assert "--test_gdfm_folder_path" in text and "--test_gfdm_folder_path" in text
 
 
@@ -27,15 +30,15 @@ def test_gfdm_spelling_of_the_gdfm_flag_is_the_same_flag(tmp_path, capsys):
 def test_fem_k_must_be_positive(value, capsys):
     """--fem_k 0 or -1 ran (every feature above its channel's mean, or all of them, kept)."""
     with pytest.raises(SystemExit) as stop:
-        main.parse_args(["--fem_k", value])
+        options.parse_args(["--fem_k", value])
     assert stop.value.code == 2
     assert "--fem_k" in capsys.readouterr().err
-    assert main.parse_args(["--fem_k", "0.5"]).fem_k == 0.5
+    assert options.parse_args(["--fem_k", "0.5"]).fem_k == 0.5
 
 
 def test_fine_tuning_without_pretrained_weights_is_refused(tmp_path, capsys):
     """--weights none --fine_tune_epochs 1 trained --epochs and skipped the fine-tuning silently."""
-    import train
+    from xai_mexculture.cli import train
     (tmp_path / "imgs").mkdir()
     with pytest.raises(SystemExit) as stop:
         train.parse_args(["--train_dir", str(tmp_path / "imgs"), "--weights", "none", "--backbone", "tiny",
@@ -93,14 +96,14 @@ def test_an_output_folder_that_cannot_be_written_is_a_usage_error(read_only, tmp
     # a real folder that root cannot write in either: /proc/self exists, but no file can be made there
     assert main.main(["--n_images", "1", "--output_dir", "/proc/self"]) == 2
     assert "--output_dir /proc/self: cannot be written" in capsys.readouterr().err
-    import merge
+    from xai_mexculture.run import merge
     shard = tmp_path / "shard"
     shard.mkdir()
     assert merge.main([str(shard), "--output_dir", str(read_only)]) == 2
     assert f"--output_dir {read_only}: cannot be written (Read-only file system)" in capsys.readouterr().err
-    import report
+    from xai_mexculture.render import rebuild
     (read_only / "results.csv").write_text("")  # written before the folder "became" read-only
-    assert report.main([str(read_only), "--no_progress"]) == 2
+    assert rebuild.main([str(read_only), "--no_progress"]) == 2
     assert f"{read_only}: cannot be written (Read-only file system)" in capsys.readouterr().err
 
 
@@ -111,7 +114,7 @@ def test_a_gfdm_of_another_aspect_ratio_is_refused_for_its_image(tmp_path, capsy
 
     import cv2
 
-    import report
+    from xai_mexculture.results import tables
     imgs, gfdms, out = tmp_path / "images", tmp_path / "gfdm", tmp_path / "out"
     imgs.mkdir()
     gfdms.mkdir()
@@ -124,7 +127,7 @@ def test_a_gfdm_of_another_aspect_ratio_is_refused_for_its_image(tmp_path, capsy
     status = main.main(["--test_images_folder_path", str(imgs), "--test_gfdm_folder_path", str(gfdms),
                         "--output_dir", str(out), "--explanation_method", "GRADCAM", "--display_type", "none",
                         "--no_progress", "--references", "none", "--step", "2000", "--host_workers", "0"])
-    assert status == main.EXIT_PARTIAL
+    assert status == exits.EXIT_PARTIAL
     with (out / "errors.csv").open() as fh:
         errors = {r["image"]: r["reason"] for r in csv.DictReader(fh)}
     reason = errors.pop("Colonial_DemoTest001_Synthetic_N_1.png")
@@ -132,7 +135,7 @@ def test_a_gfdm_of_another_aspect_ratio_is_refused_for_its_image(tmp_path, capsy
     assert reason.startswith(str(gfdms / "Colonial_DemoTest001_Synthetic_GFDM_N_1.png")), reason
     assert "is 50 x 120 pixels" in reason and "Colonial_DemoTest001_Synthetic_N_1.png is 320 x 240" in reason
     assert "aspect ratio" in reason
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     assert [r["image"] for r in rows] == ["Prehispanic_DemoTest002_Synthetic_N_1.png"]  # the half-size GFDM
     assert all(rows[0][m] == rows[0][m] for m in ("PCC", "SIM", "KLD"))  # scored (not NaN)
 
@@ -161,8 +164,8 @@ def _image_panel_aspects(fig):
 def test_image_panels_keep_the_original_aspect_ratio(shape):
     """The model's 224 x 224 input of a 4:3 photograph was drawn square (squashed): the input, the GFDM,
     the maps and the overlays are drawn at the photograph's height / width, in the grid and the singles."""
-    import figures
-    import style
+    from xai_mexculture.render import figures
+    from xai_mexculture.render import style
     f = _photo_figure("Colonial_X_Y_N_1.png", shape)
     want = shape[0] / shape[1]
     with style.rc():
@@ -184,8 +187,8 @@ def test_the_shared_grid_redrawn_for_another_aspect_ratio_is_the_figure_of_its_o
     from PIL import Image
     import numpy as np
 
-    import figures
-    import style
+    from xai_mexculture.render import figures
+    from xai_mexculture.render import style
     square, wide = _photo_figure("Colonial_A_N_1.png", (300, 300)), _photo_figure("Modern_B_N_1.png", (240, 320), 1)
     figures.save_image_figures(square, tmp_path / "shared", "grid", "png")
     [shared] = figures.save_image_figures(wide, tmp_path / "shared", "grid", "png")
@@ -198,7 +201,7 @@ def test_the_shared_grid_redrawn_for_another_aspect_ratio_is_the_figure_of_its_o
 def test_the_page_says_what_confidence_and_p_full_are():
     """report.html's per-image table had the columns confidence and p_full side by side with no word
     on which class each is the probability of."""
-    import html_report
+    from xai_mexculture.render import html_report
     rows = [dict(image="Colonial_A_N_1.png", method="GRADCAM", true_class="Colonial", target_class="Colonial",
                  predicted_class="Modern", confidence=0.7, p_full=0.2, p_start=0.1, p_end=0.3, seconds=0.5)]
     text = " ".join(html_report.images_section(rows, {}).split())
@@ -250,10 +253,10 @@ def outside_run(tmp_path_factory):
                             "--fixations_folder_path", str(fixs), "--output_dir", str(out)] + GAZE_RUN)
     finally:
         logging.getLogger("xai_mexculture").removeHandler(handler)
-    import report
+    from xai_mexculture.results import tables
     with (out / "errors.csv").open() as fh:
         errors = {r["image"]: r["reason"] for r in csv.DictReader(fh)}
-    rows = {r["image"]: r for r in report.read_rows(out / "results.csv")}
+    rows = {r["image"]: r for r in tables.read_rows(out / "results.csv")}
     n_some = len(data_lines(fixs / "Colonial_DemoSome_X_GazeFix_N_1.txt"))
     return dict(status=status, errors=errors, rows=rows, fixs=fixs, n_some=n_some, warned=warned)
 
@@ -283,7 +286,7 @@ def test_an_image_with_every_fixation_outside_keeps_its_other_metrics(outside_ru
     deletion although its GFDM exists; without a GFDM file it stays an error, naming the file."""
     import math
     rows, errors = outside_run["rows"], outside_run["errors"]
-    assert outside_run["status"] == main.EXIT_PARTIAL
+    assert outside_run["status"] == exits.EXIT_PARTIAL
     assert set(errors) == {"Modern_DemoNoGfdm_X_N_1.png"}, errors
     reason = errors["Modern_DemoNoGfdm_X_N_1.png"]
     assert str(outside_run["fixs"] / "Modern_DemoNoGfdm_X_GazeFix_N_1.txt") in reason, reason
@@ -303,7 +306,7 @@ def test_a_fixation_is_inside_when_its_nearest_pixel_is():
     [-0.5, 0) and (W - 1, W - 0.5), which the fixation map kept)."""
     import numpy as np
 
-    import data
+    from xai_mexculture.core import data
     pts = np.array([[-0.4, 3], [-0.6, 3], [9.4, 3], [9.6, 3], [4, -0.4], [4, 5.6], [4, 5.4]])
     inside = data.inside_image(pts, (6, 10))
     assert inside.tolist() == [True, False, True, False, True, False, True]

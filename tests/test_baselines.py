@@ -4,17 +4,17 @@ import json
 
 import numpy as np
 import pytest
-
-import main
-import report
 from test_runs import _args, small  # noqa: F401  (the fixture)
+
+from xai_mexculture.cli import main
+from xai_mexculture.results import tables
 
 
 def test_baselines_are_recorded_with_their_probabilities(small, tmp_path):  # noqa: F811
     black, mean = tmp_path / "black", tmp_path / "mean"
     assert main.main(_args(small, black)) == 0
     assert main.main(_args(small, mean, "--deletion_baseline", "mean", "--insertion_start", "black")) == 0
-    rows_b, rows_m = report.read_rows(black / "results.csv"), report.read_rows(mean / "results.csv")
+    rows_b, rows_m = tables.read_rows(black / "results.csv"), tables.read_rows(mean / "results.csv")
     assert {r["deletion_baseline"] for r in rows_b} == {"black"} and {r["insertion_start"] for r in rows_b} == {"blur"}
     assert {r["deletion_baseline"] for r in rows_m} == {"mean"} and {r["insertion_start"] for r in rows_m} == {"black"}
     for rb, rm in zip(rows_b, rows_m):
@@ -29,7 +29,7 @@ def test_baselines_are_recorded_with_their_probabilities(small, tmp_path):  # no
 def test_a_number_baseline_and_bad_values(small, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "grey"
     assert main.main(_args(small, out, "--deletion_baseline", "127.5")) == 0
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     assert {r["deletion_baseline"] for r in rows} == {"127.5"}
     for bad in (["--deletion_baseline", "grey"], ["--deletion_baseline", "300"], ["--insertion_start", "12"]):
         with pytest.raises(SystemExit) as exit_info:
@@ -63,7 +63,7 @@ def test_resume_refuses_results_of_other_columns(small, tmp_path, capsys):  # no
 def test_summary_flags_images_a_baseline_alone_keeps_above_half(small, tmp_path):  # noqa: F811
     out = tmp_path / "flags"
     assert main.main(_args(small, out)) == 0
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     flagged = sorted({r["image"] for r in rows if r["p_start"] > 0.5 or r["p_end"] > 0.5})
     text = (out / "summary.md").read_text()
     for name in flagged:

@@ -15,7 +15,7 @@ def test_benchmark_rows(tmp_path, monkeypatch):
     """bench.py on the demo model with tiny settings, in this process: a row per measure and per
     registered method, the counts of evaluations exact, every ratio finite and positive (the RISE
     memory measure's fresh processes stubbed here: test_rise_peak_memory_in_a_fresh_process)."""
-    import explainers
+    from xai_mexculture import explainers
     out = tmp_path / "bench.md"
     peaks = []
     monkeypatch.setattr(bench, "rise_peak_rss", lambda model, n, bs: peaks.append((model, n, bs)) or (500.0, 600.0 + n))
@@ -65,7 +65,7 @@ def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
     """bench_runs.end_to_end in this process: 3 synthetic images, 2 of them run; two rounds of the
     serial and the pipelined run (alternated) with tiny settings; its numbers, then the table."""
     import bench_runs
-    import pipeline
+    from xai_mexculture.run import host_clock
     caplog.set_level("WARNING")
     tiny = ["--rise_masks", "64", "--lime_samples", "32", "--step", "4096", "--display_type", "none"]
     res = bench_runs.end_to_end(bench_runs.parse_args(
@@ -73,7 +73,7 @@ def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
          "--extra"] + tiny))
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]  # each run's own first trace
     assert len(list((res["tmp"] / "synthetic" / "images_test").glob("*.png"))) == 3
-    serial, pipelined = "serial (--host_workers 0)", f"pipelined (--host_workers {pipeline.cores()})"
+    serial, pipelined = "serial (--host_workers 0)", f"pipelined (--host_workers {host_clock.cores()})"
     limits, replays, runs, rows = res["limits"], res["replays"], res["runs"], res["rows"]
     assert list(rows) == [serial, pipelined] and [len(r) for r in runs.values()] == [2, 2]
     # the limit before the first run, then after each of the 4; a replay after each
@@ -98,7 +98,7 @@ def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
         assert row["model_s"] > 0 and row["replayed"] > 0 and row["host"] >= 0 and row["pool_cpu"] >= 0
         assert row["children"] >= 0
         # the ratios are against the replayed model time
-        assert row["ratio"] == pytest.approx(row["wall"] / (row["replayed"] + row["host"] / pipeline.cores()),
+        assert row["ratio"] == pytest.approx(row["wall"] / (row["replayed"] + row["host"] / host_clock.cores()),
                                              rel=1e-12) and row["ratio"] > 0
         assert row["per_model"] == pytest.approx(row["wall"] / row["replayed"], rel=1e-12)
         assert row["at_limit"][1] == pytest.approx(row["wall"] / row["model_s"], rel=1e-12)
@@ -182,7 +182,6 @@ def test_first_image_line_covers_every_run(tmp_path):
 
 def test_gpu_check_dry_run_on_jax(tmp_path):
     # the script a GPU session runs, with tiny settings, in a process of its own on the JAX backend
-    import os
     import subprocess
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")

@@ -9,9 +9,8 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 import fake_run
+import pytest
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 NUMBER = "^[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?$"
@@ -112,7 +111,7 @@ def test_the_check_sees_a_missing_image(browser, tmp_path):
 def test_the_summary_tables_fit_the_window_with_eleven_methods(browser, tmp_path):
     """Every metric of 11 methods and 3 references: the summary (one table of 20 metrics before,
     split by family now) needs no horizontal scrolling in a 1,400-pixel window."""
-    import explainers
+    from xai_mexculture import explainers
     out = tmp_path / "out"
     fake_run.build(out, n_images=3, methods=explainers.names()[:11], every_metric=True, display_type="none")
     _open(browser, out / "report.html")

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-import explainers
-import utils
+from xai_mexculture import explainers
+from xai_mexculture.core import model_graph
 
 METHODS = explainers.names()
 
@@ -74,13 +74,13 @@ def test_a_batch_equals_single_calls(name, random_cnn, images):
 
 @pytest.fixture(scope="module")
 def nested_and_inline():
-    import train
+    from xai_mexculture.cli import train
     keras.utils.set_random_seed(0)
     nested = train.build_model(3, "tiny", "none", input_size=(64, 64), nested=True)
     inline = train.build_model(3, "tiny", "none", input_size=(64, 64), nested=False)
     for layer in inline.layers:
         if layer.weights:
-            layer.set_weights(utils.find_layer(nested, layer.name).get_weights())
+            layer.set_weights(model_graph.find_layer(nested, layer.name).get_weights())
     return nested, inline
 
 
@@ -111,10 +111,10 @@ def test_bad_calls_are_clear_errors(random_cnn, images):
 
 
 def test_the_per_image_calls_give_the_registry_maps(demo_model, demo_image):
-    from FEM import FEM
-    from GradCAM import GradCAM
-    from LIME import explain_with_lime
-    from RISE import RISE
+    from xai_mexculture.explainers.fem import FEM
+    from xai_mexculture.explainers.gradcam import GradCAM
+    from xai_mexculture.explainers.lime_method import explain_with_lime
+    from xai_mexculture.explainers.rise import RISE
     img, cls = demo_image
 
     def registry(name, **params):

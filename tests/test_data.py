@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import constants
-import data
-import make_demo
-import utils
+
+from xai_mexculture.cli import make_demo
+from xai_mexculture.core import data
+from xai_mexculture.core import image_io
 
 
 def _write(path, arr):
@@ -40,11 +41,11 @@ def test_naming():
 
 
 def test_class_indices():
-    assert utils.get_image_index("Colonial_A_B_N_1.png") == 0
-    assert utils.get_image_index("/x/y/Modern_A_B_N_1.png") == 1
-    assert utils.get_image_index("prehispanic_A_B_N_1.png") == 2
+    assert data.class_index("Colonial_A_B_N_1.png") == 0
+    assert data.class_index("/x/y/Modern_A_B_N_1.png") == 1
+    assert data.class_index("prehispanic_A_B_N_1.png") == 2
     with pytest.raises(ValueError, match="Gothic_A_B_N_1.png"):
-        utils.get_image_index("Gothic_A_B_N_1.png")
+        data.class_index("Gothic_A_B_N_1.png")
 
 
 @pytest.mark.parametrize("kind", ["rgb", "rgba", "gray", "gray16", "rgb16", "jpeg"])
@@ -58,7 +59,7 @@ def test_load_image_variants(tmp_path, kind):
            "rgb16": (bgr.astype(np.uint16) * 257), "jpeg": bgr}[kind]
     path = tmp_path / f"Colonial_X_Y_N_1_{kind}.{'jpg' if kind == 'jpeg' else 'png'}"
     _write(path, arr)
-    img = utils.load_image(path, (24, 32))
+    img = image_io.load_image(path, (24, 32))
     assert img.shape == (24, 32, 3) and img.dtype == np.float32
     assert 0 <= img.min() and img.max() <= 255
     if kind in ("rgb", "rgba", "rgb16", "jpeg"):
@@ -76,7 +77,7 @@ def test_a_truncated_image_is_named_without_opencvs_own_warning(tmp_path, capfd)
     cut = tmp_path / "Modern_Cut_Y_N_1.png"
     cut.write_bytes(encoded.tobytes()[:100])
     with pytest.raises(ValueError, match="Modern_Cut_Y_N_1.png: cannot be read as an image"):
-        utils.load_image(cut)
+        image_io.load_image(cut)
     assert "WARN" not in capfd.readouterr().err  # OpenCV's "PNG input buffer is incomplete"
 
 
@@ -84,13 +85,13 @@ def test_corrupt_and_missing_files_name_the_file(tmp_path):
     bad = tmp_path / "Colonial_X_Y_N_1.png"
     bad.write_bytes(b"\x89PNG\r\n garbage")
     with pytest.raises(ValueError, match="Colonial_X_Y_N_1.png"):
-        utils.load_image(bad)
+        image_io.load_image(bad)
     with pytest.raises(FileNotFoundError, match="nothere.png"):
-        utils.load_gfdm(tmp_path / "nothere.png")
+        image_io.load_gfdm(tmp_path / "nothere.png")
     zero = tmp_path / "Colonial_X_Y_GFDM_N_1.png"  # it failed later, in KLD, without the file's name
     cv2.imwrite(str(zero), np.zeros((30, 40), np.uint8))
     with pytest.raises(ValueError, match="Colonial_X_Y_GFDM_N_1.png: the GFDM is all zeros"):
-        utils.load_gfdm(zero)
+        image_io.load_gfdm(zero)
     badfix = tmp_path / "f.txt"
     badfix.write_text("1 a\n")
     with pytest.raises(ValueError, match="f.txt"):
@@ -102,7 +103,7 @@ def test_load_gfdm_native_size(tmp_path):
     g[10, 20] = 255
     g[0, 0] = 51
     _write(tmp_path / "g.png", g)
-    m = utils.load_gfdm(tmp_path / "g.png")
+    m = image_io.load_gfdm(tmp_path / "g.png")
     assert m.shape == (30, 50) and m.dtype == np.float32
     assert m[10, 20] == 1.0 and m[0, 0] == pytest.approx(0.2)
 
@@ -136,12 +137,12 @@ def test_demo_generator_is_deterministic(tmp_path):
     samples = data.pair_samples(tmp_path / "a" / "images_test", tmp_path / "a" / "gazefixationsdensitymaps",
                                 tmp_path / "a" / "fixations")
     assert len(samples) == 3 and all(s.gfdm_path and s.fixation_path for s in samples)
-    assert sorted(utils.get_image_index(s.name) for s in samples) == [0, 1, 2]
+    assert sorted(data.class_index(s.name) for s in samples) == [0, 1, 2]
     # the GFDM is the project's Wooding map of the fixation file
     s = samples[0]
     rebuilt = data.gfdm_from_fixations(data.read_fixations(s.fixation_path),
                                        constants.DEMO_IMAGE_SIZE, constants.GFDM_SIGMA_DEMO)
-    np.testing.assert_allclose(utils.load_gfdm(s.gfdm_path), rebuilt, atol=1 / 255)
+    np.testing.assert_allclose(image_io.load_gfdm(s.gfdm_path), rebuilt, atol=1 / 255)
 
 
 def test_bundled_demo_split_matches_generator(tmp_path):
@@ -162,6 +163,6 @@ def test_bundled_demo_split_matches_generator(tmp_path):
 
 
 def test_demo_model_accuracy(demo_model):
-    import train
+    from xai_mexculture.cli import train
     x, y = train.load_folder(constants.DEMO_TEST_IMAGES)
     assert train.accuracy(demo_model, x, y) >= 0.9

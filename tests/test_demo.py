@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 import constants
-import data
-import demo_checks
-import make_demo
-import utils
+
+from xai_mexculture.cli import demo_checks
+from xai_mexculture.cli import make_demo
+from xai_mexculture.core import data
+from xai_mexculture.core import image_io
 
 N = 3 * constants.DEMO_N_TEST_PER_CLASS
 
@@ -68,8 +69,8 @@ def test_the_boxes_folder_is_not_taken_for_images(tmp_path):
 
 
 def test_the_observers_scanpaths_make_the_fixation_file_and_gfdm(tmp_path):
-    import demo_gaze
-    import scanpaths
+    from xai_mexculture.core import demo_gaze
+    from xai_mexculture.metrics import scanpaths
     make_demo.generate_split(tmp_path, "test", 1, seed=3)
     index, problems, _ = scanpaths.read_folder(tmp_path / constants.DEMO_TEST_SCANPATHS.name)
     assert not problems and len(index) == 3
@@ -79,7 +80,7 @@ def test_the_observers_scanpaths_make_the_fixation_file_and_gfdm(tmp_path):
         fix = data.read_fixations(tmp_path / "fixations" / f"{data.fixation_stem(stem)}.txt", durations=True)
         np.testing.assert_allclose(fix[:, :2], pooled[:, :2])  # the fixation file pools every observer
         np.testing.assert_allclose(fix[:, 2], np.round(pooled[:, 2] * 1000), atol=0.51)  # in ms
-        gfdm = utils.load_gfdm(tmp_path / "gazefixationsdensitymaps" / f"{data.gfdm_stem(stem)}.png")
+        gfdm = image_io.load_gfdm(tmp_path / "gazefixationsdensitymaps" / f"{data.gfdm_stem(stem)}.png")
         want = data.gfdm_from_fixations(fix, gfdm.shape, constants.GFDM_SIGMA_DEMO)
         assert np.abs(gfdm - want).max() <= 0.5 / 255 + 1e-6  # built from them at sigma 14
 
@@ -125,12 +126,12 @@ def test_the_labelled_building_shows_the_most_texture_on_the_bundled_split():
 
 
 def test_the_texture_is_what_a_blur_removes():
-    import evaluate
+    from xai_mexculture.metrics import causal
     rng = np.random.default_rng(0)
     for name in constants.CLASS_NAMES:
         tex = make_demo._texture(rng, name, 60, 60) * 100.0
         detail = tex.std()
-        left = evaluate.blur(np.repeat(tex[..., None], 3, axis=2))[10:-10, 10:-10, 0].std()
+        left = causal.blur(np.repeat(tex[..., None], 3, axis=2))[10:-10, 10:-10, 0].std()
         assert left < 0.25 * detail, name
 
 

@@ -3,9 +3,10 @@ import math
 import cv2
 import numpy as np
 import pytest
-
-import evaluate
 from conftest import patch_model
+
+from xai_mexculture.metrics import causal
+from xai_mexculture.metrics import gaze
 
 EPS = np.finfo(np.float64).eps
 
@@ -14,49 +15,49 @@ def test_pcc_hand_computed():
     gt = np.array([[1, 0], [0, 0]], float)
     sal = np.array([[1, 0], [0, 1]], float)
     # cov = 1/4 - 1/4 * 1/2 = 1/8; std(gt) = sqrt(3)/4, std(sal) = 1/2 -> 1/sqrt(3)
-    assert evaluate.calculate_pcc(gt, sal) == pytest.approx(1 / math.sqrt(3))
+    assert gaze.calculate_pcc(gt, sal) == pytest.approx(1 / math.sqrt(3))
 
 
 def test_pcc_properties():
     rng = np.random.default_rng(0)
     x = rng.random((9, 7))
-    assert evaluate.calculate_pcc(x, x) == pytest.approx(1.0)
-    assert evaluate.calculate_pcc(x, -x) == pytest.approx(-1.0)
-    assert evaluate.calculate_pcc(x, 3.5 * x + 2) == pytest.approx(1.0)
+    assert gaze.calculate_pcc(x, x) == pytest.approx(1.0)
+    assert gaze.calculate_pcc(x, -x) == pytest.approx(-1.0)
+    assert gaze.calculate_pcc(x, 3.5 * x + 2) == pytest.approx(1.0)
     y = rng.random((9, 7))
-    assert evaluate.calculate_pcc(x, 0.1 * y + 7) == pytest.approx(evaluate.calculate_pcc(x, y))
+    assert gaze.calculate_pcc(x, 0.1 * y + 7) == pytest.approx(gaze.calculate_pcc(x, y))
 
 
 def test_constant_maps_warn_and_give_defined_values(caplog):
     x = np.random.default_rng(1).random((4, 4))
     with caplog.at_level("WARNING"):
-        assert evaluate.calculate_pcc(x, np.ones((4, 4))) == 0.0
+        assert gaze.calculate_pcc(x, np.ones((4, 4))) == 0.0
     assert "constant" in caplog.text
     # a constant saliency map is uniform: SIM = sum(min(P, 1/16))
     p = (x - x.min()) / (x.max() - x.min())
     p /= p.sum()
-    assert evaluate.calculate_sim(x, np.zeros((4, 4))) == pytest.approx(np.minimum(p, 1 / 16).sum())
+    assert gaze.calculate_sim(x, np.zeros((4, 4))) == pytest.approx(np.minimum(p, 1 / 16).sum())
 
 
 def test_nan_is_an_error():
     bad = np.ones((3, 3))
     bad[1, 1] = np.nan
-    for metric in (evaluate.calculate_pcc, evaluate.calculate_sim, evaluate.calculate_kld):
+    for metric in (gaze.calculate_pcc, gaze.calculate_sim, gaze.calculate_kld):
         with pytest.raises(ValueError, match="NaN"):
             metric(np.ones((3, 3)), bad)
     with pytest.raises(ValueError, match="NaN"):
-        evaluate.calculate_pcc(np.full((3, 3), np.inf), np.ones((3, 3)))
+        gaze.calculate_pcc(np.full((3, 3), np.inf), np.ones((3, 3)))
 
 
 def test_sim_hand_computed_and_properties():
     gt = np.array([[1, 0], [0, 0]], float)
     sal = np.array([[1, 0], [0, 1]], float)
-    assert evaluate.calculate_sim(gt, sal) == pytest.approx(0.5)
+    assert gaze.calculate_sim(gt, sal) == pytest.approx(0.5)
     x = np.random.default_rng(2).random((5, 5))
-    assert evaluate.calculate_sim(x, x) == pytest.approx(1.0)
+    assert gaze.calculate_sim(x, x) == pytest.approx(1.0)
     a = np.zeros((4, 4))
     a[:2] = 1
-    assert evaluate.calculate_sim(a, 1 - a) == pytest.approx(0.0)
+    assert gaze.calculate_sim(a, 1 - a) == pytest.approx(0.0)
 
 
 def test_saliency_is_resized_to_the_ground_truth():
@@ -65,54 +66,54 @@ def test_saliency_is_resized_to_the_ground_truth():
     sal = np.zeros((10, 10))
     sal[:, :5] = 1
     expected = cv2.resize(sal.astype(np.float32), (60, 40), interpolation=cv2.INTER_LINEAR)
-    assert evaluate.calculate_pcc(gt, sal) == pytest.approx(evaluate.calculate_pcc(gt, expected), abs=1e-6)
-    assert evaluate.calculate_pcc(gt, sal) > 0.9
+    assert gaze.calculate_pcc(gt, sal) == pytest.approx(gaze.calculate_pcc(gt, expected), abs=1e-6)
+    assert gaze.calculate_pcc(gt, sal) > 0.9
 
 
 def test_nss_hand_computed():
     sal = np.array([[0, 1], [2, 3]], float)
     # z = (3 - 1.5) / sqrt(1.25) at the fixation (x=1, y=1)
     expected = 1.5 / math.sqrt(1.25)
-    assert evaluate.calculate_nss(np.array([[1, 1]]), sal) == pytest.approx(expected)
-    assert evaluate.calculate_nss(np.array([[1.0, 1.0], [0.0, 0.0]]), sal) == pytest.approx((expected - 1.5 / math.sqrt(1.25)) / 2)
+    assert gaze.calculate_nss(np.array([[1, 1]]), sal) == pytest.approx(expected)
+    assert gaze.calculate_nss(np.array([[1.0, 1.0], [0.0, 0.0]]), sal) == pytest.approx((expected - 1.5 / math.sqrt(1.25)) / 2)
     fix_map = np.zeros((4, 4))
     fix_map[3, 3] = 1  # binary map twice the size: saliency upsampled to 4 x 4
-    assert evaluate.calculate_nss(fix_map, sal) > 1.0
+    assert gaze.calculate_nss(fix_map, sal) > 1.0
 
 
 def test_kld_hand_computed():
     gt = np.array([[1, 1], [0, 0]], float)   # P = [.5, .5, 0, 0]
     sal = np.array([[1, 0], [0, 1]], float)  # Q = [.5, 0, 0, .5]
     expected = 0.5 * math.log(EPS + 0.5 / (0.5 + EPS)) + 0.5 * math.log(EPS + 0.5 / EPS)
-    assert evaluate.calculate_kld(gt, sal) == pytest.approx(expected)
-    assert evaluate.calculate_kld(gt, gt) == pytest.approx(0.0, abs=1e-9)
+    assert gaze.calculate_kld(gt, sal) == pytest.approx(expected)
+    assert gaze.calculate_kld(gt, gt) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_auc_judd_hand_computed():
     sal = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
     fix = np.array([[2, 1], [2, 0]])  # values 0.6 and 0.3
     # ROC points (0,0), (0,.5), (.5,1), (1,1): area 0.375 + 0.5
-    assert evaluate.calculate_auc_judd(fix, sal) == pytest.approx(0.875)
-    assert evaluate.calculate_auc_judd(np.array([[2, 1]]), sal) == pytest.approx(1.0)
+    assert gaze.calculate_auc_judd(fix, sal) == pytest.approx(0.875)
+    assert gaze.calculate_auc_judd(np.array([[2, 1]]), sal) == pytest.approx(1.0)
     # the least salient pixel: the only threshold takes every pixel, ROC (0,0), (1,1): 0.5
-    assert evaluate.calculate_auc_judd(np.array([[0, 0]]), sal) == pytest.approx(0.5)
+    assert gaze.calculate_auc_judd(np.array([[0, 0]]), sal) == pytest.approx(0.5)
 
     # ties: fixations on equal values count together (each was a step of its own, so the curve went
     # back on itself: 13/18 here, and 0.125 for the constant map below)
     tied = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
     three = np.array([[2, 0], [2, 1], [0, 0]])  # values 1, 1, 0
     # thresholds 1: TPR 2/3, FPR 0; 0: TPR 1, FPR 1. ROC (0,0), (0,2/3), (1,1): 5/6
-    assert evaluate.calculate_auc_judd(three, tied) == pytest.approx(5 / 6)
+    assert gaze.calculate_auc_judd(three, tied) == pytest.approx(5 / 6)
     for flat in (np.zeros((2, 3)), np.full((2, 3), 0.7)):  # no information: chance
-        assert evaluate.calculate_auc_judd(np.array([[0, 0], [1, 1]]), flat) == pytest.approx(0.5)
+        assert gaze.calculate_auc_judd(np.array([[0, 0], [1, 1]]), flat) == pytest.approx(0.5)
 
 
 def test_calculate_auc():
-    assert evaluate.calculate_auc([1, 0]) == pytest.approx(0.5)
-    assert evaluate.calculate_auc([1, 0.75, 0.5, 0.25, 0]) == pytest.approx(0.5)
-    assert evaluate.calculate_auc([0, 1, 1]) == pytest.approx(0.75)
+    assert causal.calculate_auc([1, 0]) == pytest.approx(0.5)
+    assert causal.calculate_auc([1, 0.75, 0.5, 0.25, 0]) == pytest.approx(0.5)
+    assert causal.calculate_auc([0, 1, 1]) == pytest.approx(0.75)
     with pytest.raises(ValueError):
-        evaluate.calculate_auc([1.0])
+        causal.calculate_auc([1.0])
 
 
 # Model: p(class 0) = mean over the 4 x 4 patch (rows 2..5, cols 2..5) of pixel / 255.
@@ -132,70 +133,70 @@ def _perfect():
 
 def test_deletion_closed_form(pmodel):
     img = np.full(SHAPE + (3,), 255, np.float32)
-    scores, auc = evaluate.deletion(pmodel, img, _perfect(), 0, step=4)
+    scores, auc = causal.deletion(pmodel, img, _perfect(), 0, step=4)
     # 16 patch pixels deleted first, 4 per step: 1, .75, .5, .25, then 0 for the 12 other steps
     expected = np.array([1, 0.75, 0.5, 0.25] + [0] * 13)
     np.testing.assert_allclose(scores, expected, atol=1e-6)
     assert auc == pytest.approx(2.0 / 16)
-    rev_scores, rev_auc = evaluate.deletion(pmodel, img, 1 - _perfect(), 0, step=4)
+    rev_scores, rev_auc = causal.deletion(pmodel, img, 1 - _perfect(), 0, step=4)
     np.testing.assert_allclose(rev_scores, [1] * 13 + [0.75, 0.5, 0.25, 0], atol=1e-6)
     assert rev_auc == pytest.approx(14.0 / 16)
 
 
 def test_deletion_baseline_is_configurable(pmodel):
     img = np.full(SHAPE + (3,), 255, np.float32)
-    scores, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=16, baseline=127.5)
+    scores, _ = causal.deletion(pmodel, img, _perfect(), 0, step=16, baseline=127.5)
     np.testing.assert_allclose(scores[:2], [1.0, 0.5], atol=1e-6)
 
 
 def test_deletion_baselines_by_name_and_array(pmodel):
     img = np.zeros(SHAPE + (3,), np.float32)
     img[ROWS[0]:ROWS[1], COLS[0]:COLS[1]] = 255  # mean colour 16 * 255 / 64 = 63.75
-    black, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64)
-    mean, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64, baseline="mean")
+    black, _ = causal.deletion(pmodel, img, _perfect(), 0, step=64)
+    mean, _ = causal.deletion(pmodel, img, _perfect(), 0, step=64, baseline="mean")
     blurred = cv2.GaussianBlur(img, (11, 11), 5)
-    blur, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64, baseline="blur")
+    blur, _ = causal.deletion(pmodel, img, _perfect(), 0, step=64, baseline="blur")
     np.testing.assert_allclose(black, [1.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(mean, [1.0, 0.25], atol=1e-6)
     np.testing.assert_allclose(blur, [1.0, blurred[2:6, 2:6, 0].mean() / 255], atol=1e-5)
     ramp = np.broadcast_to(np.linspace(0, 255, 64, dtype=np.float32).reshape(SHAPE)[..., None], SHAPE + (3,))
-    arr, _ = evaluate.deletion(pmodel, img, _perfect(), 0, step=64, baseline=ramp)
+    arr, _ = causal.deletion(pmodel, img, _perfect(), 0, step=64, baseline=ramp)
     np.testing.assert_allclose(arr[1], ramp[2:6, 2:6, 0].mean() / 255, atol=1e-5)
     with pytest.raises(ValueError, match="unknown baseline 'grey'"):
-        evaluate.deletion(pmodel, img, _perfect(), 0, baseline="grey")
+        causal.deletion(pmodel, img, _perfect(), 0, baseline="grey")
     with pytest.raises(ValueError, match="image's shape"):
-        evaluate.deletion(pmodel, img, _perfect(), 0, baseline=np.zeros((4, 4, 3)))
+        causal.deletion(pmodel, img, _perfect(), 0, baseline=np.zeros((4, 4, 3)))
 
 
 def test_insertion_start_is_configurable(pmodel):
     img = np.full(SHAPE + (3,), 255, np.float32)
-    black, auc = evaluate.insertion(pmodel, img, _perfect(), 0, step=4, start="black")
+    black, auc = causal.insertion(pmodel, img, _perfect(), 0, step=4, start="black")
     np.testing.assert_allclose(black, [0, 0.25, 0.5, 0.75] + [1] * 13, atol=1e-6)  # mirror of deletion
     assert auc == pytest.approx(1 - 2.0 / 16)
-    grey, _ = evaluate.insertion(pmodel, img, _perfect(), 0, step=4, start=51.0)
+    grey, _ = causal.insertion(pmodel, img, _perfect(), 0, step=4, start=51.0)
     np.testing.assert_allclose(grey[:2], [0.2, 0.4], atol=1e-6)
-    same, _ = evaluate.insertion(pmodel, img, _perfect(), 0, step=4, start="mean")  # uniform image
+    same, _ = causal.insertion(pmodel, img, _perfect(), 0, step=4, start="mean")  # uniform image
     np.testing.assert_allclose(same, 1.0, atol=1e-6)
 
 
 def test_fill_label():
-    assert evaluate.fill_label(0.0) == "0" and evaluate.fill_label(127.5) == "127.5"
-    assert evaluate.fill_label("mean") == "mean" and evaluate.fill_label(np.zeros((2, 2, 3))) == "array"
+    assert causal.fill_label(0.0) == "0" and causal.fill_label(127.5) == "127.5"
+    assert causal.fill_label("mean") == "mean" and causal.fill_label(np.zeros((2, 2, 3))) == "array"
 
 
 def test_insertion_closed_form(pmodel):
     img = np.zeros(SHAPE + (3,), np.float32)
     img[ROWS[0]:ROWS[1], COLS[0]:COLS[1]] = 255
     blurred = cv2.GaussianBlur(img, (11, 11), 5)
-    scores, auc = evaluate.insertion(pmodel, img, _perfect(), 0, step=4)
+    scores, auc = causal.insertion(pmodel, img, _perfect(), 0, step=4)
     patch_blur = blurred[ROWS[0]:ROWS[1], COLS[0]:COLS[1], 0].ravel() / 255  # raster order = insertion order
     expected = [(min(4 * k, 16) * 1.0 + patch_blur[min(4 * k, 16):].sum()) / 16 for k in range(17)]
     np.testing.assert_allclose(scores, expected, atol=1e-5)
-    assert auc == pytest.approx(evaluate.calculate_auc(expected), abs=1e-6)
-    _, rev_auc = evaluate.insertion(pmodel, img, 1 - _perfect(), 0, step=4)
+    assert auc == pytest.approx(causal.calculate_auc(expected), abs=1e-6)
+    _, rev_auc = causal.insertion(pmodel, img, 1 - _perfect(), 0, step=4)
     assert auc > rev_auc
-    _, del_auc = evaluate.deletion(pmodel, img, _perfect(), 0, step=4)
-    _, del_rev = evaluate.deletion(pmodel, img, 1 - _perfect(), 0, step=4)
+    _, del_auc = causal.deletion(pmodel, img, _perfect(), 0, step=4)
+    _, del_rev = causal.deletion(pmodel, img, 1 - _perfect(), 0, step=4)
     assert del_auc < del_rev
 
 
@@ -205,30 +206,30 @@ def test_step_counts(shape, step, n):
     model = patch_model(shape, (0, 2), (0, 2))
     img = np.full(shape + (3,), 255, np.float32)
     sal = np.random.default_rng(0).random(shape)
-    scores, _ = evaluate.deletion(model, img, sal, 0, step=step)
-    assert evaluate.n_steps(shape, step) == n and len(scores) == n + 1
+    scores, _ = causal.deletion(model, img, sal, 0, step=step)
+    assert causal.n_steps(shape, step) == n and len(scores) == n + 1
     assert scores[-1] == pytest.approx(0.0)  # everything deleted at the end
 
 
 def test_ties_are_broken_in_raster_order():
-    rank = evaluate.pixel_order(np.array([[0.5, 1.0], [0.5, 0.5]]))
+    rank = causal.pixel_order(np.array([[0.5, 1.0], [0.5, 0.5]]))
     np.testing.assert_array_equal(rank, [1, 0, 2, 3])
 
 
 def test_set_n_pixels_helpers():
     img = np.arange(12, dtype=np.float32).reshape(2, 2, 3)
     sal = np.array([[0.2, 0.9], [0.5, 0.1]])
-    out = evaluate.set_n_pixels_deletion(img, sal, 2)
+    out = causal.set_n_pixels_deletion(img, sal, 2)
     assert np.all(out[0, 1] == 0) and np.all(out[1, 0] == 0) and np.all(out[0, 0] == img[0, 0])
     blurred = np.full_like(img, -1)
-    ins = evaluate.set_n_pixels_insertion(blurred, img, sal, 1)
+    ins = causal.set_n_pixels_insertion(blurred, img, sal, 1)
     assert np.all(ins[0, 1] == img[0, 1]) and np.all(ins[0, 0] == -1)
 
 
 def test_several_maps_scored_together_equal_one_by_one(pmodel):
     img = np.random.default_rng(4).uniform(0, 255, SHAPE + (3,)).astype(np.float32)
     maps = {"a": _perfect(), "b": np.random.default_rng(5).random(SHAPE)}
-    together = evaluate.causal_curves(pmodel, img, maps, 0, step=5, batch_size=8)
+    together = causal.causal_curves(pmodel, img, maps, 0, step=5, batch_size=8)
     for name, sal in maps.items():
-        np.testing.assert_allclose(together[name]["deletion"][0], evaluate.deletion(pmodel, img, sal, 0, step=5)[0])
-        np.testing.assert_allclose(together[name]["insertion"][0], evaluate.insertion(pmodel, img, sal, 0, step=5)[0])
+        np.testing.assert_allclose(together[name]["deletion"][0], causal.deletion(pmodel, img, sal, 0, step=5)[0])
+        np.testing.assert_allclose(together[name]["insertion"][0], causal.insertion(pmodel, img, sal, 0, step=5)[0])

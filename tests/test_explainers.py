@@ -2,13 +2,13 @@ import cv2
 import keras
 import numpy as np
 import pytest
-
-import utils
-from FEM import FEM
-from GradCAM import GradCAM
-from LIME import explain_with_lime, get_lime_explanation
-from RISE import RISE, RISEExplainer
 from conftest import REGION, region_mask
+
+from xai_mexculture.core import model_graph
+from xai_mexculture.explainers.fem import FEM
+from xai_mexculture.explainers.gradcam import GradCAM
+from xai_mexculture.explainers.lime_method import explain_with_lime, get_lime_explanation
+from xai_mexculture.explainers.rise import RISE, RISEExplainer
 
 
 def _valid(sal, shape):
@@ -32,7 +32,7 @@ def test_region_model_is_what_the_tests_assume(region_model, region_image):
 
 
 def test_gradcam_and_fem_peak_in_the_region(region_model, region_image):
-    assert utils.get_last_layer_name(region_model) == "region_only"
+    assert model_graph.get_last_layer_name(region_model) == "region_only"
     for sal in (GradCAM(region_model, "test", region_image, 0).compute_saliency_map(),
                 FEM(region_model, "test", region_image, 0).compute_saliency_map()):
         _valid(sal, (128, 128))
@@ -89,18 +89,18 @@ def test_fem_matches_plain_numpy(random_cnn):
 def _copy_weights(src, dst):
     for layer in dst.layers:
         if layer.weights:
-            layer.set_weights(utils.find_layer(src, layer.name).get_weights())
+            layer.set_weights(model_graph.find_layer(src, layer.name).get_weights())
 
 
 def test_nested_and_inlined_backbones_give_the_same_maps(demo_image):
-    import train
+    from xai_mexculture.cli import train
     keras.utils.set_random_seed(0)
     nested = train.build_model(3, "tiny", "none", input_size=(64, 64), nested=True)
     inline = train.build_model(3, "tiny", "none", input_size=(64, 64), nested=False)
     _copy_weights(nested, inline)
     img = cv2.resize(demo_image[0], (64, 64))
     np.testing.assert_allclose(nested(img[None]).numpy(), inline(img[None]).numpy(), atol=1e-6)
-    assert utils.get_last_layer_name(nested) == utils.get_last_layer_name(inline) == "block3_out"
+    assert model_graph.get_last_layer_name(nested) == model_graph.get_last_layer_name(inline) == "block3_out"
     for cls in (GradCAM, FEM):
         a = cls(nested, "ResNet", img, 1).compute_saliency_map()
         b = cls(inline, "ResNet", img, 1).compute_saliency_map()
@@ -109,7 +109,7 @@ def test_nested_and_inlined_backbones_give_the_same_maps(demo_image):
 
 
 def test_features_and_logits_model_on_nested_backbone(demo_model, demo_image):
-    model = utils.features_and_logits_model(demo_model, utils.get_last_layer_name(demo_model))
+    model = model_graph.features_and_logits_model(demo_model, model_graph.get_last_layer_name(demo_model))
     acts, logits = model(demo_image[0][None])
     assert acts.shape[1:3] == (14, 14)  # the demo model: stride-4 stem, two stride-2 blocks
     probs = keras.ops.softmax(logits).numpy()
@@ -199,7 +199,7 @@ def test_fused_rise_equals_the_numpy_reference(region_model, region_image):
 
 
 def test_lime_fallback_for_a_plain_classifier_function(region_model, region_image):
-    from LIME import make_lime_explainer, segment
+    from xai_mexculture.explainers.lime_method import make_lime_explainer, segment
     segments = segment(region_image, 0)
     fn = lambda b: region_model(np.asarray(b, np.float32)).numpy()  # noqa: E731
     plain = make_lime_explainer(random_state=1).explain_instance(
@@ -219,7 +219,7 @@ def test_compiled_and_uncompiled_agree(region_model, region_image):
 def test_lime_images_with_different_superpixel_counts_share_one_compiled_shape(region_model, region_image):
     # Keras/XLA compiles once per input shape: the on/off patterns of every image go in with the same
     # width, whatever its number of superpixels (before: one compilation per image of a run)
-    import explainers
+    from xai_mexculture import explainers
     lime = explainers.build("LIME", region_model, batch_size=32, options={"num_samples": 40})
     widths, call = [], lime._fn
     lime._fn = lambda rows, *rest: (widths.append(np.shape(rows)), call(rows, *rest))[1]
@@ -235,7 +235,7 @@ def test_lime_images_with_different_superpixel_counts_share_one_compiled_shape(r
 
 def lime_image_explanation(model, img, segments, num_samples, seed, key):
     """The plain lime package's explanation with the seed LIMEExplainer uses for `key`."""
-    import explainers
+    from xai_mexculture import explainers
     from lime import lime_image
     s = explainers.seed_for(seed, key)
     return lime_image.LimeImageExplainer(random_state=s).explain_instance(

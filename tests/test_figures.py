@@ -2,16 +2,16 @@
 row per method and reference (map with colour bar, overlay, curves on a common scale); 150 dpi, fonts
 of at least 8 pt, png/pdf/svg with PNG previews, singles of at least 512 px, one colour per method,
 equal files for equal data, the shared grid figure drawing what a figure of its own draws."""
+import fake_run
 import numpy as np
 import pytest
 from matplotlib.image import AxesImage
 from matplotlib.text import Text
 from PIL import Image
 
-import fake_run
-import figures
-import saved
-import style
+from xai_mexculture.render import figures
+from xai_mexculture.render import style
+from xai_mexculture.results import saved
 
 
 def test_a_nearly_flat_map_keeps_the_fixed_scale():
@@ -169,11 +169,9 @@ def test_pngs_are_written_with_fast_compression(tmp_path, fonts_checked):
 
 
 def test_the_seeds_grid_layout_stays_importable_from_utils(tmp_path):
-    """utils.grid_layout is one of the seed's names (kept importable from utils); it draws the images
+    """figures.grid_layout is one of the seed's names (kept importable from utils); it draws the images
     in a grid and saves it."""
-    import utils
     images = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8), 0.5, np.float32), np.ones((8, 8), np.float32)]
-    utils.grid_layout(images, ["a", "b", "c"], path=tmp_path / "grid.png", ncols=2)
-    from PIL import Image
+    figures.grid_layout(images, ["a", "b", "c"], path=tmp_path / "grid.png", ncols=2)
     width, height = Image.open(tmp_path / "grid.png").size
     assert width > 0 and height > width * 0.9  # 2 columns x 2 rows of square panels

@@ -2,48 +2,49 @@
 reports its split-half reliability, and a class the model does not see is flagged."""
 import math
 
+import fake_run
 import keras
 import numpy as np
 import pytest
 from keras import layers
 
 import constants
-import data
-import explainers
-import fake_run
-import figures
-import main
-import metrics
-import report
-import style
-import utils
-from LIME import LIMEExplainer
-from RISE import RISEExplainer
-from SmoothGrad import SmoothGradExplainer
+
+from xai_mexculture import explainers
+from xai_mexculture import metrics
+from xai_mexculture.cli import main
+from xai_mexculture.core import data
+from xai_mexculture.core import image_io
+from xai_mexculture.explainers.lime_method import LIMEExplainer
+from xai_mexculture.explainers.rise import RISEExplainer
+from xai_mexculture.explainers.smoothgrad import SmoothGradExplainer
+from xai_mexculture.render import figures
+from xai_mexculture.render import style
+from xai_mexculture.results import tables
 
 STEM = "Colonial_DemoTest001_Synthetic"
 
 
 def test_is_flat_by_the_range_relative_to_the_maximum():
-    assert utils.is_flat(np.zeros((4, 4)))
-    assert utils.is_flat(np.full((4, 4), 0.3))
-    assert utils.is_flat(-np.arange(16.0).reshape(4, 4))  # all negative: all zeros once normalised
-    assert utils.is_flat(1 + 1e-9 * np.arange(16.0).reshape(4, 4))  # relative range 1.5e-8
-    assert not utils.is_flat(1 + 1e-5 * np.arange(16.0).reshape(4, 4))
-    assert not utils.is_flat(1e-30 * np.arange(16.0).reshape(4, 4))  # tiny values still rank the pixels
+    assert image_io.is_flat(np.zeros((4, 4)))
+    assert image_io.is_flat(np.full((4, 4), 0.3))
+    assert image_io.is_flat(-np.arange(16.0).reshape(4, 4))  # all negative: all zeros once normalised
+    assert image_io.is_flat(1 + 1e-9 * np.arange(16.0).reshape(4, 4))  # relative range 1.5e-8
+    assert not image_io.is_flat(1 + 1e-5 * np.arange(16.0).reshape(4, 4))
+    assert not image_io.is_flat(1e-30 * np.arange(16.0).reshape(4, 4))  # tiny values still rank the pixels
     two = np.zeros((4, 4))
     two[:, :2] = 1.0
-    assert not utils.is_flat(two)
+    assert not image_io.is_flat(two)
     # the same answer before and after the normalisation of the maps
     for arr in (two, 1 + 1e-9 * np.arange(16.0).reshape(4, 4), 5 * np.arange(16.0).reshape(4, 4)):
-        assert utils.is_flat(arr) == utils.is_flat(utils.normalise(arr))
+        assert image_io.is_flat(arr) == image_io.is_flat(image_io.normalise(arr))
 
 
 @pytest.fixture(scope="module")
 def demo_scored(demo_model):
     """The metrics of hand-made maps of one demo image: constant, all-zero, two values, and a blob."""
-    img = utils.load_image(constants.DEMO_TEST_IMAGES / f"{STEM}_N_1.png")
-    gfdm = utils.load_gfdm(constants.DEMO_TEST_GFDM / f"{STEM}_GFDM_N_1.png")
+    img = image_io.load_image(constants.DEMO_TEST_IMAGES / f"{STEM}_N_1.png")
+    gfdm = image_io.load_gfdm(constants.DEMO_TEST_GFDM / f"{STEM}_GFDM_N_1.png")
     fixations = data.read_fixations(constants.DEMO_TEST_FIXATIONS / f"{STEM}_GazeFix_N_1.txt")[:, :2]
     fixations = data.rescale_points(fixations, (240, 320), gfdm.shape)
     h, w = img.shape[:2]
@@ -108,10 +109,10 @@ def test_a_map_of_a_model_that_ignores_the_image_has_reliability_near_zero():
                        for s in range(12)])
     assert abs(values.mean()) < 0.2 and np.all(values < 0.6), values
     seen = RISEExplainer(model, n_masks=400, seed=0).explain(img[None], [0], ["a"])[0]
-    assert not utils.is_flat(seen) and np.ptp(seen) > figures.FLAT_RANGE  # drawn stretched: it looks like a map
+    assert not image_io.is_flat(seen) and np.ptp(seen) > figures.FLAT_RANGE  # drawn stretched: it looks like a map
     for cls in (LIMEExplainer, SmoothGradExplainer):
         maps, reliability = cls(model, **cls.quick_params).explain_details(img[None], [0], ["a"])
-        assert utils.is_flat(maps[0]) and math.isnan(reliability[0]), cls.name
+        assert image_io.is_flat(maps[0]) and math.isnan(reliability[0]), cls.name
 
 
 @pytest.mark.parametrize("name", explainers.names())
@@ -123,7 +124,7 @@ def test_stochastic_methods_and_only_they_report_a_reliability(name, random_cnn)
     np.testing.assert_array_equal(maps, explainer.explain(images, [0, 1], ["a", "b"]))
     assert reliability.shape == (2,)
     if cls.stochastic:
-        assert np.all(np.isfinite(reliability) | np.array([utils.is_flat(m) for m in maps]))
+        assert np.all(np.isfinite(reliability) | np.array([image_io.is_flat(m) for m in maps]))
         assert np.all(reliability[np.isfinite(reliability)] <= 1)
     else:
         assert np.all(np.isnan(reliability))
@@ -133,7 +134,7 @@ def test_stochastic_methods_and_only_they_report_a_reliability(name, random_cnn)
 def test_split_half_reliability_is_spearman_brown_of_pearson():
     rng = np.random.default_rng(0)
     a, b = rng.random((8, 8)), rng.random((8, 8))
-    r = np.corrcoef(utils.normalise(a).ravel(), utils.normalise(b).ravel())[0, 1]
+    r = np.corrcoef(image_io.normalise(a).ravel(), image_io.normalise(b).ravel())[0, 1]
     assert explainers.split_half_reliability(a, b) == pytest.approx(2 * r / (1 + r), rel=1e-6)
     assert explainers.split_half_reliability(a, a) == pytest.approx(1.0)
     assert math.isnan(explainers.split_half_reliability(a, np.zeros((8, 8))))
@@ -175,15 +176,15 @@ def test_a_flat_map_is_missing_with_its_reason_through_the_run(flat_method, tmp_
                                          "--references", "CENTER"]
     with caplog.at_level("WARNING", logger="xai_mexculture"):
         assert main.main(args) == 0
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     flat = next(r for r in rows if r["method"] == "FLATTEST")
-    assert report.is_flat(flat) and flat["note"].startswith(report.FLAT_NOTE)
-    assert all(math.isnan(flat[m]) for m in report.metric_names())
-    assert all(not report.is_flat(r) for r in rows if r["method"] != "FLATTEST")
+    assert tables.is_flat(flat) and flat["note"].startswith(tables.FLAT_NOTE)
+    assert all(math.isnan(flat[m]) for m in tables.metric_names())
+    assert all(not tables.is_flat(r) for r in rows if r["method"] != "FLATTEST")
     assert math.isfinite(next(r for r in rows if r["method"] == "GRADCAM")["PCC"])
     warned = [r.getMessage() for r in caplog.records if "flat" in r.getMessage()]
     assert warned == [f"{STEM}_N_1.png: the FLATTEST map is flat (it ranks no pixel): its metrics are left empty"]
-    summary = {s["method"]: s for s in report.read_summary_csv(out / "summary.csv")}
+    summary = {s["method"]: s for s in tables.read_summary_csv(out / "summary.csv")}
     assert (summary["FLATTEST"]["n"], summary["FLATTEST"]["flat"]) == (0, 1)
     assert (summary["GRADCAM"]["n"], summary["GRADCAM"]["flat"]) == (1, 0)
     assert "- FLATTEST: " + f"{STEM}_N_1.png" in (out / "summary.md").read_text()
@@ -200,11 +201,11 @@ def test_a_class_the_model_does_not_see_is_flagged(tmp_path):
         "--output_dir", str(out), "--model_path", str(model_path), "--explanation_method", "RISE",
         "--rise_masks", "64", "--references", "none"]
     assert main.main(args) == 0
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     colonial = next(r for r in rows if r["image"] == f"{STEM}_N_1.png")
     modern = next(r for r in rows if r["image"] != f"{STEM}_N_1.png")
-    assert report.is_unseen(colonial) and 0 < colonial["p_full"] < constants.MIN_CLASS_PROBABILITY  # not 0.000000
-    assert not report.is_unseen(modern) and modern["p_full"] == pytest.approx(0.5, abs=1e-6)
+    assert tables.is_unseen(colonial) and 0 < colonial["p_full"] < constants.MIN_CLASS_PROBABILITY  # not 0.000000
+    assert not tables.is_unseen(modern) and modern["p_full"] == pytest.approx(0.5, abs=1e-6)
     assert math.isfinite(colonial["reliability"])
     listed = (out / "summary.md").read_text().split("Class not seen")[1]
     assert f"{STEM}_N_1.png: p = 1e-09" in listed and "Modern" not in listed

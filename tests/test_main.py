@@ -10,10 +10,14 @@ import numpy as np
 import pytest
 
 import constants
-import explainers
-import figures
-import main
-import report
+
+from xai_mexculture import explainers
+from xai_mexculture.cli import main
+from xai_mexculture.render import figures
+from xai_mexculture.results import tables
+from xai_mexculture.run import exits
+from xai_mexculture.run import image_stage
+from xai_mexculture.run import options
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress", "--references", "none"]
@@ -58,15 +62,15 @@ def _errors(out):
 
 def test_end_to_end_outputs_and_skipped_images(folders, capsys, caplog):
     with caplog.at_level("ERROR", logger="xai_mexculture"):
-        assert main.main(_args(folders, "--references", "CENTER,RANDOM")) == main.EXIT_PARTIAL
+        assert main.main(_args(folders, "--references", "CENTER,RANDOM")) == exits.EXIT_PARTIAL
     out = folders["out"]
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     assert sorted({r["image"] for r in rows}) == [g + ".png" for g in folders["good"]]
     assert len(rows) == 2 * (4 + 2)  # the four methods and the references CENTER and RANDOM
     assert [r["method"] for r in rows[:6]] == list(explainers.default_names()) + ["CENTER", "RANDOM"]
     no_scanpaths = {"NSS_loo", "AUC_Judd_loo", "PCC_split", "SIM_split", "KLD_split", "NSS_norm", "AUC_Judd_norm"}
     for r in rows:
-        for metric in report.metric_names():  # all but the opt-in metrics and the scanpath ones
+        for metric in tables.metric_names():  # all but the opt-in metrics and the scanpath ones
             expected = metric not in OPT_IN and metric not in no_scanpaths
             assert np.isfinite(r[metric]) == expected, (r["method"], metric)
         assert -1 <= r["PCC"] <= 1 and 0 <= r["SIM"] <= 1 and 0 <= r["Insertion"] <= 1
@@ -87,7 +91,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys, caplog):
     for method in explainers.default_names():
         assert f"| {method} | 2 |" in md
     assert "| *CENTER* (reference) | 2 |" in md and "| *RANDOM* (reference) | 2 |" in md
-    for metric in report.metric_names():
+    for metric in tables.metric_names():
         assert (metric in md) == (metric not in OPT_IN and metric not in no_scanpaths), metric
     with (out / "summary.csv").open() as fh:
         srows = list(csv.DictReader(fh))
@@ -96,7 +100,7 @@ def test_end_to_end_outputs_and_skipped_images(folders, capsys, caplog):
                for r in srows)
     with (out / "comparisons.csv").open() as fh:
         comps = list(csv.DictReader(fh))
-    assert len(comps) == (len(report.metric_names()) - len(OPT_IN) - len(no_scanpaths)) * 6  # methods only
+    assert len(comps) == (len(tables.metric_names()) - len(OPT_IN) - len(no_scanpaths)) * 6  # methods only
     assert not {c["method_a"] for c in comps} & {"CENTER", "RANDOM"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["rise_masks"] == 64 and len(manifest["model_sha256"]) == 64
@@ -118,8 +122,8 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     main.main(_args(folders, "--explanation_method", "GRADCAM"))
     before = (folders["out"] / "results.csv").read_text()
     calls = []
-    real = main.explain
-    monkeypatch.setattr(main, "explain", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
+    real = image_stage.explain
+    monkeypatch.setattr(image_stage, "explain", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
     assert calls == []
     assert (folders["out"] / "results.csv").read_text() == before
@@ -128,7 +132,7 @@ def test_resume_does_not_recompute(folders, monkeypatch):
     (folders["out"] / "results.csv").write_text("".join(l for l in lines if folders["good"][1] not in l))
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--resume"))
     assert calls == ["GRADCAM"]
-    assert len(report.read_rows(folders["out"] / "results.csv")) == 2
+    assert len(tables.read_rows(folders["out"] / "results.csv")) == 2
     page = (folders["out"] / "report.html").read_text()  # the page of the resumed run shows both images
     assert all(f'src="figures/{g}_grid.png"' in page for g in folders["good"])
 
@@ -143,10 +147,10 @@ def test_resume_redoes_an_image_whose_reference_rows_are_torn_or_missing(folders
     whole = path.read_text()
     good = [f"{g}.png" for g in folders["good"]]
     expected = sorted((g, m) for g in good for m in ("GRADCAM", "CENTER", "RANDOM", "HUMAN"))
-    assert sorted((r["image"], r["method"]) for r in report.read_rows(path)) == expected
+    assert sorted((r["image"], r["method"]) for r in tables.read_rows(path)) == expected
     calls = []
-    real = main.explain
-    monkeypatch.setattr(main, "explain", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
+    real = image_stage.explain
+    monkeypatch.setattr(image_stage, "explain", lambda *a, **k: calls.append(a[0].name) or real(*a, **k))
     last = whole.splitlines(keepends=True)[-1]
     assert ",HUMAN," in last and good[1] in last
     other = next(line for line in whole.splitlines(keepends=True) if good[0] in line and ",RANDOM," in line)
@@ -156,7 +160,7 @@ def test_resume_redoes_an_image_whose_reference_rows_are_torn_or_missing(folders
         calls.clear()
         main.main(_args(folders, *with_refs, "--resume"))
         assert calls == ["GRADCAM"]  # that image only
-        rows = report.read_rows(path)
+        rows = tables.read_rows(path)
         assert sorted((r["image"], r["method"]) for r in rows) == expected  # each row once
     assert sorted(path.read_text().splitlines()) == sorted(whole.splitlines())  # the same numbers
 
@@ -180,7 +184,7 @@ def test_a_gfdm_of_another_size_gets_the_fixations_on_its_grid(tmp_path):
         assert main.main(["--test_images_folder_path", str(imgs), "--test_gdfm_folder_path", str(gfdms),
                           "--fixations_folder_path", str(fixs), "--output_dir", str(out), "--explanation_method",
                           "GRADCAM", "--display_type", "none", "--no_progress", "--references", "none"]) == 0
-        results[scale] = report.read_rows(out / "results.csv")[0]
+        results[scale] = tables.read_rows(out / "results.csv")[0]
     full, half = results[1], results[2]
     assert full["NSS"] > 1.5 and full["AUC_Judd"] > 0.8  # the demo's Grad-CAM looks where the observers did
     assert half["NSS"] == pytest.approx(full["NSS"], rel=0.15)
@@ -201,7 +205,7 @@ def test_resume_refuses_changed_numbers(folders, capsys):
                     "--batch_size", "16"))
     assert (folders["out"] / "results.csv").read_text() == before
     # a method left out is no change of its parameters; they stay recorded for when it comes back
-    assert main.main(_args(folders, "--explanation_method", "LIME", "--resume")) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, "--explanation_method", "LIME", "--resume")) == exits.EXIT_PARTIAL
     assert "differ" not in capsys.readouterr().err
     assert "| RISE | 2 |" in (folders["out"] / "summary.md").read_text()  # still in the tables
     assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
@@ -211,7 +215,7 @@ def test_resume_refuses_changed_numbers(folders, capsys):
 
 def test_target_predicted_explains_images_of_unknown_class(folders):
     main.main(_args(folders, "--explanation_method", "GRADCAM", "--target", "predicted"))
-    rows = report.read_rows(folders["out"] / "results.csv")
+    rows = tables.read_rows(folders["out"] / "results.csv")
     gothic = [r for r in rows if r["image"] == "Gothic_Cathedral_X_N_1.png"]
     assert len(gothic) == 1 and gothic[0]["true_class"] == ""
     assert gothic[0]["target_class"] == gothic[0]["predicted_class"] == "Modern"
@@ -229,9 +233,9 @@ def test_singles_and_show_without_display(folders, monkeypatch):
 
 def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main.parse_args(["--explanation_method", "SHAP"])
+        options.parse_args(["--explanation_method", "SHAP"])
     with pytest.raises(SystemExit):
-        main.parse_args(["--test_images_folder_path", str(tmp_path / "missing")])
+        options.parse_args(["--test_images_folder_path", str(tmp_path / "missing")])
     assert "missing: no such folder" in capsys.readouterr().err
     bad_model = tmp_path / "bad.keras"
     bad_model.write_bytes(b"not a zip")
@@ -247,15 +251,15 @@ def test_invalid_flags_fail_at_once(folders, tmp_path, capsys):
     saved_model = tmp_path / "saved_model"
     saved_model.mkdir()
     with pytest.raises(SystemExit):
-        main.parse_args(_args(folders, "--model_path", str(saved_model)))
+        options.parse_args(_args(folders, "--model_path", str(saved_model)))
     assert "saved_model: is a folder, not a .keras file" in capsys.readouterr().err
     assert not folders["out"].exists()
     with pytest.raises(SystemExit):  # each image failed with "expected non-negative integer"
-        main.parse_args(_args(folders, "--seed", "-1"))
+        options.parse_args(_args(folders, "--seed", "-1"))
     assert "--seed must be >= 0, not -1" in capsys.readouterr().err
     # figures chosen for a run that draws none: said, not silently nothing drawn
     with pytest.raises(SystemExit):
-        main.parse_args(_args(folders, "--figures", "first:1", "--display_type", "none"))
+        options.parse_args(_args(folders, "--figures", "first:1", "--display_type", "none"))
     assert "--figures first:1 chooses images for figures, but --display_type none" in capsys.readouterr().err
 
 
@@ -263,12 +267,12 @@ def test_an_unusable_place_or_environment_is_a_usage_error(folders, tmp_path, ca
     """Each was a traceback (exit 1), an "internal error" (exit 4) or a wait of minutes."""
     assert main.main(_args(folders, "--output_dir", "/proc/xai")) == 2  # mkdir: FileNotFoundError
     assert "--output_dir /proc/xai: cannot be used as a folder" in capsys.readouterr().err
-    import merge
+    from xai_mexculture.run import merge
     assert merge.main([str(tmp_path), "--output_dir", "/proc/xai"]) == 2
     assert "--output_dir /proc/xai: cannot be used as a folder" in capsys.readouterr().err
     for address in ("127.0.0.1:1", "ray://127.0.0.1:1"):  # nothing listens on port 1
         with pytest.raises(SystemExit):
-            main.parse_args(["--ray", address])
+            options.parse_args(["--ray", address])
         assert f"--ray {address}: no Ray cluster answers there" in capsys.readouterr().err
     env = dict(os.environ, KERAS_BACKEND="torch")
     res = subprocess.run([sys.executable, "main.py", "--n_images", "1", "--output_dir", str(tmp_path / "torch")],
@@ -283,7 +287,7 @@ def test_command_line_default_data_and_model(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "accuracy: 3/3" in res.stdout
-    rows = report.read_rows(tmp_path / "results.csv")
+    rows = tables.read_rows(tmp_path / "results.csv")
     # the bundled scanpaths (10 simulated observers) add the human ceiling, one HUMAN row per image
     methods = [r for r in rows if r["method"] != "HUMAN"]
     assert len(methods) == 12 and all(np.isfinite(r["NSS"]) for r in methods)  # demo fixations are used
@@ -298,7 +302,7 @@ def test_help_epilog_names_the_flags_of_a_practical_cpu_run_and_only_real_ones()
     """The --help epilog says which flags make a CPU run practical; every flag it names is one of the
     parser's, so the text cannot drift from the flags."""
     import re
-    parser = main.build_parser()
+    parser = options.build_parser()
     text = " ".join(parser.format_help().split())
     epilog = " ".join(parser.epilog.split())
     assert epilog in text

@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-import explainers
-import utils
 from conftest import REGION, region_mask
+
+from xai_mexculture import explainers
+from xai_mexculture.core import image_io
+from xai_mexculture.core import model_io
 
 
 def _plain_parts(model, img, cls):
@@ -72,13 +73,12 @@ def test_smoothgrad_is_the_abs_mean_of_noisy_gradients(random_cnn, img):
 
 def test_integrated_gradients_is_complete(demo_model):
     import constants
-    import data
-    import utils
+    from xai_mexculture.core import data
     ig = explainers.get("INTEGRATED_GRADIENTS")(demo_model, steps=300)
     checked = 0
     for path in data.list_images(constants.DEMO_TEST_IMAGES):
-        img, cls = utils.load_image(path), data.class_index(path.name)
-        p = utils.predict_batched(demo_model, np.stack([img, np.zeros_like(img)]))[:, cls].astype(float)
+        img, cls = image_io.load_image(path), data.class_index(path.name)
+        p = model_io.predict_batched(demo_model, np.stack([img, np.zeros_like(img)]))[:, cls].astype(float)
         if abs(p[0] - p[1]) <= 0.2:
             continue
         total = ig.attributions(img, cls).sum()
@@ -125,8 +125,8 @@ def test_scorecam_matches_plain_computation(random_cnn, img):
                                                         (20, 9, cv2.INTER_LINEAR), (6, 40, cv2.INTER_CUBIC)])
 def test_a_resized_map_has_its_extremes_on_the_grid_of_extreme_samples(n_in, n_out, interpolation):
     """SCORECAM min-max scales each upsampled channel from these samples only."""
-    r = utils.resize_matrix(n_in, n_out, interpolation)
-    keep = utils.extreme_samples(r)
+    r = image_io.resize_matrix(n_in, n_out, interpolation)
+    keep = image_io.extreme_samples(r)
     if interpolation == cv2.INTER_LINEAR and n_out > 2 * n_in:
         # the ends of the n_in - 1 runs between inputs, the two clamped runs, the rows on an input
         assert len(keep) <= 3 * n_in + 2
@@ -177,50 +177,50 @@ def test_each_finds_the_region_the_model_looks_at(name, region_model, region_ima
 
 # --------------------------------------------------------------------------- the peers' metrics
 def test_sparseness_by_hand():
-    import evaluate
-    assert evaluate.calculate_sparseness(np.array([[0, 0], [0, 1.0]])) == pytest.approx(0.75)
-    assert evaluate.calculate_sparseness(np.ones((5, 5))) == pytest.approx(0.0)
-    assert evaluate.calculate_sparseness(np.zeros((3, 3))) == 0.0
+    from xai_mexculture.metrics import properties
+    assert properties.calculate_sparseness(np.array([[0, 0], [0, 1.0]])) == pytest.approx(0.75)
+    assert properties.calculate_sparseness(np.ones((5, 5))) == pytest.approx(0.0)
+    assert properties.calculate_sparseness(np.zeros((3, 3))) == 0.0
     # [1, 2, 3]: (2*1-4)*1 + (2*2-4)*2 + (2*3-4)*3 = 4, over 3 * 6
-    assert evaluate.calculate_sparseness(np.array([[3.0, 1.0, 2.0]])) == pytest.approx(4 / 18)
+    assert properties.calculate_sparseness(np.array([[3.0, 1.0, 2.0]])) == pytest.approx(4 / 18)
 
 
 def test_sauc_by_hand():
-    import evaluate
+    from xai_mexculture.metrics import sauc
     sal = np.array([[0.0, 0.1, 0.2, 0.3],
                     [0.4, 0.5, 0.6, 0.7]])
     fixations = np.array([[3, 1], [1, 0]])         # values 0.7 and 0.1
     others = np.array([[0, 0], [2, 1], [1, 0]])    # values 0.0, 0.6, 0.1
     # pairs: 0.7 beats all 3; 0.1 beats 0.0, ties 0.1, loses to 0.6 -> (3 + 1 + 0.5) / 6
-    assert evaluate.calculate_sauc(fixations, sal, others) == pytest.approx(4.5 / 6)
+    assert sauc.calculate_sauc(fixations, sal, others) == pytest.approx(4.5 / 6)
     # points given in a map twice as large are scaled to the map
-    assert evaluate.calculate_sauc(fixations * 2 + 0.5, sal, others * 2 + 0.5, shape=(4, 8)) == pytest.approx(4.5 / 6)
+    assert sauc.calculate_sauc(fixations * 2 + 0.5, sal, others * 2 + 0.5, shape=(4, 8)) == pytest.approx(4.5 / 6)
     with pytest.raises(ValueError, match="other images"):
-        evaluate.calculate_sauc(fixations, sal, np.zeros((0, 2)))
+        sauc.calculate_sauc(fixations, sal, np.zeros((0, 2)))
 
 
 def test_mufidelity_is_one_for_the_exact_attribution():
-    import evaluate
+    from xai_mexculture.metrics import mufidelity
     from conftest import patch_model
     model = patch_model((36, 36), (8, 26), (4, 22))
     img = np.full((36, 36, 3), 255.0, np.float32)
     exact = np.zeros((36, 36), np.float32)
     exact[8:26, 4:22] = 1.0  # removing a pixel of the patch lowers p by 1 / 324: mass = drop x 324
-    assert evaluate.calculate_mufidelity(model, img, exact, 0, seed=3) == pytest.approx(1.0, abs=1e-5)
+    assert mufidelity.calculate_mufidelity(model, img, exact, 0, seed=3) == pytest.approx(1.0, abs=1e-5)
     # cells are removed independently: mass outside the patch says nothing about the drop
-    assert abs(evaluate.calculate_mufidelity(model, img, 1.0 - exact, 0, seed=3)) < 0.3
-    assert evaluate.calculate_mufidelity(model, img, np.ones((36, 36)), 0, seed=3) < 0.9
+    assert abs(mufidelity.calculate_mufidelity(model, img, 1.0 - exact, 0, seed=3)) < 0.3
+    assert mufidelity.calculate_mufidelity(model, img, np.ones((36, 36)), 0, seed=3) < 0.9
 
 
 def test_mufidelity_patterns_and_cells():
-    import evaluate
-    removed = evaluate.mufidelity_patterns(9, 0.2, 2000, seed=1)
+    from xai_mexculture.metrics import mufidelity
+    removed = mufidelity.mufidelity_patterns(9, 0.2, 2000, seed=1)
     assert removed.shape == (2000, 9, 9) and removed.mean() == pytest.approx(0.2, abs=0.01)
-    np.testing.assert_array_equal(removed, evaluate.mufidelity_patterns(9, 0.2, 2000, seed=1))
+    np.testing.assert_array_equal(removed, mufidelity.mufidelity_patterns(9, 0.2, 2000, seed=1))
 
 
 def test_max_sensitivity(random_cnn):
-    import metrics
+    from xai_mexculture import metrics
     from conftest import patch_model
     img = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
     for model, expect_zero in ((patch_model((32, 32), (4, 20), (4, 20)), True), (random_cnn, False)):

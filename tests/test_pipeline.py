@@ -8,16 +8,22 @@ import shutil
 import signal
 import time
 
+import fake_run
 import numpy as np
 import pytest
+from fake_run import result_rows
 
 import constants
-import figures
-import main
-import pipeline
-import report
-import fake_run
-from fake_run import result_rows
+
+from xai_mexculture.cli import main
+from xai_mexculture.render import figures
+from xai_mexculture.render import rebuild
+from xai_mexculture.results import tables
+from xai_mexculture.run import exits
+from xai_mexculture.run import host_clock
+from xai_mexculture.run import image_stage
+from xai_mexculture.run import options
+from xai_mexculture.run import pipeline
 
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress"]
 GOOD = ["Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest002_Synthetic_N_1", "Prehispanic_DemoTest003_Synthetic_N_1"]
@@ -50,10 +56,10 @@ def _errors(out):
 
 def test_pipelined_run_equals_the_serial_one_in_order_with_a_failing_image(folders):
     serial, piped = folders["root"] / "serial", folders["root"] / "piped"
-    assert main.main(_args(folders, serial, "--host_workers", "0")) == main.EXIT_PARTIAL
-    assert pipeline.CLOCK.pool_cpu == 0 and pipeline.CLOCK.cpu["figures"] > 0
-    assert main.main(_args(folders, piped, "--host_workers", "2")) == main.EXIT_PARTIAL
-    assert pipeline.CLOCK.pool_cpu > 0 and pipeline.CLOCK.cpu["segmentation"] > 0
+    assert main.main(_args(folders, serial, "--host_workers", "0")) == exits.EXIT_PARTIAL
+    assert host_clock.CLOCK.pool_cpu == 0 and host_clock.CLOCK.cpu["figures"] > 0
+    assert main.main(_args(folders, piped, "--host_workers", "2")) == exits.EXIT_PARTIAL
+    assert host_clock.CLOCK.pool_cpu > 0 and host_clock.CLOCK.cpu["segmentation"] > 0
     rows = _results(piped)
     assert rows == _results(serial)  # every value, every column but seconds, in the same order
     names = [g + ".png" for g in GOOD]
@@ -73,19 +79,18 @@ def test_pipelined_run_equals_the_serial_one_in_order_with_a_failing_image(folde
     assert sorted(p.name for p in (piped / "plots").iterdir()) == plotted
     for name in plotted:
         assert (serial / "plots" / name).read_bytes() == (piped / "plots" / name).read_bytes(), name
-    assert pipeline.CLOCK.cpu["plots"] > 0
+    assert host_clock.CLOCK.cpu["plots"] > 0
     assert (piped / "report.html").read_text().count("plots/") == (serial / "report.html").read_text().count("plots/")
-    lime = [float(r["seconds"]) for r in report.read_rows(piped / "results.csv") if r["method"] == "LIME"]
+    lime = [float(r["seconds"]) for r in tables.read_rows(piped / "results.csv") if r["method"] == "LIME"]
     assert all(s > 0 for s in lime)  # the segmentation made ahead is counted in LIME's seconds
 
 
 def _kill_the_host_processes_after_the_first_image(monkeypatch):
-    """main.model_stage that SIGKILLs every host process when the second image reaches the model (the
+    """image_stage.model_stage that SIGKILLs every host process when the second image reaches the model (the
     host work of the first one and the segmentations made ahead are then in flight); returns the list
     of the killed processes' ids."""
     import multiprocessing
-    import signal
-    killed, calls, real = [], [], main.model_stage
+    killed, calls, real = [], [], image_stage.model_stage
 
     def stage(*args, **kwargs):
         calls.append(1)
@@ -94,7 +99,7 @@ def _kill_the_host_processes_after_the_first_image(monkeypatch):
                 os.kill(child.pid, signal.SIGKILL)
                 killed.append(child.pid)
         return real(*args, **kwargs)
-    monkeypatch.setattr(main, "model_stage", stage)
+    monkeypatch.setattr(image_stage, "model_stage", stage)
     return killed
 
 
@@ -106,16 +111,16 @@ def test_failures_in_a_host_process_and_killed_host_processes(folders, monkeypat
     outs = {w: folders["root"] / w for w in ("serial", "piped", "killed")}
     for out in outs.values():
         (out / "figures" / f"{GOOD[1]}_grid.png").mkdir(parents=True)  # GOOD[1]'s figure cannot be saved
-    assert main.main(_args(folders, outs["serial"], *methods, "--resume", "--host_workers", "0")) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, outs["serial"], *methods, "--resume", "--host_workers", "0")) == exits.EXIT_PARTIAL
     argv = [a for a in _args(folders, outs["piped"], *methods, "--resume", "--host_workers", "2")
             if a != "--no_progress"]
     capsys.readouterr()
-    assert main.main(argv) == main.EXIT_PARTIAL
+    assert main.main(argv) == exits.EXIT_PARTIAL
     assert "8/8" in capsys.readouterr().err  # 4 images x 2 methods, the failing ones included
-    assert pipeline.CLOCK.pool_cpu > 0  # the figures were drawn in the host processes
+    assert host_clock.CLOCK.pool_cpu > 0  # the figures were drawn in the host processes
     killed = _kill_the_host_processes_after_the_first_image(monkeypatch)
     with caplog.at_level("ERROR", logger="xai_mexculture"):
-        assert main.main(_args(folders, outs["killed"], *methods, "--resume", "--host_workers", "2")) == main.EXIT_PARTIAL
+        assert main.main(_args(folders, outs["killed"], *methods, "--resume", "--host_workers", "2")) == exits.EXIT_PARTIAL
     assert len(killed) == 2 and "the host processes stopped" in caplog.text
     expected = _results(outs["serial"])
     assert list(dict.fromkeys(r["image"] for r in expected)) == [GOOD[0] + ".png", GOOD[2] + ".png"]
@@ -134,28 +139,28 @@ def test_failures_in_a_host_process_and_killed_host_processes(folders, monkeypat
 def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders):
     whole, parts = folders["root"] / "whole", folders["root"] / "parts"
     methods = ["--explanation_method", "GRADCAM,LIME"]
-    assert main.main(_args(folders, whole, *methods, "--host_workers", "0")) == main.EXIT_PARTIAL
-    assert main.main(_args(folders, parts, *methods, "--n_images", "2")) == main.EXIT_PARTIAL  # 1 good + broken
+    assert main.main(_args(folders, whole, *methods, "--host_workers", "0")) == exits.EXIT_PARTIAL
+    assert main.main(_args(folders, parts, *methods, "--n_images", "2")) == exits.EXIT_PARTIAL  # 1 good + broken
     assert len({r["image"] for r in _results(parts)}) == 1
-    assert main.main(_args(folders, parts, *methods, "--resume", "--host_workers", "2")) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, parts, *methods, "--resume", "--host_workers", "2")) == exits.EXIT_PARTIAL
     assert _results(parts) == _results(whole)
     assert len(list((parts / "figures").glob("*_grid.png"))) == 3
 
 
 def _on_model_stage(monkeypatch, act):
-    """main.model_stage that calls act(n) before its n-th image (1, 2, ...)."""
-    calls, real = [], main.model_stage
+    """image_stage.model_stage that calls act(n) before its n-th image (1, 2, ...)."""
+    calls, real = [], image_stage.model_stage
 
     def stage(*args, **kwargs):
         calls.append(1)
         act(len(calls))
         return real(*args, **kwargs)
-    monkeypatch.setattr(main, "model_stage", stage)
+    monkeypatch.setattr(image_stage, "model_stage", stage)
 
 
 def _images_written(out):
     path = out / "results.csv"
-    return list(dict.fromkeys(r["image"] for r in report.read_rows(path))) if path.is_file() else []
+    return list(dict.fromkeys(r["image"] for r in tables.read_rows(path))) if path.is_file() else []
 
 
 def test_an_image_is_written_while_the_model_works_on_the_next(folders, monkeypatch):
@@ -171,7 +176,7 @@ def test_an_image_is_written_while_the_model_works_on_the_next(folders, monkeypa
                 time.sleep(0.05)
             seen.append(_images_written(out))
     _on_model_stage(monkeypatch, wait_for_the_first)
-    assert main.main(_args(folders, out, "--explanation_method", "GRADCAM", "--host_workers", "2")) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, out, "--explanation_method", "GRADCAM", "--host_workers", "2")) == exits.EXIT_PARTIAL
     assert seen == [[GOOD[0] + ".png"]]
     assert _images_written(out) == [g + ".png" for g in GOOD]
 
@@ -200,8 +205,8 @@ def test_an_interrupted_run_writes_its_finished_images_and_resume_finishes_it(fo
     assert _images_written(out) == [GOOD[0] + ".png"]
     assert signal.getsignal(signal.SIGTERM) is before  # the run's SIGTERM handler is gone with it
     monkeypatch.undo()
-    assert main.main(argv + ["--resume"]) == main.EXIT_PARTIAL
-    rows = report.read_rows(out / "results.csv")
+    assert main.main(argv + ["--resume"]) == exits.EXIT_PARTIAL
+    rows = tables.read_rows(out / "results.csv")
     assert _images_written(out) == [g + ".png" for g in GOOD]
     assert len(rows) == len({(r["image"], r["method"]) for r in rows}) == 3 * 3  # GRADCAM, CENTER, RANDOM
     assert len(list((out / "figures").glob("*_grid.png"))) == 3
@@ -221,7 +226,7 @@ def test_figures_first_n_and_none(folders, workers):
     assert not list((none / "figures").glob("*.png"))
     assert (none / "plots" / "box_PCC.png").is_file() and (none / "report.html").is_file()
     assert (none / "inputs" / f"{GOOD[0]}.png").is_file()  # report.py can still draw them
-    assert report.main([str(none), "--no_progress"]) == 0
+    assert rebuild.main([str(none), "--no_progress"]) == 0
     assert len(list((none / "figures").glob("*_grid.png"))) == 3
 
 
@@ -232,14 +237,14 @@ def test_figures_first_n_and_none(folders, workers):
 ])
 def test_invalid_pipeline_flags(flags, message, capsys):
     with pytest.raises(SystemExit):
-        main.parse_args(flags)
+        options.parse_args(flags)
     assert message in capsys.readouterr().err
 
 
 def test_flag_defaults():
-    args = main.parse_args([])
-    assert args.host_workers == pipeline.cores() >= 1 and args.figures == "all"
-    assert main.parse_args(["--figures", "First:3"]).figures == "first:3"
+    args = options.parse_args([])
+    assert args.host_workers == host_clock.cores() >= 1 and args.figures == "all"
+    assert options.parse_args(["--figures", "First:3"]).figures == "first:3"
 
 
 def _exit_in_a_host_process(parent, value):
@@ -279,7 +284,7 @@ def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_m
     """The main process holds the folder's lock and a model: a host process holds neither, not even
     after segmenting an image (it imports no Keras, and no scipy.stats: 0.8 s of its start). It runs
     in Linux's idle scheduling class (it takes no time slice from the model's threads)."""
-    import runlock
+    from xai_mexculture.core import runlock
     with runlock.RunLock(tmp_path):
         pool = pipeline.HostPool(1)
         try:
@@ -297,13 +302,13 @@ def test_host_processes_are_spawned_without_the_lock_or_a_model(tmp_path, demo_m
 
 
 def test_host_processes_compute_only_the_metrics_registered_there_alike():
-    import metrics
+    from xai_mexculture import metrics
     pool = pipeline.HostPool(1)
     try:
         extra = metrics.Metric("ONLY_HERE", True, ("gfdm",), metrics.per_map(lambda im, s: 0.0))
         metrics.register(extra)
         try:
-            host = main.host_metric_names()
+            host = image_stage.host_metric_names()
             portable = pool.portable(host, ["CENTER", "RANDOM"])
         finally:
             metrics.unregister("ONLY_HERE")
@@ -315,12 +320,12 @@ def test_host_processes_compute_only_the_metrics_registered_there_alike():
 
 
 def test_given_segments_are_used_for_that_image_only(demo_model, demo_image):
-    import explainers
-    import LIME
+    from xai_mexculture import explainers
+    from xai_mexculture.explainers import lime_method
     img, cls = demo_image
     lime = explainers.build("LIME", demo_model, options={"lime_samples": 16})
     plain = lime.explain(img[None], [cls], ["a.png"])[0]
-    lime.give_segments(img, "a.png", LIME.segment(img, explainers.seed_for(lime.seed, "a.png")))
+    lime.give_segments(img, "a.png", lime_method.segment(img, explainers.seed_for(lime.seed, "a.png")))
     np.testing.assert_array_equal(lime.explain(img[None], [cls], ["a.png"])[0], plain)
     one_superpixel = np.zeros(img.shape[:2], np.int64)
     lime.give_segments(img, "a.png", one_superpixel)
@@ -346,9 +351,9 @@ def test_the_figure_from_memory_equals_the_one_from_the_saved_files(tmp_path):
     img = rng.uniform(0, 255, (32, 32, 3)).astype(np.float32)
     gfdm = rng.random((24, 40)).astype(np.float32)
     (tmp_path / "maps").mkdir()
-    pipeline.save_arrays(tmp_path, name, maps, img, gfdm, curves)
+    image_stage.save_arrays(tmp_path, name, maps, img, gfdm, curves)
     memory = figures.from_memory(name, img, gfdm, maps, curves, rows_)
-    disk = figures.from_saved(tmp_path, name, report.as_read(rows_))
+    disk = figures.from_saved(tmp_path, name, tables.as_read(rows_))
     assert memory.name == disk.name and memory.info == disk.info and list(memory.maps) == list(disk.maps)
     np.testing.assert_array_equal(memory.img, disk.img)
     np.testing.assert_array_equal(memory.gfdm, disk.gfdm)
@@ -367,7 +372,7 @@ def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
     import sys
     script = tmp_path / "unguarded.py"
     argv = _args(folders, tmp_path / "out", "--explanation_method", "GRADCAM,LIME", "--host_workers", "2")
-    script.write_text(f"import sys\nsys.path.insert(0, {str(main.constants.ROOT)!r})\nimport main\n"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(constants.ROOT)!r})\nimport main\n"
                       f"print('run', main.main({argv!r}))\n")
     res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
@@ -378,7 +383,7 @@ def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
 def test_the_model_stage_waits_for_the_host_processes_only_when_it_needs_them(folders, monkeypatch):
     """The first image's segmentation waits for a host process to start: Grad-CAM runs meanwhile; which
     metrics the host processes compute (their answer once started) is asked after the maps are made."""
-    order, real_stage, real_explain, real_portable = [], main.model_stage, main.explain, pipeline.HostPool.portable
+    order, real_stage, real_explain, real_portable = [], image_stage.model_stage, image_stage.explain, pipeline.HostPool.portable
 
     def portable(self, *args):
         order.append("portable")
@@ -396,10 +401,10 @@ def test_the_model_stage_waits_for_the_host_processes_only_when_it_needs_them(fo
     def explain(explainer, *args):
         order.append(explainer.name)
         return real_explain(explainer, *args)
-    monkeypatch.setattr(main, "model_stage", stage)
-    monkeypatch.setattr(main, "explain", explain)
+    monkeypatch.setattr(image_stage, "model_stage", stage)
+    monkeypatch.setattr(image_stage, "explain", explain)
     out = folders["root"] / "lazy"
-    assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME")) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME")) == exits.EXIT_PARTIAL
     assert order[:5] == ["stage", "GRADCAM", "segments", "LIME", "portable"]
     assert order.count("segments") == len(GOOD) and order.count("portable") == 1
 
@@ -426,8 +431,8 @@ def test_a_segmentation_no_host_process_has_started_is_made_by_the_model_stage(f
     monkeypatch.setattr(pipeline.HostPool, "result", result)
     idle, serial = folders["root"] / "idle", folders["root"] / "serial"
     methods = ["--explanation_method", "GRADCAM,LIME"]
-    assert main.main(_args(folders, idle, "--host_workers", "1", *methods)) == main.EXIT_PARTIAL
-    assert main.main(_args(folders, serial, "--host_workers", "0", *methods)) == main.EXIT_PARTIAL
+    assert main.main(_args(folders, idle, "--host_workers", "1", *methods)) == exits.EXIT_PARTIAL
+    assert main.main(_args(folders, serial, "--host_workers", "0", *methods)) == exits.EXIT_PARTIAL
     assert len(never_started) == len(GOOD) + 1  # the unreadable image fails before LIME's turn
     assert sum(t.future.cancelled() for t in never_started) == len(GOOD)
     assert set(_errors(idle)) == {"Colonial_XBroken_X_N_1.png"}, _errors(idle)

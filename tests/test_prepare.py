@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import constants
-import data
-import prepare_data as prep
+
+from xai_mexculture.cli import prepare_data as prep
+from xai_mexculture.core import data
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_CLASS = 4  # fake buildings per class, two views each

@@ -6,11 +6,12 @@ import sys
 
 import pytest
 import ray
-
-import main
-import ray_runner
 from fake_run import result_rows
 from test_runs import _args, make_folder, tiny_model
+
+from xai_mexculture.cli import main
+from xai_mexculture.run import exits
+from xai_mexculture.run import ray_runner
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_a_worker_killed_mid_image_loses_nothing(cluster, four, plain, tmp_path,
 def test_an_image_that_kills_every_worker_is_reported(cluster, four, tmp_path, killed, capsys):
     killed.die_on, killed.once = four["names"][2], None
     out = tmp_path / "out"
-    assert main.main(_args(four, out, *EXTRA, "--ray", "--workers", "2")) == main.EXIT_PARTIAL
+    assert main.main(_args(four, out, *EXTRA, "--ray", "--workers", "2")) == exits.EXIT_PARTIAL
     images = {r["image"] for r in result_rows(out / "results.csv")}
     assert images == set(four["names"]) - {four["names"][2]}
     errors = (out / "errors.csv").read_text()

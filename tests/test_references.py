@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-import data
-import evaluate
-import references
-import scanpaths
+from xai_mexculture.core import data
+from xai_mexculture.metrics import gaze
+from xai_mexculture.metrics import references
+from xai_mexculture.metrics import scanpaths
 
 
 def test_center_map_hand_computed_and_round_on_a_non_square_map():
@@ -68,13 +68,13 @@ def test_scanpath_files_malformed_ones_named_and_skipped(tmp_path):
 def test_leave_one_out_of_two_identical_participants_is_the_nss_of_their_gfdm():
     shape, sigma = (40, 50), 4.0
     fix = np.array([[10.0, 12.0, 0.2], [30.0, 25.0, 0.4], [40.0, 8.0, 0.1]])
-    own = evaluate.calculate_nss(fix[:, :2], data.gfdm_from_fixations(fix, shape, sigma))
-    own_judd = evaluate.calculate_auc_judd(fix[:, :2], data.gfdm_from_fixations(fix, shape, sigma))
+    own = gaze.calculate_nss(fix[:, :2], data.gfdm_from_fixations(fix, shape, sigma))
+    own_judd = gaze.calculate_auc_judd(fix[:, :2], data.gfdm_from_fixations(fix, shape, sigma))
     centre = np.zeros(shape)
     centre[20, 25] = 1
     res = scanpaths.leave_one_out([fix, fix.copy()], shape, sigma, "count", {"M": centre})
     assert res["HUMAN"] == pytest.approx((own, own_judd))
-    assert res["M"][0] == pytest.approx(evaluate.calculate_nss(fix[:, :2], centre))
+    assert res["M"][0] == pytest.approx(gaze.calculate_nss(fix[:, :2], centre))
     assert scanpaths.leave_one_out([fix], shape, sigma, "count", {})["HUMAN"][0] != res["HUMAN"][0]  # NaN
 
 
@@ -84,10 +84,10 @@ def test_split_half_scores_and_normalisation():
     b = np.array([[30.0, 30.0, 1.0]])
     ga, gb = data.gfdm_from_fixations(a, shape, sigma), data.gfdm_from_fixations(b, shape, sigma)
     res = scanpaths.split_half([a, b], shape, sigma, "count", {"A": ga}, n_splits=4, seed=0)
-    assert res["HUMAN"][0] == pytest.approx(evaluate.calculate_pcc(ga, gb))
-    assert res["HUMAN"][2] == pytest.approx((evaluate.calculate_kld(ga, gb) + evaluate.calculate_kld(gb, ga)) / 2)
+    assert res["HUMAN"][0] == pytest.approx(gaze.calculate_pcc(ga, gb))
+    assert res["HUMAN"][2] == pytest.approx((gaze.calculate_kld(ga, gb) + gaze.calculate_kld(gb, ga)) / 2)
     # the map equals one half's GFDM: the mean of PCC 1 and PCC(ga, gb) whatever the split
-    assert res["A"][0] == pytest.approx((1 + evaluate.calculate_pcc(gb, ga)) / 2)
+    assert res["A"][0] == pytest.approx((1 + gaze.calculate_pcc(gb, ga)) / 2)
     assert scanpaths.normalised((1.0, 0.7), (2.0, 0.9)) == pytest.approx((0.5, 0.5))
     assert math.isnan(scanpaths.normalised((1.0, 0.7), (0.0, 0.5))[1])
 
@@ -105,11 +105,11 @@ def test_split_half_equals_the_metrics_called_per_half():
     for k in range(3):
         order = np.random.default_rng([7, k]).permutation(5)
         a, b = (scanpaths._gfdm([people[i] for i in part], shape, sigma, "duration") for part in (order[:2], order[2:]))
-        want["HUMAN"].append((evaluate.calculate_pcc(a, b), evaluate.calculate_sim(a, b),
-                              (evaluate.calculate_kld(a, b) + evaluate.calculate_kld(b, a)) / 2))
+        want["HUMAN"].append((gaze.calculate_pcc(a, b), gaze.calculate_sim(a, b),
+                              (gaze.calculate_kld(a, b) + gaze.calculate_kld(b, a)) / 2))
         for name, m in maps.items():
-            want[name].append(np.mean([(evaluate.calculate_pcc(h, m), evaluate.calculate_sim(h, m),
-                                        evaluate.calculate_kld(h, m)) for h in (a, b)], axis=0))
+            want[name].append(np.mean([(gaze.calculate_pcc(h, m), gaze.calculate_sim(h, m),
+                                        gaze.calculate_kld(h, m)) for h in (a, b)], axis=0))
     for name, values in want.items():
         assert got[name] == tuple(np.mean(np.array(values), axis=0)), name
     assert got["C"][0] == 0.0
@@ -147,8 +147,9 @@ def test_a_run_with_scanpaths_has_reference_rows_and_the_human_ceiling(tmp_path)
     import shutil
 
     import constants
-    import main
-    import report
+    from xai_mexculture.cli import main
+    from xai_mexculture.run import exits
+    from xai_mexculture.results import tables
     stems = ["Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest002_Synthetic_N_1"]
     imgs = tmp_path / "imgs"
     imgs.mkdir()
@@ -160,8 +161,8 @@ def test_a_run_with_scanpaths_has_reference_rows_and_the_human_ceiling(tmp_path)
                         "--fixations_folder_path", str(constants.DEMO_TEST_FIXATIONS),
                         "--explanation_method", "GRADCAM", "--step", "4000", "--no_progress",
                         "--display_type", "none", "--output_dir", str(out), "--gfdm_sigma", "14"])
-    assert status == main.EXIT_PARTIAL  # the malformed scanpath is reported
-    rows = report.read_rows(out / "results.csv")
+    assert status == exits.EXIT_PARTIAL  # the malformed scanpath is reported
+    rows = tables.read_rows(out / "results.csv")
     by = {(r["image"], r["method"]): r for r in rows}
     assert sorted({r["method"] for r in rows}) == ["CENTER", "GRADCAM", "HUMAN", "RANDOM"]
     for stem in stems:
@@ -185,7 +186,7 @@ def test_duration_weighting_reaches_the_gfdms_built_from_fixations(tmp_path):
     import shutil
 
     import constants
-    import main
+    from xai_mexculture.cli import main
     stem = "Colonial_DemoTest001_Synthetic_N_1"
     imgs, fix = tmp_path / "imgs", tmp_path / "fix"
     imgs.mkdir()
@@ -199,13 +200,13 @@ def test_duration_weighting_reaches_the_gfdms_built_from_fixations(tmp_path):
                           "--fixations_folder_path", str(fix), "--explanation_method", "GRADCAM", "--step", "4000",
                           "--no_progress", "--display_type", "none", "--output_dir", str(out),
                           "--gfdm_weighting", weighting, "--references", "CENTER"]) == 0
-        import report
-        pccs[weighting] = {r["method"]: r["PCC"] for r in report.read_rows(out / "results.csv")}
+        from xai_mexculture.results import tables
+        pccs[weighting] = {r["method"]: r["PCC"] for r in tables.read_rows(out / "results.csv")}
     assert pccs["count"]["CENTER"] != pytest.approx(pccs["duration"]["CENTER"])
 
 
 def test_simulated_demo_observers_round_trip(tmp_path):
-    import demo_gaze
+    from xai_mexculture.core import demo_gaze
     parts = [(50, 40), (80, 60), (120, 30), (60, 100)]
     people = demo_gaze.simulate(np.random.default_rng(1), parts, (120, 160), n_participants=6)
     again = demo_gaze.simulate(np.random.default_rng(1), parts, (120, 160), n_participants=6)

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 
 import constants
-import explainers
-import main
-import metrics
-import report
-from explainers import Param
+
+from xai_mexculture import explainers
+from xai_mexculture import metrics
+from xai_mexculture.cli import main
+from xai_mexculture.core import image_io
+from xai_mexculture.explainers import Param
+from xai_mexculture.results import tables
+from xai_mexculture.run import options
 
 FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress", "--references", "none"]
 
@@ -69,24 +72,24 @@ def test_register_refuses_bad_names(toy):
 
 
 def test_flags_come_from_declared_parameters(toy):
-    text = main.build_parser().format_help()
+    text = options.build_parser().format_help()
     for flag in ("--toy_power", "--rise_masks", "--rise_grid", "--rise_p", "--lime_samples", "--fem_k", "--layer"):
         assert flag in text, flag
-    args = main.parse_args(["--explanation_method", "TOY", "--toy_power", "2"])
+    args = options.parse_args(["--explanation_method", "TOY", "--toy_power", "2"])
     assert args.methods == ["TOY"] and args.toy_power == 2.0
-    assert main.number_parameters(args, ["TOY"])["toy_power"] == 2.0
-    assert "rise_masks" not in main.number_parameters(args, ["TOY"])
-    assert "lime_features" not in main.number_parameters(args, ["LIME"])  # declared as not changing numbers
+    assert options.number_parameters(args, ["TOY"])["toy_power"] == 2.0
+    assert "rise_masks" not in options.number_parameters(args, ["TOY"])
+    assert "lime_features" not in options.number_parameters(args, ["LIME"])  # declared as not changing numbers
 
 
 def test_a_toy_method_runs_through_main(toy, demo_folders, tmp_path):
     out = tmp_path / "out"
     main.main(demo_folders + ["--explanation_method", "GRADCAM,TOY", "--toy_power", "2", "--output_dir", str(out)])
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     assert sorted({r["method"] for r in rows}) == ["GRADCAM", "TOY"] and len(rows) == 4
     toy_map = np.load(out / "maps" / "Colonial_DemoTest001_Synthetic_N_1_TOY.npy")
-    import utils
-    img = utils.load_image(constants.DEMO_TEST_IMAGES / "Colonial_DemoTest001_Synthetic_N_1.png")
+    from xai_mexculture.core import image_io
+    img = image_io.load_image(constants.DEMO_TEST_IMAGES / "Colonial_DemoTest001_Synthetic_N_1.png")
     expected = img.mean(-1) ** 2
     np.testing.assert_allclose(toy_map, expected / expected.max(), rtol=1e-5)
     assert "| TOY | 2 |" in (out / "summary.md").read_text()
@@ -97,7 +100,7 @@ def test_a_toy_method_runs_through_main(toy, demo_folders, tmp_path):
 
 def test_discover_imports_a_new_module(tmp_path):
     (tmp_path / "toy_plugin.py").write_text(
-        "import explainers\n\n\n@explainers.register\nclass Flat(explainers.Explainer):\n"
+        "from xai_mexculture import explainers\n\n\n@explainers.register\nclass Flat(explainers.Explainer):\n"
         "    name = 'FLAT'\n\n    def _explain(self, images, class_indices, keys):\n"
         "        return [img[..., 0] * 0 + 1 for img in images]\n")
     try:
@@ -119,7 +122,7 @@ def test_metric_registry_drives_the_columns(demo_folders, tmp_path):
     assert {m.name for m in metrics.all_metrics() if m.option} == {"ROAD_MoRF", "ROAD_LeRF"}
     peak = metrics.Metric("GAZE_AT_PEAK", True, ("gfdm",),
                           metrics.per_map(lambda im, sal: float(
-                              metrics.utils.resize_map(im.gfdm, sal.shape).ravel()[sal.argmax()])))
+                              image_io.resize_map(im.gfdm, sal.shape).ravel()[sal.argmax()])))
     metrics.register(peak)
     try:
         out = tmp_path / "out"
@@ -151,7 +154,7 @@ def test_the_readme_example_method_works(tmp_path, demo_image):
     try:
         explainers.discover(tmp_path)
         assert "EDGES" in explainers.names()
-        assert "--edges_sigma" in main.build_parser().format_help()
+        assert "--edges_sigma" in options.build_parser().format_help()
         img, cls = demo_image
         maps = explainers.build("EDGES", _demo_model(), options={"edges_sigma": 2.0}).explain(
             img[None], [cls], ["x.png"])
@@ -162,9 +165,34 @@ def test_the_readme_example_method_works(tmp_path, demo_image):
         sys.path.remove(str(tmp_path.resolve()))
 
 
+def test_the_docs_example_metric_works(tmp_path, demo_image):
+    """docs/extending.md's "Adding a metric": one new file, found by discover, scored by evaluate_image
+    (the GFDM's value at the map's maximum, here known by construction)."""
+    import re
+    doc = (constants.ROOT / "docs" / "extending.md").read_text()
+    section = doc[doc.index("## Adding a metric"):]
+    code = re.search(r"```python\n(# PEAK_GAZE.py.*?)```", section, re.S).group(1)
+    (tmp_path / "PEAK_GAZE.py").write_text(code)
+    try:
+        explainers.discover(tmp_path)
+        assert metrics.names()[-1] == "PEAK_GAZE" and "PEAK_GAZE" in tables.columns()
+        img, cls = demo_image
+        gfdm = np.zeros((28, 28), np.float32)
+        gfdm[7, 21] = 0.75
+        sal = np.zeros((224, 224), np.float32)
+        sal[56:64, 168:176] = 1.0  # GFDM pixel (7, 21): 8 x 8 image pixels each
+        image = metrics.ImageData("x.png", img, cls, gfdm=gfdm)
+        values = metrics.evaluate_image(image, {"M": sal}, only=["PEAK_GAZE"])
+        assert values["M"]["PEAK_GAZE"] == pytest.approx(0.75)
+    finally:
+        metrics.unregister("PEAK_GAZE")
+        sys.modules.pop("PEAK_GAZE", None)
+        sys.path.remove(str(tmp_path.resolve()))
+
+
 def _demo_model():
-    import utils
-    return utils.load_model(constants.DEMO_MODEL)
+    from xai_mexculture.core import model_io
+    return model_io.load_model(constants.DEMO_MODEL)
 
 
 def test_the_readme_names_every_lower_is_better_metric():

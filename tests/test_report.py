@@ -7,16 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fake_run
 import numpy as np
 import pytest
 
-import fake_run
-import html_report
-import main
-import plots
-import report
-import runlock
-import style
+from xai_mexculture.cli import main
+from xai_mexculture.core import runlock
+from xai_mexculture.render import html_report
+from xai_mexculture.render import plots
+from xai_mexculture.render import rebuild
+from xai_mexculture.render import style
+from xai_mexculture.results import tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,7 @@ def fake(tmp_path_factory):
 
 def test_box_plot_has_a_box_per_row_with_values_and_marks_references(fake, tmp_path):
     out, _ = fake
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     with style.rc():
         fig = plots.box_figure(rows, "PCC")
         [ax] = fig.axes
@@ -71,7 +72,7 @@ def test_run_plots_are_written_with_readable_fonts(tmp_path, fonts_checked):
     assert len([c for c in fonts_checked if Path(c).parent.name == "plots"]) == len(names)
     (out / "sanity.csv").unlink()
     (out / "plots" / "box_Old.png").write_bytes(b"old")
-    again = report.rebuild(out, progress=False, images=False)
+    again = rebuild.rebuild(out, progress=False, images=False)
     assert "plots/sanity.png" not in [p["png"] for p in again["plots"]]
     assert not (out / "plots" / "sanity.png").exists() and not (out / "plots" / "box_Old.png").exists()
 
@@ -96,7 +97,7 @@ def test_mean_curves_with_t_interval_bands():
 
 def test_scatter_has_a_series_per_row_with_its_colour(fake):
     out, _ = fake
-    rows = report.read_rows(out / "results.csv")
+    rows = tables.read_rows(out / "results.csv")
     with style.rc():
         fig = plots.scatter_figure(rows, plots.row_names(rows))
     ax = fig.axes[0]
@@ -148,22 +149,22 @@ def test_page_of_a_run_without_figures(tmp_path):
 
 
 def test_report_command_refuses_what_is_not_a_run(tmp_path, capsys):
-    assert report.main([str(tmp_path / "missing")]) == 2
+    assert rebuild.main([str(tmp_path / "missing")]) == 2
     assert "no such folder" in capsys.readouterr().err
-    assert report.main([str(tmp_path)]) == 2
+    assert rebuild.main([str(tmp_path)]) == 2
     assert "is not a run's output folder (no results.csv)" in capsys.readouterr().err
     out = fake_run.make(tmp_path / "out", n_images=1)
-    assert report.main([str(out / "results.csv")]) == 2  # a run's file for its folder (it said "no such folder")
+    assert rebuild.main([str(out / "results.csv")]) == 2  # a run's file for its folder (it said "no such folder")
     assert "results.csv: is a file, not a folder: give a run's output folder" in capsys.readouterr().err
     with runlock.RunLock(out):
-        assert report.main([str(out), "--no_progress"]) == 2
+        assert rebuild.main([str(out), "--no_progress"]) == 2
     assert "in use by another run" in capsys.readouterr().err
 
 
 def test_report_command_says_which_images_it_cannot_redraw(tmp_path, capsys):
     out = fake_run.make(tmp_path / "out", n_images=2)
     shutil.rmtree(out / "curves")  # as after a run of an earlier version
-    assert report.main([str(out), "--no_progress"]) == 0
+    assert rebuild.main([str(out), "--no_progress"]) == 0
     assert "2 image(s) have no saved inputs, GFDM or curves" in capsys.readouterr().out
     assert (out / "report.html").is_file() and not list((out / "figures").glob("*.png"))
 
@@ -180,7 +181,7 @@ def test_report_command_on_a_merged_folder(tmp_path, capsys):
             if any(path.name.startswith(Path(n).stem) for n in later):
                 shutil.copy(path, a / folder / path.name)
     (a / "curves" / f"{Path(later[1]).stem}.npz").unlink()  # one image without its curves
-    assert report.main([str(a), "--no_progress"]) == 0
+    assert rebuild.main([str(a), "--no_progress"]) == 0
     assert f"1 image(s) have no saved inputs, GFDM or curves (a run of an earlier version): their figures were not " \
            f"redrawn: {later[1]}" in capsys.readouterr().out
     page = (a / "report.html").read_text()
@@ -210,7 +211,7 @@ def test_report_command_rebuilds_what_the_run_wrote_without_the_model(tmp_path, 
     for name in REBUILT:  # everything report.py makes, removed
         path = out / name
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    code = ("import sys, report\nrc = report.main([sys.argv[1], '--no_progress'])\n"
+    code = ("import sys\nfrom xai_mexculture.render import rebuild\nrc = rebuild.main([sys.argv[1], '--no_progress'])\n"
             "loaded = [m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules]\n"
             "print('loaded:', loaded)\nsys.exit(rc or (9 if loaded else 0))\n")
     res = subprocess.run([sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600,
@@ -224,7 +225,7 @@ def test_report_command_rebuilds_what_the_run_wrote_without_the_model(tmp_path, 
 
 def test_the_curves_legend_stays_off_the_curves_with_eleven_methods():
     """13 rows (11 methods and 2 references): the legend, beside the panels, covered the curves."""
-    import explainers
+    from xai_mexculture import explainers
     names = explainers.names()[:11] + ["CENTER", "RANDOM"]
     assert len(names) == 13
     curves = {f"img{i}": {"Insertion": {n: np.linspace(0, 1, 5) for n in names},

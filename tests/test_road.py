@@ -5,10 +5,9 @@ import json
 
 import numpy as np
 import pytest
-
-import evaluate
-import road
 from conftest import patch_model
+
+from xai_mexculture.metrics import road
 
 D, C = 1 / 6, 1 / 12  # weights of direct and diagonal neighbours
 
@@ -184,7 +183,7 @@ def _patch_case():
 
 def test_a_map_on_what_the_model_uses_scores_low_morf_and_high_lerf():
     model, img, on, off = _patch_case()
-    res = evaluate.road_curves(model, img, {"on": on, "off": off}, 0, seed=4, batch_size=8)
+    res = road.road_curves(model, img, {"on": on, "off": off}, 0, seed=4, batch_size=8)
     assert res["on"]["MoRF"][1] < 0.4 < 0.9 < res["off"]["MoRF"][1]
     assert res["off"]["LeRF"][1] < 0.4 < 0.9 < res["on"]["LeRF"][1]
     # MoRF on the patch: once the whole patch (25 % of the pixels) is gone, it is filled from the dark
@@ -198,21 +197,21 @@ def test_a_map_on_what_the_model_uses_scores_low_morf_and_high_lerf():
 def test_the_score_is_the_class_probability_of_each_imputed_image():
     model, img, on, _ = _patch_case()
     sal = on + np.random.default_rng(0).random((32, 32)) * 0.5
-    scores, mean = evaluate.road(model, img, sal, 0, "LeRF", percentages=(20, 50, 80), seed=9, batch_size=2)
+    scores, mean = road.road(model, img, sal, 0, "LeRF", percentages=(20, 50, 80), seed=9, batch_size=2)
     images, blocks = road.imputed_images(img, {"m": sal}, ("LeRF",), (20, 50, 80), seed=9)
     assert blocks == [("m", "LeRF")]
     np.testing.assert_allclose(scores, images[:, 8:24, 8:24].mean(axis=(1, 2, 3)) / 255.0, rtol=1e-5)
     assert mean == pytest.approx(scores.mean())
-    scores1, _ = evaluate.road(model, img, sal, 1, "LeRF", percentages=(20, 50, 80), seed=9)
+    scores1, _ = road.road(model, img, sal, 1, "LeRF", percentages=(20, 50, 80), seed=9)
     np.testing.assert_allclose(scores1, 1 - scores, atol=1e-6)
 
 
 def test_determinism_seeds_and_threads():
     model, img, on, _ = _patch_case()
     sal = np.random.default_rng(1).random((32, 32))
-    a = evaluate.road_curves(model, img, {"m": sal}, 0, seed=3, workers=1)
-    b = evaluate.road_curves(model, img, {"m": sal}, 0, seed=3, workers=3)
-    c = evaluate.road_curves(model, img, {"m": sal}, 0, seed=4)
+    a = road.road_curves(model, img, {"m": sal}, 0, seed=3, workers=1)
+    b = road.road_curves(model, img, {"m": sal}, 0, seed=3, workers=3)
+    c = road.road_curves(model, img, {"m": sal}, 0, seed=4)
     for order in road.ORDERS:
         np.testing.assert_array_equal(a["m"][order][0], b["m"][order][0])
         assert not np.array_equal(a["m"][order][0], c["m"][order][0])
@@ -236,18 +235,18 @@ def test_noise_streams_per_order_shared_by_the_maps():
 def test_a_map_is_resized_to_the_image_and_bad_maps_are_refused():
     model, img, on, _ = _patch_case()
     small = on[::2, ::2]  # 16 x 16, resized to 32 x 32
-    assert evaluate.road(model, img, small, 0, seed=1)[1] < 0.4
+    assert road.road(model, img, small, 0, seed=1)[1] < 0.4
     with pytest.raises(ValueError, match="2-D"):
-        evaluate.road(model, img, np.ones((32, 32, 3)), 0)
+        road.road(model, img, np.ones((32, 32, 3)), 0)
     with pytest.raises(ValueError, match="NaN"):
-        evaluate.road(model, img, np.full((32, 32), np.nan), 0)
+        road.road(model, img, np.full((32, 32), np.nan), 0)
     with pytest.raises(ValueError, match="order"):
-        evaluate.road(model, img, on, 0, order="up")
+        road.road(model, img, on, 0, order="up")
 
 
 # --------------------------------------------------------------------------- registry and command line
 def test_registered_opt_in_with_its_direction():
-    import metrics
+    from xai_mexculture import metrics
     morf, lerf = metrics.get("ROAD_MoRF"), metrics.get("ROAD_LeRF")
     assert not morf.higher_is_better and lerf.higher_is_better
     model, img, on, off = _patch_case()
@@ -263,13 +262,14 @@ def test_registered_opt_in_with_its_direction():
 
 def test_main_with_road_fills_the_columns(tmp_path):
     import constants
-    import main
-    import report
+    from xai_mexculture.cli import main
+    from xai_mexculture.run import exits
+    from xai_mexculture.results import tables
     out = tmp_path / "out"
     args = ["--n_images", "1", "--explanation_method", "GRADCAM,FEM", "--display_type", "none", "--no_progress",
             "--output_dir", str(out), "--references", "none"]
-    assert main.main(args + ["--road"]) == main.EXIT_OK
-    rows = report.read_rows(out / "results.csv")
+    assert main.main(args + ["--road"]) == exits.EXIT_OK
+    rows = tables.read_rows(out / "results.csv")
     assert [r["method"] for r in rows] == ["GRADCAM", "FEM", "HUMAN"]  # HUMAN: the demo's scanpaths
     rows = rows[:2]
     for r in rows:
@@ -277,7 +277,7 @@ def test_main_with_road_fills_the_columns(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["numbers"]["road"] is True
     assert "ROAD_MoRF" in (out / "summary.md").read_text()
     # the rows cannot be mixed with rows computed without ROAD
-    assert main.main(args + ["--resume"]) == main.EXIT_USAGE
+    assert main.main(args + ["--resume"]) == exits.EXIT_USAGE
     with (out / "results.csv").open() as f:
         assert len(list(csv.DictReader(f))) == 3
     assert constants.ROAD_PERCENTAGES == tuple(range(10, 100, 10))

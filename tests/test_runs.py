@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from keras import layers
 
-import main
-import report
-import runlock
+from xai_mexculture.cli import main
+from xai_mexculture.core import runlock
+from xai_mexculture.results import tables
+from xai_mexculture.run import options
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -74,7 +75,7 @@ def _args(s, out, *extra):
 
 
 def _rows(out):
-    return report.read_rows(Path(out) / "results.csv")
+    return tables.read_rows(Path(out) / "results.csv")
 
 
 def _errors(out):
@@ -85,8 +86,8 @@ def _errors(out):
 def test_a_second_run_into_a_locked_folder_stops(small, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); import runlock, "
-                               f"time; runlock.RunLock({str(out)!r}).acquire(); print('locked', flush=True); "
+    holder = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); import time; "
+                               f"from xai_mexculture.core import runlock; runlock.RunLock({str(out)!r}).acquire(); print('locked', flush=True); "
                                f"time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -154,7 +155,7 @@ def test_exit_statuses(small, tmp_path, monkeypatch, capsys):
     assert main.main(args) == 1
     assert "no image completed" in capsys.readouterr().err
     assert len(_errors(tmp_path / "none")) == 4
-    monkeypatch.setattr(report, "summarise", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(tables, "summarise", lambda *a, **k: 1 / 0)
     assert main.main(_args(small, tmp_path / "crash")) == 4
     assert "ZeroDivisionError" in (tmp_path / "crash" / "crash.log").read_text()
     assert "crash.log" in capsys.readouterr().err
@@ -213,8 +214,8 @@ def test_clear_messages_for_bad_model_files_and_tiny_images(small, tmp_path, cap
 
 
 def test_every_flag_has_help_with_its_default_once():
-    text = main.build_parser().format_help()
-    for action in main.build_parser()._actions:
+    text = options.build_parser().format_help()
+    for action in options.build_parser()._actions:
         assert action.help, action.option_strings
     for block in text.split("\n  -")[1:]:
         assert block.count("(default") <= 1, block

@@ -15,10 +15,13 @@ import pytest
 from keras import layers
 
 import constants
-import explainers
-import main
-import model_graph
-import sanity
+
+from xai_mexculture import explainers
+from xai_mexculture.cli import main
+from xai_mexculture.core import model_graph
+from xai_mexculture.metrics import sanity
+from xai_mexculture.run import exits
+from xai_mexculture.run import options
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress", "--display_type", "none"]
@@ -198,7 +201,7 @@ def test_main_with_sanity_writes_the_table_the_plot_and_the_summary(tmp_path, fi
     argv = ["--test_images_folder_path", str(imgs), "--test_gdfm_folder_path", str(gfdms),
             "--explanation_method", "GRADCAM,FIXED", "--sanity", "--sanity_layers", "2",
             "--output_dir", str(out)] + FAST
-    assert main.main(argv) == main.EXIT_OK
+    assert main.main(argv) == exits.EXIT_OK
     with (out / "sanity.csv").open() as f:
         reader = csv.DictReader(f)
         rows = list(reader)
@@ -206,8 +209,8 @@ def test_main_with_sanity_writes_the_table_the_plot_and_the_summary(tmp_path, fi
     assert len(rows) == 2 * 2 * 2
     assert {(r["image"], r["method"], r["randomised_layers"]) for r in rows} == {
         (f"{n}.png", m, d) for n in names for m in ("GRADCAM", "FIXED") for d in ("1", "2")}
-    import utils
-    top = [l.name for l in sanity.cascade_layers(utils.load_model(constants.DEMO_MODEL), 2)]
+    from xai_mexculture.core import model_io
+    top = [l.name for l in sanity.cascade_layers(model_io.load_model(constants.DEMO_MODEL), 2)]
     assert {r["randomised_layers"]: r["layer"] for r in rows} == {"1": top[0], "2": top[1]}
     assert all(float(r["spearman"]) == 1.0 for r in rows if r["method"] == "FIXED")
     assert all(-1 <= float(r["spearman"]) < 1 and -1 <= float(r["ssim"]) < 1 for r in rows if r["method"] == "GRADCAM")
@@ -221,7 +224,7 @@ def test_main_with_sanity_writes_the_table_the_plot_and_the_summary(tmp_path, fi
     real = sanity.check_image
     sanity.check_image = lambda *a, **k: calls.append(a[3]) or real(*a, **k)
     try:
-        assert main.main(argv + ["--resume"]) == main.EXIT_OK
+        assert main.main(argv + ["--resume"]) == exits.EXIT_OK
     finally:
         sanity.check_image = real
     assert calls == [] and (out / "sanity.csv").read_text() == before
@@ -229,12 +232,12 @@ def test_main_with_sanity_writes_the_table_the_plot_and_the_summary(tmp_path, fi
 
 def test_main_sanity_flags_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main.parse_args(["--sanity", "--sanity_layers", "0"])
+        options.parse_args(["--sanity", "--sanity_layers", "0"])
     assert "--sanity_layers must be >= 1" in capsys.readouterr().err
     out = tmp_path / "out"
     status = main.main(["--n_images", "1", "--explanation_method", "GRADCAM", "--sanity", "--sanity_layers", "99",
                         "--output_dir", str(out)] + FAST)
-    assert status == main.EXIT_USAGE
+    assert status == exits.EXIT_USAGE
     assert re.search(r"--sanity: model '\w+' has \d+ weighted layers; cannot randomise the top 99",
                      capsys.readouterr().err)
     assert not out.exists()
@@ -242,7 +245,9 @@ def test_main_sanity_flags_are_checked(tmp_path, capsys):
 
 JAX_CHECK = """
 import sys; sys.path[:0] = ['.', 'tests']
-import numpy as np, explainers, sanity, test_sanity
+import numpy as np, test_sanity
+from xai_mexculture import explainers
+from xai_mexculture.metrics import sanity
 model = test_sanity.nested_model()
 before = [np.array(w) for w in model.get_weights()]
 images = np.random.default_rng(5).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)

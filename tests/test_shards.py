@@ -4,10 +4,11 @@ import json
 
 import numpy as np
 import pytest
-
-import main
-import merge
 from test_runs import _args, make_folder, tiny_model
+
+from xai_mexculture.cli import main
+from xai_mexculture.run import merge
+from xai_mexculture.run import options
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +25,13 @@ def _table(path, drop=("seconds", "seconds_per_image")):
 
 
 def test_shard_slices_are_round_robin_after_n_images():
-    assert main.shard_samples(range(7), (1, 3)) == [1, 4]
-    assert main.shard_samples(range(7), None) == list(range(7))
-    args = main.parse_args(["--shard", "2/4"])
+    assert options.shard_samples(range(7), (1, 3)) == [1, 4]
+    assert options.shard_samples(range(7), None) == list(range(7))
+    args = options.parse_args(["--shard", "2/4"])
     assert args.shard == (2, 4)
     for bad in ("4/4", "1", "a/b", "0/0"):
         with pytest.raises(SystemExit):
-            main.parse_args(["--shard", bad])
+            options.parse_args(["--shard", bad])
 
 
 def test_merged_shards_equal_the_single_run(five, tmp_path):

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-import make_demo
-import train
-import utils
+from xai_mexculture.cli import make_demo
+from xai_mexculture.cli import train
+from xai_mexculture.core import model_graph
+from xai_mexculture.core import model_io
 
 
 def test_train_saves_a_model_that_loads_and_predicts(tmp_path, capsys):
@@ -15,14 +16,14 @@ def test_train_saves_a_model_that_loads_and_predicts(tmp_path, capsys):
                 "--verbose", "0", "--val_fraction", "0.34"]
         acc = train.train(train.parse_args(argv + (["--inline"] if inline else [])))
         assert 0.0 <= acc <= 1.0
-        model = utils.load_model(out)
+        model = model_io.load_model(out)
         names = [l.name for l in model.layers]
         assert ("tiny_backbone" in names) != inline  # nested by default, inlined with --inline
         assert names[1] == "preprocess"  # preprocessing is inside the saved model
-        probs = utils.predict_batched(model, np.full((2, 64, 64, 3), 128, np.float32))
+        probs = model_io.predict_batched(model, np.full((2, 64, 64, 3), 128, np.float32))
         assert probs.shape == (2, 3)
         np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
-        assert utils.get_last_layer_name(model) == "block3_out"
+        assert model_graph.get_last_layer_name(model) == "block3_out"
     assert "validation accuracy" in capsys.readouterr().out
 
 
@@ -52,7 +53,7 @@ def test_area_targets_are_a_softmax_of_the_texture_areas(tmp_path):
 
 def test_preprocess_layer_matches_keras_resnet_preprocessing():
     import keras
-    import model_layers
+    from xai_mexculture.core import model_layers
     x = np.random.default_rng(0).uniform(0, 255, (2, 5, 5, 3)).astype(np.float32)
     expected = keras.applications.resnet.preprocess_input(x.copy())
     np.testing.assert_allclose(model_layers.ResNetPreprocess()(x).numpy(), expected, atol=1e-4)
@@ -110,8 +111,8 @@ def test_bad_training_flags_are_refused_before_any_work(tmp_path, capsys):
 
 def test_help_shows_every_default_that_is_a_value(capsys):
     """--seed's default 0 was hidden (0 == False); None and off flags show none."""
-    import main
-    text = " ".join(main.build_parser().format_help().split())
+    from xai_mexculture.run import options
+    text = " ".join(options.build_parser().format_help().split())
     assert "combined with each image's name) (default: 0)" in text
     assert "--n_images N_IMAGES only the first N images (sorted by name) --shard" in text  # None: no "(default"
     with pytest.raises(SystemExit):

@@ -4,9 +4,9 @@ import zipfile
 
 import numpy as np
 
-import make_demo
-import train
-import utils
+from xai_mexculture.cli import make_demo
+from xai_mexculture.cli import train
+from xai_mexculture.core import model_io
 
 
 def _optimizer_variables(path) -> int:
@@ -39,21 +39,21 @@ def test_the_model_is_saved_without_the_optimizer_unless_asked(tmp_path, monkeyp
     assert _optimizer_variables(kept) >= 2 * len(model.trainable_weights)  # Adam: two moments per weight
     assert plain.stat().st_size < 0.6 * kept.stat().st_size
     x = np.random.default_rng(0).uniform(0, 255, (4, 64, 64, 3)).astype(np.float32)
-    loaded, with_optimizer = utils.load_model(plain), utils.load_model(kept)
+    loaded, with_optimizer = model_io.load_model(plain), model_io.load_model(kept)
     assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
-    np.testing.assert_array_equal(utils.predict_batched(loaded, x), utils.predict_batched(with_optimizer, x))
-    np.testing.assert_allclose(utils.predict_batched(loaded, x), utils.predict_batched(model, x), atol=1e-6)
+    np.testing.assert_array_equal(model_io.predict_batched(loaded, x), model_io.predict_batched(with_optimizer, x))
+    np.testing.assert_allclose(model_io.predict_batched(loaded, x), model_io.predict_batched(model, x), atol=1e-6)
 
     train.train(train.parse_args(argv + ["--output", str(tmp_path / "asked.keras"), "--save_optimizer"]))
     assert trained[1][1] and _optimizer_variables(tmp_path / "asked.keras") >= 2 * len(model.trainable_weights)
     # a loaded model (not compiled: no optimizer attribute) saves as it is
     resaved = tmp_path / "resaved.keras"
     train.save_model(loaded, resaved)
-    np.testing.assert_array_equal(utils.predict_batched(utils.load_model(resaved), x), utils.predict_batched(loaded, x))
+    np.testing.assert_array_equal(model_io.predict_batched(model_io.load_model(resaved), x), model_io.predict_batched(loaded, x))
 
 
 def test_a_loaded_model_holds_the_file_values_without_drawing_initial_ones(tmp_path, monkeypatch):
-    """utils.load_model creates the variables without running their initialisers (on JAX each one of
+    """model_io.load_model creates the variables without running their initialisers (on JAX each one of
     a new shape is an XLA compilation) and sets them from the file: the same weights and predictions
     as the saved model; only what the file lacks (the dropout's seed state) is initialised."""
     import keras
@@ -74,21 +74,21 @@ def test_a_loaded_model_holds_the_file_values_without_drawing_initial_ones(tmp_p
         drawn.append(self.path)
         return real(self, initializer)
     monkeypatch.setattr(variable_class, "_initialize_with_initializer", spy)
-    loaded = utils.load_model(path)
+    loaded = model_io.load_model(path)
     assert drawn and all("seed_generator" in p for p in drawn), drawn
     assert len(loaded.weights) == len(model.weights)
     for saved, got in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(np.asarray(got.value), np.asarray(saved.value), err_msg=saved.path)
     x = rng.uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
-    np.testing.assert_array_equal(utils.predict_batched(loaded, x), utils.predict_batched(model, x))
+    np.testing.assert_array_equal(model_io.predict_batched(loaded, x), model_io.predict_batched(model, x))
     for weight in loaded.get_layer("dense").weights:  # ordinary variables: assigning changes the output
         weight.assign(np.zeros(weight.shape, np.float32))
-    np.testing.assert_allclose(utils.predict_batched(loaded, x), 1 / 3, atol=1e-6)
+    np.testing.assert_allclose(model_io.predict_batched(loaded, x), 1 / 3, atol=1e-6)
 
 
 def test_a_model_whose_layer_makes_a_variable_from_an_array_still_loads(tmp_path):
     """A custom layer that builds a variable from a value (not an initialiser) cannot be made without
-    running it: utils.load_model then loads the plain way, with the file's values."""
+    running it: model_io.load_model then loads the plain way, with the file's values."""
     import keras
 
     @keras.saving.register_keras_serializable(package="tests")
@@ -103,7 +103,7 @@ def test_a_model_whose_layer_makes_a_variable_from_an_array_still_loads(tmp_path
     model.layers[1].offset.assign(np.arange(4, dtype=np.float32))
     path = tmp_path / "offset.keras"
     train.save_model(model, path)
-    loaded = utils.load_model(path)
+    loaded = model_io.load_model(path)
     np.testing.assert_array_equal(np.asarray(loaded.layers[1].offset.value), np.arange(4))
     x = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
-    np.testing.assert_array_equal(utils.predict_batched(loaded, x), utils.predict_batched(model, x))
+    np.testing.assert_array_equal(model_io.predict_batched(loaded, x), model_io.predict_batched(model, x))

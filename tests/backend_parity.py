@@ -47,9 +47,9 @@ def compute(batch_size=16):
     removed = mufidelity.mufidelity_patterns(n_samples=64, seed=2)
     for i, (img, cls) in enumerate(zip(imgs, classes)):
         out[f"mufidelity_drops_{i}"] = mufidelity.mufidelity_scorer(model, batch_size).drops(img, int(cls), removed)
-        road = road.road_curves(model, img, {"m": out["GRADCAM_maps"][i]}, int(cls), percentages=(30, 60, 90),
+        by_order = road.road_curves(model, img, {"m": out["GRADCAM_maps"][i]}, int(cls), percentages=(30, 60, 90),
                                     seed=i, batch_size=batch_size)
-        for order, (scores, _) in road["m"].items():
+        for order, (scores, _) in by_order["m"].items():
             out[f"road_{order}_{i}"] = scores
     out["probs"] = model_io.predict_batched(model, imgs)
     return out

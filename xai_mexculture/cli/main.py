@@ -11,7 +11,7 @@ image x method, written as each image finishes), summary.md / summary.csv (mean 
 comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/ (per image), plots/ (the run),
 report.html (one page to read the run), inputs/, gfdm/, curves/ (what the figures need, so that
 `python report.py OUT` redraws them without the model), errors.csv (skipped images and why),
-manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
+manifest.json; with --sanity also sanity.csv and sanity.png (metrics/sanity.py).
 
 Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
 non-empty output folder, or a problem of the model found before the first image; 3 some images or

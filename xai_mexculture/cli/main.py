@@ -3,7 +3,11 @@
 AUC-Judd) and against the model (Insertion, Deletion AUC).
 
     python main.py                       # bundled demo data and model, the seed's four methods
-    python main.py --test_images_folder_path data/mexculture142/images_test         --test_gdfm_folder_path data/mexculture142/gazefixationsdensitymaps         --fixations_folder_path data/mexculture142/fixations         --scanpaths_folder_path data/mexculture142/scanpaths         --model_path models/mexculture_resnet50.keras       # the layout prepare_data.py writes
+    python main.py --test_images_folder_path data/mexculture142/images_test \
+        --test_gdfm_folder_path data/mexculture142/gazefixationsdensitymaps \
+        --fixations_folder_path data/mexculture142/fixations \
+        --scanpaths_folder_path data/mexculture142/scanpaths \
+        --model_path models/mexculture_resnet50.keras       # the layout prepare_data.py writes
     python main.py --backend jax         # the same numbers on Keras' JAX backend
 
 Outputs (under --output_dir, default a new outputs/run-YYYYmmdd-HHMMSS): results.csv (one row per

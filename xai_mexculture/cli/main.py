@@ -3,7 +3,11 @@
 AUC-Judd) and against the model (Insertion, Deletion AUC).
 
     python main.py                       # bundled demo data and model, the seed's four methods
-    python main.py --test_images_folder_path data/mexculture142/images_test         --test_gdfm_folder_path data/mexculture142/gazefixationsdensitymaps         --fixations_folder_path data/mexculture142/fixations         --scanpaths_folder_path data/mexculture142/scanpaths         --model_path models/mexculture_resnet50.keras       # the layout prepare_data.py writes
+    python main.py --test_images_folder_path data/mexculture142/images_test \
+        --test_gdfm_folder_path data/mexculture142/gazefixationsdensitymaps \
+        --fixations_folder_path data/mexculture142/fixations \
+        --scanpaths_folder_path data/mexculture142/scanpaths \
+        --model_path models/mexculture_resnet50.keras       # the layout prepare_data.py writes
     python main.py --backend jax         # the same numbers on Keras' JAX backend
 
 Outputs (under --output_dir, default a new outputs/run-YYYYmmdd-HHMMSS): results.csv (one row per
@@ -11,7 +15,7 @@ image x method, written as each image finishes), summary.md / summary.csv (mean 
 comparisons.csv (paired Wilcoxon tests), maps/*.npy, figures/ (per image), plots/ (the run),
 report.html (one page to read the run), inputs/, gfdm/, curves/ (what the figures need, so that
 `python report.py OUT` redraws them without the model), errors.csv (skipped images and why),
-manifest.json; with --sanity also sanity.csv and sanity.png (sanity.py).
+manifest.json; with --sanity also sanity.csv and sanity.png (metrics/sanity.py).
 
 Exit status: 0 every image done with every method; 1 no image done; 2 invalid arguments, a locked or
 non-empty output folder, or a problem of the model found before the first image; 3 some images or

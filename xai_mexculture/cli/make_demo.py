@@ -21,7 +21,7 @@ targets) and, with gaze (the default), the buildings' boxes (boxes/<stem>.txt: o
 building, `role class x0 y0 x1 y1` in image pixels, inclusive, the labelled building first), the
 scanpaths of demo_gaze.N_PARTICIPANTS simulated observers looking at parts of the labelled
 building's texture (scanpaths/, MexCulture142's ScanPath naming), their pooled fixations
-(fixations/) and the GFDM built from them with data.py (Wooding, sigma constants.GFDM_SIGMA_DEMO).
+(fixations/) and the GFDM built from them with core/data.py (Wooding, sigma constants.GFDM_SIGMA_DEMO).
 `--n_background N` also writes N scenes without any building (backgrounds_<split>/) for training
 under uniform labels.
 

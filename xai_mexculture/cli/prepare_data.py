@@ -8,8 +8,8 @@ case and spacing (`Density Maps`, `density_maps`, `DENSITY MAPS`), files also in
     Scanpaths     SSS_XXX_YYY_ScanPath_N_#_P_k.txt (participant k)
 SSS is the style (the class: Colonial, Modern, Prehispanic, any case) and SSS_XXX_YYY the building.
 
-Every image is checked for its GFDM, fixations and scanpaths, as main.py pairs them (data.py,
-scanpaths.py), and every name against the pattern; a table lists what is missing, extra (a gaze file
+Every image is checked for its GFDM, fixations and scanpaths, as main.py pairs them (core/data.py,
+metrics/scanpaths.py), and every name against the pattern; a table lists what is missing, extra (a gaze file
 of no image) or malformed (another name, an unknown style). An image with neither GFDM nor
 fixations cannot be evaluated: the table, then exit status 2, and nothing is written. Otherwise the
 problems are warnings: malformed and extra files are left out, the rest is laid out in OUTPUT:

@@ -261,7 +261,7 @@ def save_model(model, path, optimizer=False):
     """Save `model` as a .keras file. Without `optimizer`, an uncompiled copy with the same weights
     is saved: architecture and weights only, no optimizer state (Adam's two moments per weight, about
     twice the weights' size) and no training configuration; the file is smaller and loads faster, and
-    utils.load_model gives the same predictions. With `optimizer`, the compiled model as Keras saves
+    model_io.load_model gives the same predictions. With `optimizer`, the compiled model as Keras saves
     it (to resume training)."""
     import keras
     if not optimizer and getattr(model, "optimizer", None) is not None:

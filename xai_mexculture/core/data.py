@@ -256,7 +256,7 @@ def fixation_set(fixations_folder, images_folder=None, gfdm_folder=None):
     their image's width and height}, and a SHA-256 of the set (file names and contents). An image's
     size comes from its image file, else its GFDM; a file whose size or content cannot be read is
     left out with a warning naming it, and so are the fixations outside their image (inside_image;
-    named with their count in one line of the log; main.load_gaze warns of those of each image run)."""
+    named with their count in one line of the log; image_stage.load_gaze warns of those of each image run)."""
     import hashlib
     folder = Path(fixations_folder)
     images = {p.stem: p for p in list_images(images_folder)} if images_folder else {}

@@ -2,7 +2,7 @@
 discriminative parts (with their own aim error) plus a few stray fixations, with durations, the way
 MexCulture142's Scanpaths folder records real observers (SSS_XXX_YYY_ScanPath_N_#_P_k.txt: x y
 duration in seconds per row). The pooled fixations of all participants make the image's fixation
-file and its GFDM, so the demo's human ceiling (scanpaths.py) is computed like MexCulture142's.
+file and its GFDM, so the demo's human ceiling (metrics/scanpaths.py) is computed like MexCulture142's.
 """
 from pathlib import Path
 

@@ -15,7 +15,7 @@ random samples sets `stochastic = True` and returns `Sampled` items (the map and
 halves of its samples): `explain_details` then gives each map's split-half reliability.
 
 Every random draw is made on the host with numpy from `self.rng(key)`, seeded from (seed, key) where
-the key is the image's name (main.py passes it): a map depends neither on the backend, nor on the
+the key is the image's name (image_stage.py passes it): a map depends neither on the backend, nor on the
 batch size, nor on the other images of the run. Without a key, the seed alone is used.
 """
 import dataclasses

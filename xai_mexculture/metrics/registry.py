@@ -8,7 +8,8 @@ so a model metric can score the maps of an image together in large batches. `per
 function fn(image, saliency) -> float into such a compute. A metric with `curve=True` also leaves
 its curves in `image.curves[metric name][method]` (numpy arrays), which the figures draw. A costly
 metric may be opt-in: `option="road"` computes it only when the run turns that option on
-(`image.options`, filled by main.py from its switch, e.g. --road); otherwise its column stays empty.
+(`image.options`, filled by image_stage.py from its switch, e.g. --road); otherwise its column stays
+empty.
 
     from xai_mexculture import metrics
     metrics.register(metrics.Metric("MAX", higher_is_better=True, needs=("gfdm",),
@@ -73,7 +74,7 @@ class ImageData:
     (x, y) in GFDM pixels or None; other_fixations: those of the other images of the data set, in
     this image's GFDM pixels (sAUC); the model and its CurveScorer; seed: this image's seed (from the
     run's seed and the image name); deletion_baseline / insertion_start: the causal curves' fills
-    (see evaluate.fill_image); scanpaths: the participants' (N, 3) fixations (x, y, duration) in
+    (see causal.fill_image); scanpaths: the participants' (N, 3) fixations (x, y, duration) in
     GFDM pixels, with the sigma (GFDM pixels) and weighting of their GFDMs (the human ceiling);
     native {id(map): fn(shape) -> map}: how to build a map at another size instead of resizing it
     (the reference maps, see references.maps); explainers {method: explainer} only when the

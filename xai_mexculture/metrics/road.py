@@ -247,9 +247,9 @@ def road(model, img_array, saliency, class_index, order="MoRF", percentages=PERC
          batch_size=constants.BATCH_SIZE, jit=True):
     """ROAD (Rong et al., ICML 2022) of one map in one order: (scores (n_levels,), mean). At each
     level p the k = floor(H W p / 100) most (MoRF) or least (LeRF) relevant pixels are removed by
-    noisy linear imputation (see road.py) and the class probability of the imputed image is the
-    score. MoRF: lower is better; LeRF: higher is better. `seed` drives the tie-breaking jitter and
-    the noise."""
+    noisy linear imputation (see the module docstring) and the class probability of the imputed
+    image is the score. MoRF: lower is better; LeRF: higher is better. `seed` drives the
+    tie-breaking jitter and the noise."""
     res = road_curves(model, img_array, {"map": saliency}, class_index, (order,), percentages, seed, batch_size, jit)
     return res["map"][check_order(order)]
 

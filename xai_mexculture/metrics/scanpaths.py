@@ -163,4 +163,5 @@ def _column(column):
 
 for _name, _higher in zip(LOO + SPLIT + NORM, (True, True, True, True, False, True, True)):
     registry.register(registry.Metric(_name, _higher, ("gfdm", "scanpaths"), _column(_name),
-                                    description="like-for-like score against the scanpaths (see scanpaths.py)"))
+                                    description="like-for-like score against the scanpaths "
+                                                "(see xai_mexculture/metrics/scanpaths.py)"))

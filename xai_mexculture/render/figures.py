@@ -3,9 +3,9 @@ GFDM once at the top, then one row per method and per reference map (marked as a
 with a colour bar, the map over the image, and the curve of every curve metric of the registry
 (insertion, deletion) on a common scale. `singles`: the same panels one per file. A run draws them
 from the arrays it has in memory (draw_memory), `python report.py OUT` from what the run saved
-(saved.py, draw_saved): the same data, the same files. The grid figure is made once per layout and
-process and filled per image (shared_grid: about half the drawing time), with the same pixels as a
-figure made for the image alone."""
+(results/saved.py, draw_saved): the same data, the same files. The grid figure is made once per
+layout and process and filled per image (shared_grid: about half the drawing time), with the same
+pixels as a figure made for the image alone."""
 import dataclasses
 import logging
 import math
@@ -109,8 +109,9 @@ class ImageFigure:
     def aspect(self) -> float:
         """Height / width of the original image, which the image panels keep (the input and the maps
         are at the model's square input size): the GFDM's, which is at the image's own size or at
-        another size of the same aspect ratio (main.py refuses others: data.check_gfdm_shape), and is
-        saved at its own size (so report.py draws the same figures)."""
+        another size of the same aspect ratio (image_stage.load_gaze refuses others:
+        data.check_gfdm_shape), and is saved at its own size (so report.py draws the same
+        figures)."""
         shape = np.shape(self.gfdm)
         return shape[0] / shape[1] if len(shape) >= 2 and shape[0] and shape[1] else 1.0
 
@@ -142,8 +143,8 @@ def from_saved(out_dir, name, rows) -> ImageFigure:
 
 def from_memory(name, img, gfdm, maps, curves, rows) -> ImageFigure:
     """The same figure data as from_saved gives once the run has saved this image, made from the
-    arrays in memory: the image and the GFDM quantised as saved.py stores them, rows as results.csv
-    holds them (tables.as_read)."""
+    arrays in memory: the image and the GFDM quantised as results/saved.py stores them, rows as
+    results.csv holds them (tables.as_read)."""
     from xai_mexculture.results import tables
     rows = [r for r in tables.as_read(rows) if r["image"] == name]
     if not rows:
@@ -497,7 +498,8 @@ def draw_memory(out_dir, name, img, gfdm, maps, curves, rows, display_type="grid
 
 
 def draw_saved(out_dir, name, rows, display_type="grid", fmt="png", show=False) -> list:
-    """Load one image's saved data (saved.py) and its rows, and save its figures under OUT/figures."""
+    """Load one image's saved data (results/saved.py) and its rows, and save its figures under
+    OUT/figures."""
     if display_type == "none":
         return []
     return save_image_figures(from_saved(out_dir, name, rows), Path(out_dir) / "figures", display_type, fmt, show)

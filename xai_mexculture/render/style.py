@@ -19,7 +19,7 @@ BUILT_IN = {"GRADCAM": "#1f77b4", "FEM": "#ff7f0e", "RISE": "#2ca02c", "LIME": "
             "SALIENCY": "#9467bd", "INTEGRATED_GRADIENTS": "#8c564b", "SMOOTHGRAD": "#e377c2",
             "GRADCAMPP": "#bcbd22", "LAYERCAM": "#17becf", "SCORECAM": "#393b79", "OCCLUSION": "#637939"}
 EXTRA = ("#843c39", "#7b4173", "#e7ba52", "#5254a3", "#8ca252", "#d6616b", "#3182bd", "#e6550d")
-# Reference rows (references.py, scanpaths.py): greys and black, never a method's colour.
+# Reference rows (metrics/references.py, metrics/scanpaths.py): greys and black, never a method's colour.
 REFERENCE_COLOURS = {"CENTER": "#4d4d4d", "RANDOM": "#9a9a9a", "HUMAN": "#000000"}
 
 RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,

@@ -41,7 +41,7 @@ TEXT_COLUMNS = INFO_COLUMNS + [NOTE_COLUMN]
 
 
 def flat_note() -> str:
-    """The note of a map that ranks no pixel (utils.is_flat): every metric of its row is empty."""
+    """The note of a map that ranks no pixel (image_io.is_flat): every metric of its row is empty."""
     import constants
     return f"{FLAT_NOTE} (its range is at most {constants.FLAT_TOLERANCE:g} of its maximum): no metric"
 
@@ -66,7 +66,7 @@ def join_notes(*notes) -> str:
 
 
 def metric_names() -> list:
-    """The metric columns: every registered metric (metrics.py), in registration order."""
+    """The metric columns: every registered metric (metrics/registry.py), in registration order."""
     from xai_mexculture import metrics
     return metrics.names()
 

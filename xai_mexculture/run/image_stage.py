@@ -274,7 +274,7 @@ def image_rows(common, seconds, values) -> list:
 
 
 def save_arrays(out_dir, name, maps, img, gfdm, curves):
-    """maps/<image>_<ROW>.npy, inputs/, gfdm/, curves/ (saved.py): what report.py redraws from."""
+    """maps/<image>_<ROW>.npy, inputs/, gfdm/, curves/ (results/saved.py): what report.py redraws from."""
     from xai_mexculture.core import safe_io
     from xai_mexculture.results import saved
     for row, sal in maps.items():

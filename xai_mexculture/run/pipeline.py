@@ -7,7 +7,7 @@ While the main process runs the model on one image, a pool of host processes (st
   - behind: once the model metrics of an image are done, its maps and curves go to the pool for the
     host metrics (the gaze metrics, the scanpath ones, Sparseness: every registered metric that needs
     neither the model nor the explainers), the rows, the saved arrays and the per-image figure.
-The one writer (main.run's deliver, called by a writer thread here) still appends the rows of image
+The one writer (runner's deliver, called by a writer thread here) still appends the rows of image
 i only when they are complete and every earlier image is written or failed, but as soon as they are,
 while the model works on later images; one image that fails, in either process, is reported and the
 others go on. A metric is computed in the pool only when a host process has the same metric
@@ -15,7 +15,7 @@ registered (a metric registered at run time, e.g. by a test or a plugin folder, 
 process), so the numbers are those of a serial run (`--host_workers 0`). If the pool breaks (a host
 process killed), its work is redone in the main process and the run goes on serially.
 
-`CLOCK` counts the host work of the last run in CPU-seconds: the main thread's own host sections
+`host_clock.CLOCK` counts the host work of the last run in CPU-seconds: the main thread's own host sections
 (time.thread_time) and the CPU time of each task in the pool (time.process_time), per kind (the
 writer thread adds the latter, hence its lock).
 """
@@ -275,7 +275,7 @@ class HostPool:
 
     def result(self, task: Task):
         """The task's result (waiting for it); redone here when the pool broke under it. Its CPU
-        time goes to CLOCK."""
+        time goes to host_clock.CLOCK."""
         try:
             result, cpu = task.future.result()
             host_clock.CLOCK.add(cpu, in_pool=not task.here)
@@ -310,7 +310,7 @@ class HostPool:
 
 def run_images(todo, model, args, explainer_objects, bar, pool, out_dir, deliver):
     """deliver(sample, ("written", rows) | ("error", message)) for each image of `todo`, in its
-    order, like main.local_results, with the host work in `pool`: the model stage of image i runs
+    order, like image_stage.local_results, with the host work in `pool`: the model stage of image i runs
     here while the pool segments the next images and finishes the earlier ones (host metrics,
     arrays, figures), and a writer thread delivers each image as soon as its host work is done (so
     that a run killed meanwhile loses only the images not finished yet). At most 2 x workers + 1

@@ -24,7 +24,7 @@ def build_cascade(model, args):
 
 
 def run_sanity(args, cascade, methods, explainer_objects, out_dir, errors):
-    """The sanity check of every image done with every method (sanity.py): its maps (maps/*.npy)
+    """The sanity check of every image done with every method (metrics/sanity.py): its maps (maps/*.npy)
     against those of the randomised copy at depths 1..K, with the same seed and key. sanity.csv is
     rewritten atomically after each image; images already in it (--resume) are kept; a failing
     image is reported in `errors` and the others go on. Then sanity.png."""

@@ -30,6 +30,8 @@ RUN_BY = {
         "CI: .ci/run",
     ("docs/extending.md", "# EDGES.py, beside main.py"):
         "tests/test_registry.py::test_the_readme_example_method_works",
+    ("docs/extending.md", "# PEAK_GAZE.py, beside main.py"):
+        "tests/test_registry.py::test_the_docs_example_metric_works",
     ("docs/extending.md", "import numpy as np"):
         "tests/test_docs.py::test_the_python_example_of_extending_runs",
     ("docs/backends.md", "python main.py --backend jax            # or KERAS_BACKEND=jax python main.py"):

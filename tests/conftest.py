@@ -26,7 +26,6 @@ def region_mask(size=SIZE):
 
 class CellMask(layers.Layer):
     """Multiplies (N, 8, 8, C) feature maps by a fixed 0/1 mask of grid cells."""
-
     def __init__(self, mask, **kwargs):
         super().__init__(**kwargs)
         self.mask = np.asarray(mask, np.float32)
@@ -136,3 +135,23 @@ def fonts_checked(monkeypatch):
         return path
     monkeypatch.setattr(style, "save", save)
     return checked
+
+
+@pytest.fixture()
+def two_demo_images(tmp_path):
+    """main.py's folder flags for two demo images (a Colonial and a Modern one), their GFDMs and the
+    demo fixations."""
+    import constants
+    import fake_run
+    f = fake_run.demo_folders(tmp_path, ("Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest001_Synthetic_N_1"))
+    return ["--test_images_folder_path", str(f["imgs"]), "--test_gdfm_folder_path", str(f["gfdms"]),
+            "--fixations_folder_path", str(constants.DEMO_TEST_FIXATIONS)]
+
+
+@pytest.fixture(scope="session")
+def fake(tmp_path_factory):
+    """(OUT, rebuild's result) of one fake run (fake_run.build, with a sanity check), rebuilt by
+    `python report.py`'s code: shared by the tests that only read its files."""
+    import fake_run
+    out = tmp_path_factory.mktemp("fake") / "out"
+    return out, fake_run.build(out, sanity=True)

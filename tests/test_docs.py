@@ -23,19 +23,19 @@ RUN_BY = {
     ("README.md", "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt"
                   " && python main.py"):
         # the install is .ci/run's; `python main.py` on the demo (fewer images and samples) is this test's
-        "tests/test_main.py::test_command_line_default_data_and_model",
+        "tests/run/test_runner.py::test_command_line_default_data_and_model",
     ("README.md", "apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver"
                   " && python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt"
                   " && python -m pytest -q tests"):
         "CI: .ci/run",
     ("docs/extending.md", "# EDGES.py, beside main.py"):
-        "tests/test_registry.py::test_the_readme_example_method_works",
+        "tests/explainers/test_explainer_registry.py::test_the_readme_example_method_works",
     ("docs/extending.md", "# PEAK_GAZE.py, beside main.py"):
-        "tests/test_registry.py::test_the_docs_example_metric_works",
+        "tests/metrics/test_metric_registry.py::test_the_docs_example_metric_works",
     ("docs/extending.md", "import numpy as np"):
         "tests/test_docs.py::test_the_python_example_of_extending_runs",
     ("docs/backends.md", "python main.py --backend jax            # or KERAS_BACKEND=jax python main.py"):
-        "tests/test_backend.py::test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs",
+        "tests/core/test_backend.py::test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs",
     ("docs/performance.md", "python benchmarks/bench.py --models demo --quick"):
         "tests/test_bench.py::test_benchmark_rows",
 }

@@ -2,7 +2,7 @@
 the class probability of each image, of its insertion start (causal.blur) and of an all-black
 image; RISE's raw map (the mean masked class probability, before the division by its maximum) at
 the defaults, its contrast (minimum / maximum) and the share of its top-20% pixels inside the
-labelled building's box. tests/test_demo.py asserts them; `python -m xai_mexculture.cli.demo_checks`
+labelled building's box. tests/cli/test_demo_checks.py asserts them; `python -m xai_mexculture.cli.demo_checks`
 prints them.
 """
 import argparse

@@ -64,7 +64,6 @@ WRITTEN_LIST = "prepared_files.txt"
 SPLIT_COLUMNS = ("image", "building", "class", "split")
 DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_TEST_FRACTION = 0.2
-
 _BUILDING = r"(?P<building>(?P<style>[^_]+)_[^_]+_[^_]+)"
 _VIEW = r"N_(?P<view>[12])"
 PATTERNS = {
@@ -88,7 +87,6 @@ MISSING_SCANPATHS = "missing scanpaths"
 EXTRA = "extra"
 MALFORMED = "malformed"
 DUPLICATE = "duplicate"
-
 Problem = namedtuple("Problem", "file problem detail")
 Image = namedtuple("Image", "path stem building cls view")
 

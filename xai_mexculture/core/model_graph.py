@@ -7,8 +7,6 @@ adds a tensor `delta` to the chosen layer's output (differentiating with respect
 gives the gradient with respect to that activation, on any backend) and drops the final softmax
 (Grad-CAM and its kin differentiate the pre-softmax score). The model itself is never modified.
 """
-
-
 def _sublayers(layer):
     import keras
     return list(layer.layers) if isinstance(layer, keras.Model) else []

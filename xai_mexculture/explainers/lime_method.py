@@ -105,7 +105,6 @@ def make_lime_explainer(**kwargs):
     return _batched_explainer_class()(**kwargs)
 
 
-
 class _PatternScorer:
     """LIME's classifier_fn: plain batches of images, or (fast path) on/off patterns of superpixels
     turned into images inside one compiled call per batch."""

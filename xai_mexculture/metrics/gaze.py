@@ -13,8 +13,6 @@ from xai_mexculture.core import image_io
 from xai_mexculture.metrics.registry import Metric, at_gfdm, per_map, register
 
 log = logging.getLogger(__name__)
-
-
 EPS = np.finfo(np.float64).eps  # the benchmark's MATLAB eps
 
 

@@ -29,11 +29,7 @@ from xai_mexculture.core import image_io
 
 
 NEEDS = ("gfdm", "fixations", "other_fixations", "model", "explainers", "scanpaths")
-
-
 FAMILIES = ("gaze", "model", "human")  # the summary's tables, in order
-
-
 MIN_SCANPATHS = 2  # the scanpath columns and the HUMAN row need two participants at least
 
 

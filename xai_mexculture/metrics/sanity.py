@@ -37,44 +37,9 @@ from xai_mexculture.core import backend
 from xai_mexculture.core import model_graph
 from xai_mexculture.core import safe_io
 
-
-"""Model-randomisation sanity check, cascading (Adebayo et al., "Sanity Checks for Saliency Maps",
-NeurIPS 2018).
-
-A saliency method that explains the model must change when the model's learned weights are
-destroyed. The model's weighted layers (`model_graph.weighted_layers`: nested backbones recursed
-into, batch normalisation included) are re-initialised from the output backwards, in the order of
-the flattened layer list: depth d re-initialises the top d of them (cumulative). Each layer gets its
-own initializers (kernel_initializer, bias_initializer, gamma_initializer, moving_mean_initializer,
-...: a batch normalisation layer goes back to gamma 1, beta 0, moving mean 0, moving variance 1),
-seeded per weight from (seed, "layer/weight"). Everything happens on a copy
-(`keras.models.clone_model`, nested models cloned too, then the weights copied): the original model
-is never modified.
-
-Each image is re-explained by every method on the randomised copy with the same seed and key as the
-original map, and the two maps are compared by the Spearman rank correlation of their pixels and by
-SSIM (data_range 1). A method whose maps stay close to the original (mean Spearman > 0.5 at the
-deepest depth) depends little on the weights it is supposed to explain.
-
-Spearman of a constant map is undefined: two identical maps count as 1; otherwise a constant map
-(e.g. an all-zero Grad-CAM map of a randomised model) counts as 0, no rank association, with a
-warning (leaving it out would hide exactly the maps that changed most).
-
-    cascade = sanity.Cascade(model, k=5, seed=0)   # one copy; explainers built on cascade.model
-    cascade.set_depth(3)                          # the top 3 weighted layers re-initialised
-    for depth, layer, copy in sanity.randomised_copies(model, k=5, seed=0): ...   # separate copies
-"""
-
-
 log = logging.getLogger(__name__)
-
-
 COLUMNS = ["image", "method", "randomised_layers", "layer", "spearman", "ssim"]
-
-
 CLOSE = 0.5  # mean Spearman above this at the deepest depth: the maps stay close to the original
-
-
 REFERENCE = 'Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018'
 
 

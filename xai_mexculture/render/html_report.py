@@ -19,7 +19,6 @@ from xai_mexculture.render import style
 from xai_mexculture.results import saved
 
 PAGE = "report.html"
-
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;
 max-width:1400px;padding:0 16px 40px;color:#1b1b1b}
@@ -43,7 +42,6 @@ pre{background:#f6f6f6;padding:10px;overflow:auto;font-size:12px}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}dd{margin:0}
 .warning{background:#fff3cd;border:1px solid #e0c36a;padding:6px 10px}
 """
-
 SCRIPT = """
 (function () {
   var NUMBER = /^[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?$/;
@@ -85,8 +83,6 @@ SCRIPT = """
   });
 })();
 """
-
-
 def esc(text) -> str:
     return html.escape(str(text), quote=True)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from xai_mexculture.results import tables
 
 
-
 def rebuild(out_dir, display_type="grid", figure_format="png", images=True, progress=True, show=False,
             pool=None) -> dict:
     """The run plots (plots.py), with `images` every image's figures redrawn from the saved arrays

@@ -21,7 +21,6 @@ BUILT_IN = {"GRADCAM": "#1f77b4", "FEM": "#ff7f0e", "RISE": "#2ca02c", "LIME": "
 EXTRA = ("#843c39", "#7b4173", "#e7ba52", "#5254a3", "#8ca252", "#d6616b", "#3182bd", "#e6550d")
 # Reference rows (metrics/references.py, metrics/scanpaths.py): greys and black, never a method's colour.
 REFERENCE_COLOURS = {"CENTER": "#4d4d4d", "RANDOM": "#9a9a9a", "HUMAN": "#000000"}
-
 RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
       "legend.fontsize": 8, "legend.title_fontsize": 8, "figure.titlesize": 10, "svg.hashsalt": "xai-mexculture",
       "pdf.fonttype": 42, "image.interpolation": "nearest"}

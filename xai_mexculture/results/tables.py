@@ -26,17 +26,9 @@ PROBABILITY_COLUMNS = ["p_full", "p_start", "p_end"]
 # Per map: the split-half reliability of a stochastic method's map (empty for the others); last, a
 # note saying why values are missing or what to distrust (flat map, class the model does not see).
 RELIABILITY_COLUMN = "reliability"
-
-
 NOTE_COLUMN = "note"
-
-
 FLAT_NOTE = "flat map: no ranking"
-
-
 UNSEEN_NOTE = "class not seen"
-
-
 TEXT_COLUMNS = INFO_COLUMNS + [NOTE_COLUMN]
 
 
@@ -183,8 +175,6 @@ def comparisons(rows, methods) -> list:
 
 
 DIGITS = 3  # decimals of the summary's tables
-
-
 FAMILY_TITLES = {"gaze": "Gaze metrics (the map against where people looked)",
                  "model": "Model metrics (the map against the model, and properties of the map)",
                  "human": "Human-normalised metrics (the map against the observers themselves)"}

@@ -5,9 +5,6 @@ non-empty output folder, or a problem of the model found before the first image;
 methods skipped (errors.csv); 4 an unexpected internal error (traceback in OUT/crash.log); 130
 interrupted (Ctrl-C) or 143 stopped by SIGTERM, the images finished so far written (--resume goes on).
 """
-
-
-
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 

@@ -22,7 +22,6 @@ from xai_mexculture.run import host_clock
 log = logging.getLogger("xai_mexculture")
 
 
-
 # Switches that turn opt-in metrics on: --NAME turns on the metrics whose `option` is NAME.
 METRIC_OPTIONS = ("road",)
 

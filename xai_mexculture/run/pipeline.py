@@ -36,8 +36,6 @@ from xai_mexculture.run import host_clock
 from xai_mexculture.run import image_stage
 
 log = logging.getLogger("xai_mexculture")
-
-
 HOST_NICE = 19  # the host processes' niceness where Linux's idle scheduling class is missing
 
 

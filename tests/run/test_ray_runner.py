@@ -7,7 +7,7 @@ import sys
 import pytest
 import ray
 from fake_run import result_rows
-from test_runs import _args, make_folder, tiny_model
+from test_run_folder import _args, make_folder, tiny_model
 
 from xai_mexculture.cli import main
 from xai_mexculture.run import exits

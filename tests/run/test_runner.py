@@ -19,7 +19,7 @@ from xai_mexculture.run import exits
 from xai_mexculture.run import image_stage
 from xai_mexculture.run import options
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress", "--references", "none"]
 OPT_IN = {"MaxSensitivity", "ROAD_MoRF", "ROAD_LeRF"}  # only with --robustness / --road
 

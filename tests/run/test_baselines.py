@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_runs import _args, small  # noqa: F401  (the fixture)
+from test_run_folder import _args, small  # noqa: F401  (the fixture)
 
 from xai_mexculture.cli import main
 from xai_mexculture.results import tables

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_runs import _args, make_folder, tiny_model
+from test_run_folder import _args, make_folder, tiny_model
 
 from xai_mexculture.cli import main
 from xai_mexculture.run import merge

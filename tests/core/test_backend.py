@@ -11,7 +11,7 @@ from fake_run import result_rows
 
 from xai_mexculture.core import backend
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_jax(args, env=None, **kwargs):
@@ -197,7 +197,7 @@ def test_a_compiled_call_puts_numpy_blas_on_one_thread():
 def test_a_compiled_call_sees_weights_assigned_after_its_first_call():
     """On JAX the values of the variables are reused between calls until one is assigned."""
     check_assigned_weights_are_seen()
-    res = _run_jax(["-c", "import sys; sys.path[:0] = ['tests', '.']; import test_backend; "
+    res = _run_jax(["-c", "import sys; sys.path[:0] = ['tests/core', 'tests', '.']; import test_backend; "
                           "test_backend.check_assigned_weights_are_seen(); print('jax ok')"])
     assert res.returncode == 0 and "jax ok" in res.stdout, res.stderr[-3000:]
 

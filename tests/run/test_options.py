@@ -12,7 +12,7 @@ from xai_mexculture.cli import main
 from xai_mexculture.run import exits
 from xai_mexculture.run import options
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_gfdm_spelling_of_the_gdfm_flag_is_the_same_flag(tmp_path, capsys):

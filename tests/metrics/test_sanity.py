@@ -23,7 +23,7 @@ from xai_mexculture.metrics import sanity
 from xai_mexculture.run import exits
 from xai_mexculture.run import options
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress", "--display_type", "none"]
 ORDER = ["out", "fc", "c2", "bn", "c1"]  # the weighted layers, output first
 
@@ -244,7 +244,7 @@ def test_main_sanity_flags_are_checked(tmp_path, capsys):
 
 
 JAX_CHECK = """
-import sys; sys.path[:0] = ['.', 'tests']
+import sys; sys.path[:0] = ['.', 'tests', 'tests/metrics']
 import numpy as np, test_sanity
 from xai_mexculture import explainers
 from xai_mexculture.metrics import sanity
@@ -262,8 +262,6 @@ assert bn == [1, 0, 0, 1], bn
 assert all(np.array_equal(a, np.array(b)) for a, b in zip(before, model.get_weights()))
 print("ok")
 """
-
-
 def test_the_cascade_on_jax():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     res = subprocess.run([sys.executable, "-c", JAX_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,

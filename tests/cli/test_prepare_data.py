@@ -13,7 +13,7 @@ import constants
 from xai_mexculture.cli import prepare_data as prep
 from xai_mexculture.core import data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PER_CLASS = 4  # fake buildings per class, two views each
 FOLDERS = ("Images", "Fixations", "Density Maps", "Scanpaths")
 MALFORMED_IMAGE = "Colonial_Broken_N_1.png"  # two parts before the view, not three

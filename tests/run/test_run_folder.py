@@ -20,7 +20,7 @@ from xai_mexculture.core import runlock
 from xai_mexculture.results import tables
 from xai_mexculture.run import options
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIZE = 32
 FAST = ["--step", "256", "--no_progress", "--display_type", "none", "--references", "none"]
 

@@ -91,11 +91,13 @@ def test_every_listed_block_exists_and_its_test_too():
             assert "python -m pytest -q tests" in _block(name, first)
             continue
         module, function = runner.split("::")
-        sys.path.insert(0, str(ROOT / "tests"))
+        folders = [str(ROOT / "tests"), str((ROOT / module).parent)]
+        sys.path[:0] = folders
         try:
             test = getattr(importlib.import_module(Path(module).stem), function, None)
         finally:
-            sys.path.remove(str(ROOT / "tests"))
+            for folder in folders:
+                sys.path.remove(folder)
         assert callable(test), f"{name}: {runner} does not exist"
 
 

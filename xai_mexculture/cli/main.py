@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("jax").setLevel(logging.WARNING)
     try:
-        backend.select_backend(options._pre_parse_backend(argv))
+        backend.select_backend(options.pre_parse_backend(argv))
     except (RuntimeError, ValueError) as err:
         return _fail(exits.EXIT_USAGE, err)
     args = options.parse_args(argv)
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
                 return exits.EXIT_INTERNAL
     except (exits.UsageError, runlock.FolderLocked) as err:
         if not existed:
-            run_folder._remove_if_unused(out_dir)
+            run_folder.remove_if_unused(out_dir)
         return _fail(exits.EXIT_USAGE, err)
     except runlock.FolderUnwritable as err:  # a read-only folder or file system: no lock, nothing written
         return _fail(exits.EXIT_USAGE, f"--output_dir {err}" if args.output_dir is not None else err)

@@ -160,7 +160,7 @@ def save_png(path, rgb) -> None:
         raise OSError(f"{path}: could not write image")
 
 
-def _what_file(path) -> str:
+def what_file(path) -> str:
     """A few words on what a file that is not a Keras archive seems to be."""
     head = Path(path).read_bytes()[:512]
     if not head:

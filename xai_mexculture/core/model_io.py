@@ -29,7 +29,7 @@ def load_model(path, trust=False):
     if not path.is_file():
         raise ValueError(f"{path}: not a file")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a Keras archive (a .keras file is a zip archive); it is {image_io._what_file(path)}")
+        raise ValueError(f"{path}: not a Keras archive (a .keras file is a zip archive); it is {image_io.what_file(path)}")
     try:
         return _load_without_initializers(lambda: keras.saving.load_model(str(path), compile=False,
                                                                           safe_mode=not trust))

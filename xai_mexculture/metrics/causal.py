@@ -108,7 +108,7 @@ def fill_label(fill) -> str:
 def _curve_inputs(img, saliency, kind, baseline, start="blur"):
     """(rank (H, W), start image, source image) of one curve: at step k the pixels of rank
     < k * step come from the source, the others from the start."""
-    sal = image_io.resize_map(gaze._finite("saliency map", saliency), img.shape[:2])
+    sal = image_io.resize_map(gaze.finite("saliency map", saliency), img.shape[:2])
     rank = pixel_order(sal).reshape(img.shape[:2]).astype(np.int32)
     if kind == "deletion":
         return rank, img, fill_image(img, baseline)

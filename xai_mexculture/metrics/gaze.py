@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 EPS = np.finfo(np.float64).eps  # the benchmark's MATLAB eps
 
 
-def _finite(name, array) -> np.ndarray:
+def finite(name, array) -> np.ndarray:
     arr = np.asarray(array, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D map, got shape {arr.shape}")
@@ -26,12 +26,12 @@ def _finite(name, array) -> np.ndarray:
 
 
 def _pair(gt, sal):
-    gt = _finite("ground truth", gt)
-    sal = _finite("saliency map", sal)
+    gt = finite("ground truth", gt)
+    sal = finite("saliency map", sal)
     return gt, image_io.resize_map(sal, gt.shape).astype(np.float64)
 
 
-def _zscore(name, arr):
+def zscore(name, arr):
     std = arr.std()
     if std == 0:
         log.warning("%s is constant: it carries no information, the metric is 0", name)
@@ -43,11 +43,11 @@ def calculate_pcc(gt, sal) -> float:
     """Pearson correlation coefficient (the benchmark's CC) of two maps after z-scoring.
     A constant map gives 0.0 with a warning."""
     gt, sal = _pair(gt, sal)
-    return pcc_of(_zscore("ground truth", gt), _zscore("saliency map", sal))
+    return pcc_of(zscore("ground truth", gt), zscore("saliency map", sal))
 
 
 def pcc_of(zg, zs) -> float:
-    """PCC of two z-scored maps (_zscore; None: a constant map, PCC 0.0)."""
+    """PCC of two z-scored maps (zscore; None: a constant map, PCC 0.0)."""
     return 0.0 if zg is None or zs is None else float(np.mean(zg * zs))
 
 
@@ -109,8 +109,8 @@ class GazeForms:
 
     def __init__(self, arr, shape, gaze):
         role = "ground truth" if gaze else "saliency map"
-        arr = image_io.resize_map(_finite(role, arr), shape).astype(np.float64)
-        self.z = _zscore(role, arr)
+        arr = image_io.resize_map(finite(role, arr), shape).astype(np.float64)
+        self.z = zscore(role, arr)
         self.distribution = _distribution(role, arr)
         self.p = _kld_gaze(arr) if gaze else None
         self.q = _kld_saliency(arr)
@@ -129,10 +129,10 @@ def _fixation_map(fixations, sal, shape):
     fix = np.asarray(fixations, dtype=np.float64)
     if fix.ndim == 2 and fix.shape[1] == 2:
         fix = data.fixation_map(fix, shape if shape is not None else np.shape(sal))
-    fix = _finite("fixation map", fix) > 0
+    fix = finite("fixation map", fix) > 0
     if not fix.any():
         raise ValueError("no fixation inside the map")
-    sal = image_io.resize_map(_finite("saliency map", sal), fix.shape).astype(np.float64)
+    sal = image_io.resize_map(finite("saliency map", sal), fix.shape).astype(np.float64)
     return fix, sal
 
 
@@ -140,7 +140,7 @@ def calculate_nss(fixations, sal, shape=None) -> float:
     """Normalized Scanpath Saliency: mean of the z-scored saliency map at the fixated pixels.
     A constant map gives 0.0 with a warning."""
     fix, sal = _fixation_map(fixations, sal, shape)
-    z = _zscore("saliency map", sal)
+    z = zscore("saliency map", sal)
     return 0.0 if z is None else float(z[fix].mean())
 
 
@@ -155,7 +155,7 @@ def calculate_auc_judd(fixations, sal, shape=None) -> float:
 def auc_judd_scorer(sal):
     """AUC-Judd of one map for many fixation maps: fn(binary (H, W) fixation map) -> float, with
     the map normalised and sorted once (the human ceiling scores it against every participant)."""
-    sal = _finite("saliency map", sal)
+    sal = finite("saliency map", sal)
     if sal.max() > sal.min():
         sal = (sal - sal.min()) / (sal.max() - sal.min())
     all_sorted = np.sort(sal.ravel())

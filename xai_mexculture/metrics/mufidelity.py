@@ -9,7 +9,7 @@ import constants
 
 from xai_mexculture.core import backend
 from xai_mexculture.core import image_io
-from xai_mexculture.metrics.gaze import _finite, _zscore
+from xai_mexculture.metrics.gaze import finite, zscore
 from xai_mexculture.metrics.registry import Metric, register
 
 
@@ -59,7 +59,7 @@ def mufidelity_patterns(grid_size=9, subset_percent=0.2, n_samples=200, seed=0) 
 
 def mufidelity_from_drops(saliency, removed, drops) -> float:
     """Pearson correlation between the saliency mass of the removed cells and the drops."""
-    sal = _finite("saliency map", saliency)
+    sal = finite("saliency map", saliency)
     h, w = sal.shape
     g = removed.shape[1]
     cell_h, cell_w = math.ceil(h / g), math.ceil(w / g)
@@ -67,7 +67,7 @@ def mufidelity_from_drops(saliency, removed, drops) -> float:
     padded[:h, :w] = sal
     mass = padded.reshape(g, cell_h, g, cell_w).sum(axis=(1, 3))  # saliency per cell (edge cells cropped)
     attributed = removed.reshape(len(removed), -1) @ mass.ravel()
-    za, zd = _zscore("saliency mass of the removed cells", attributed), _zscore("class probability drop", drops)
+    za, zd = zscore("saliency mass of the removed cells", attributed), zscore("class probability drop", drops)
     if za is None or zd is None:
         return 0.0
     return float(np.mean(za * zd))
@@ -82,7 +82,7 @@ def calculate_mufidelity(model, img_array, saliency, class_index, grid_size=9, s
     mass of the removed cells and the drop of the class probability (0 with a warning when either is
     constant). Higher is better. (Xplique's version uses Spearman and other cells: not comparable.)"""
     img = np.asarray(img_array, np.float32)
-    sal = image_io.resize_map(_finite("saliency map", saliency), img.shape[:2])
+    sal = image_io.resize_map(finite("saliency map", saliency), img.shape[:2])
     removed = mufidelity_patterns(grid_size, subset_percent, n_samples, seed)
     drops = mufidelity_scorer(model, batch_size).drops(img, class_index, removed, baseline)
     return mufidelity_from_drops(sal, removed, drops)

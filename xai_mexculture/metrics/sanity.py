@@ -234,7 +234,7 @@ def read_rows(path) -> list:
     return rows
 
 
-def _by_method_and_depth(rows, column):
+def by_method_and_depth(rows, column):
     """{method: {depth: (layer, values)}} in the rows' order."""
     out = {}
     for row in rows:
@@ -249,7 +249,7 @@ def means_at_deepest(rows) -> dict:
         return {}
     deepest = max(r["randomised_layers"] for r in rows)
     out = {}
-    for method, depths in _by_method_and_depth(rows, "spearman").items():
+    for method, depths in by_method_and_depth(rows, "spearman").items():
         if deepest in depths:
             values = np.asarray(depths[deepest][1], np.float64)
             values = values[np.isfinite(values)]

@@ -2,7 +2,7 @@
 """
 import numpy as np
 
-from xai_mexculture.metrics.gaze import _finite
+from xai_mexculture.metrics.gaze import finite
 from xai_mexculture.metrics.registry import Metric, at_gfdm, per_map, register
 
 
@@ -22,7 +22,7 @@ def calculate_sauc(fixations, saliency, other_fixations, shape=None) -> float:
     scaled to the map; AUC = P(s_pos > s_neg) + P(s_pos = s_neg) / 2, computed exactly from ranks
     (the MIT code samples the negatives instead)."""
     from xai_mexculture.core.stats import average_ranks
-    sal = _finite("saliency map", saliency)
+    sal = finite("saliency map", saliency)
     shape = sal.shape if shape is None else tuple(shape)
     pos = sal[_points(fixations, shape, sal.shape)]
     neg = sal[_points(other_fixations, shape, sal.shape)]

@@ -95,12 +95,12 @@ def leave_one_out(participants, shape, sigma, weighting, maps) -> dict:
     if len(usable) < 2:
         return {n: (np.nan, np.nan) for n in names}
     judd = {n: gaze.auc_judd_scorer(m) for n, m in maps.items()}
-    z = {n: gaze._zscore(f"{n} map", np.asarray(m, np.float64)) for n, m in maps.items()}
+    z = {n: gaze.zscore(f"{n} map", np.asarray(m, np.float64)) for n, m in maps.items()}
     scores = {n: [] for n in names}
     for i in usable:
         fix = data.fixation_map(_inside(participants[i], shape)[:, :2], shape) > 0
         others = _gfdm([participants[j] for j in range(len(participants)) if j != i], shape, sigma, weighting)
-        zg = gaze._zscore("leave-one-out GFDM", others.astype(np.float64))
+        zg = gaze.zscore("leave-one-out GFDM", others.astype(np.float64))
         scores["HUMAN"].append((0.0 if zg is None else float(zg[fix].mean()),
                                 gaze.auc_judd_scorer(others)(fix)))
         for n in maps:

@@ -17,7 +17,7 @@ def figure(rows):
     axes = fig.subplots(1, 2)
     labels = {}
     for ax, column, title in zip(axes, ("spearman", "ssim"), ("Spearman rank correlation", "SSIM")):
-        for method, depths in sanity._by_method_and_depth(rows, column).items():
+        for method, depths in sanity.by_method_and_depth(rows, column).items():
             x = sorted(depths)
             values = [np.asarray(depths[d][1], np.float64) for d in x]
             mean = [np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values]

@@ -64,7 +64,7 @@ class HostClock:
 CLOCK = HostClock()
 
 
-def _cpu(kind, fn, *args, **kwargs):
+def cpu_seconds(kind, fn, *args, **kwargs):
     """(fn(...), {kind: CPU seconds of this process}) in a host process."""
     start = time.process_time()
     out = fn(*args, **kwargs)

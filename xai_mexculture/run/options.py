@@ -27,7 +27,7 @@ CPU_EPILOG = (
     "GRADCAM,FEM, with --step 1792 about 20 s). See docs/performance.md.")
 
 
-def _pre_parse_backend(argv):
+def pre_parse_backend(argv):
     from xai_mexculture.core import parsers
     p = parsers.ArgumentParser(prog="main.py", add_help=False)
     p.add_argument("--backend", choices=backend.BACKENDS, default=None)

@@ -71,10 +71,10 @@ def host_task(job: HostJob):
         builders = references.native_builders([r for r in job.references if r in job.maps], image.seed,
                                               **job.reference_params)
         image.native = {id(job.maps[r]): build for r, build in builders.items()}
-        values, cpu_part = host_clock._cpu("host metrics", image_stage.evaluate, image, job.maps, job.only)
+        values, cpu_part = host_clock.cpu_seconds("host metrics", image_stage.evaluate, image, job.maps, job.only)
         cpu.update(cpu_part)
         rows = image_stage.image_rows(job.common, job.seconds, image_stage.merge_values(job.values, values))
-        _, cpu_part = host_clock._cpu("saving", image_stage.save_arrays, job.out_dir, job.name, job.maps, image.img, image.gfdm, image.curves)
+        _, cpu_part = host_clock.cpu_seconds("saving", image_stage.save_arrays, job.out_dir, job.name, job.maps, image.img, image.gfdm, image.curves)
         cpu.update(cpu_part)
         return ("written", rows), cpu
     except Exception as err:  # reported by the writer, in image order

@@ -141,7 +141,7 @@ def check_columns(results_path):
                          f"(use --overwrite or another --output_dir)")
 
 
-def _remove_if_unused(folder):
+def remove_if_unused(folder):
     """A folder this run created and left holding only its lock file is removed again."""
     from xai_mexculture.core import runlock
     if folder is None or not folder.is_dir():

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 log = logging.getLogger("xai_mexculture")
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (main.py, constants.py and the package), shipped to Ray
 RETRIES = 1  # an image whose actor died is tried this many more times
 
 

@@ -155,3 +155,27 @@ def fake(tmp_path_factory):
     import fake_run
     out = tmp_path_factory.mktemp("fake") / "out"
     return out, fake_run.build(out, sanity=True)
+
+
+@pytest.fixture(scope="session")
+def jax_checks(tmp_path_factory):
+    """The one process on JAX (tests/jax_checks.py) of the checks that need one: {"dir": its output
+    folder, "outcomes": {part: "ok" or its traceback}, "stderr": its stderr}. Each test reads its part."""
+    import json
+    import subprocess
+    out = tmp_path_factory.mktemp("jax_checks")
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, str(root / "tests" / "jax_checks.py"), str(out)], cwd=out, env=env,
+                         capture_output=True, text=True, timeout=900)
+    outcomes_file = out / "outcomes.json"
+    outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.is_file() else {}
+    return dict(dir=out, outcomes=outcomes, stderr=res.stderr, returncode=res.returncode)
+
+
+def jax_part(jax_checks, part):
+    """Fails with the part's traceback (or the process's stderr) unless that part of jax_checks went through."""
+    outcome = jax_checks["outcomes"].get(part, f"not run (exit status {jax_checks['returncode']}):\n"
+                                               + jax_checks["stderr"][-3000:])
+    assert outcome == "ok", f"{part} on JAX:\n{outcome}"

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import jax_part
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -201,16 +202,13 @@ def test_first_image_line_covers_every_run(tmp_path):
     assert bench_runs._first_line({"serial (--host_workers 0)": (tmp_path / "serial",)}) is None
 
 
-def test_gpu_check_dry_run_on_jax(tmp_path):
-    # the script a GPU session runs, with tiny settings, in a process of its own on the JAX backend
-    import subprocess
-    root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")
-    subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path), "--quick",
-                    "--main_args", "--compile_cache", str(tmp_path / "cache")],
-                   check=True, env=env, cwd=tmp_path, capture_output=True, timeout=600)
-    bench_table = (tmp_path / "bench_jax_gpu.md").read_text()
-    e2e = (tmp_path / "e2e_demo_quick.md").read_text()
+def test_gpu_check_dry_run_on_jax(jax_checks):
+    # the script a GPU session runs, with tiny settings, on the JAX backend (in the process of
+    # tests/jax_checks.py, after its other checks)
+    jax_part(jax_checks, "gpu_check")
+    out = jax_checks["dir"] / "gpu_check"
+    bench_table = (out / "bench_jax_gpu.md").read_text()
+    e2e = (out / "e2e_demo_quick.md").read_text()
     assert "Backend: jax" in bench_table and "| demo | RISE (64 evaluations) |" in bench_table
     assert "Backend: jax" in e2e and "| pipelined (--host_workers " in e2e
     marks = re.search(r"pipelined: start ([0-9.]+), model ([0-9.]+), explainers ([0-9.]+), images ([0-9.]+), "
@@ -218,7 +216,7 @@ def test_gpu_check_dry_run_on_jax(tmp_path):
     assert marks and sorted(map(float, marks.groups())) == list(map(float, marks.groups())), e2e
     # the rest of the line went to main.py: its compile cache holds programs, although the benchmark
     # compiled the forward pass before main.py set the cache (JAX had settled on no cache then)
-    assert f"--compile_cache {tmp_path / 'cache'}" in e2e and len(list((tmp_path / "cache").iterdir())) >= 3
+    assert f"--compile_cache {out / 'cache'}" in e2e and len(list((out / "cache").iterdir())) >= 3
 
 
 def test_load_time_compares_both_loads_in_fresh_processes(tmp_path, monkeypatch, capsys):

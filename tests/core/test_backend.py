@@ -44,7 +44,7 @@ def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(
     for run in ("first", "second"):
         res = subprocess.run([sys.executable, "main.py", "--backend", "jax", "--n_images", "1",
                               "--explanation_method", "GRADCAM,RISE", "--rise_masks", "64", "--step", "4000",
-                              "--no_progress", "--figures", "none", "--output_dir", str(tmp_path / run)],
+                              "--no_progress", "--display_type", "none", "--output_dir", str(tmp_path / run)],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-3000:]
         entries.append(sorted(p.name for p in cache.iterdir()))

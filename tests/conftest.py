@@ -179,3 +179,34 @@ def jax_part(jax_checks, part):
     outcome = jax_checks["outcomes"].get(part, f"not run (exit status {jax_checks['returncode']}):\n"
                                                + jax_checks["stderr"][-3000:])
     assert outcome == "ok", f"{part} on JAX:\n{outcome}"
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory):
+    """train.py (train.train) with the tiny backbone, one epoch on a 3-per-class demo training split,
+    twice: "nested" (the defaults) and "inline" (--inline --save_optimizer). Per run {"path", "model"
+    (the trained, compiled model), "optimizer" (what save_model was asked), "accuracy", "printed"}.
+    Read only: shared by cli/test_train.py and cli/test_train_save.py."""
+    import contextlib
+    import io
+    from xai_mexculture.cli import make_demo
+    from xai_mexculture.cli import train
+    root = tmp_path_factory.mktemp("trained_tiny")
+    make_demo.generate_split(root, "train", 3, seed=1, with_gaze=False)
+    argv = ["--train_dir", str(root / "images_train"), "--backbone", "tiny", "--weights", "none",
+            "--epochs", "1", "--batch_size", "4", "--image_size", "64", "--verbose", "0", "--val_fraction", "0.34"]
+    runs, real_save = {}, train.save_model
+    for name, extra in (("nested", []), ("inline", ["--inline", "--save_optimizer"])):
+        saved, printed = [], io.StringIO()
+
+        def spy(model, path, optimizer=False):
+            saved.append((model, optimizer))
+            real_save(model, path, optimizer)
+        path = root / f"{name}.keras"
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
+            mp.setattr(train, "save_model", spy)
+            accuracy = train.train(train.parse_args(argv + ["--output", str(path)] + extra))
+        assert len(saved) == 1, saved
+        runs[name] = dict(path=path, model=saved[0][0], optimizer=saved[0][1], accuracy=accuracy,
+                          printed=printed.getvalue())
+    return runs

@@ -72,10 +72,11 @@ def forward_call(model, batch_size, jit=True):
     return model_io.forward(model, jit), batch
 
 
-def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIMIT_REPEAT):
+def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIMIT_REPEAT, call=None):
     """(seconds, images/s) of the compiled forward call on n_images in batches of batch_size already
-    in memory: the limit every model evaluation is compared with (best of `repeat` after a warm-up)."""
-    call, batch = forward_call(model, batch_size, jit)
+    in memory: the limit every model evaluation is compared with (best of `repeat` after a warm-up).
+    call: forward_call's (call, batch) to time again (its compilation paid once), else a new one."""
+    call, batch = call or forward_call(model, batch_size, jit)
     n_calls = max(1, n_images // batch_size)
     t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=repeat)
     return t, n_calls * batch_size / t
@@ -98,9 +99,12 @@ def load(name):
 
 
 def settings(name, args):
-    """Per-model sizes: full defaults on the demo model, smaller counts on ResNet50 (ratios hold)."""
+    """Per-model sizes: full defaults on the demo model, smaller counts on ResNet50 (ratios hold).
+    --quick: OCCLUSION's window and stride 32 (7 x 7 windows + 1 on 224 x 224; its quick_params,
+    made for the tests' 32 x 32 images, slide 55 x 55 windows there, 3026 evaluations)."""
     if args.quick:
-        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size, mufidelity=32, road=(50,))
+        return dict(masks=64, lime=32, step=4096, limit_n=2 * args.batch_size, mufidelity=32, road=(50,),
+                    window=32, stride=32)
     if name == "resnet50":
         return dict(masks=args.resnet_masks, lime=args.resnet_lime, step=args.resnet_step,
                     limit_n=2 * args.batch_size, mufidelity=64, road=constants.ROAD_PERCENTAGES)
@@ -142,7 +146,8 @@ print(before, peak_mb())
 def method_params(cls, cfg, quick=False):
     """The benchmark's evaluation counts for the methods that have them (the rest: defaults;
     --quick: the method's own small settings)."""
-    wanted = {"n_masks": cfg["masks"], "num_samples": cfg["lime"]}
+    wanted = {"n_masks": cfg["masks"], "num_samples": cfg["lime"],
+              **{k: cfg[k] for k in ("window", "stride") if k in cfg}}  # OCCLUSION's, with --quick
     params = dict(cls.quick_params) if quick else {}
     params.update({p.name: wanted[p.name] for p in cls.params if p.name in wanted})
     return params

@@ -156,14 +156,15 @@ def idle_core_seconds():
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
-def replay(model, evals, batch_size, jit) -> float:
+def replay(model, evals, batch_size, jit, call=None) -> float:
     """Seconds that `evals` images take through the compiled forward call of bench.py's limit (one
     fixed batch of batch_size, back to back, each result read as a run reads them), after one call:
     a run's model work done alone, at the speed the machine has just then (the short limit measure
-    samples a second or two of a machine whose speed drifts)."""
+    samples a second or two of a machine whose speed drifts). call: bench.forward_call's (call,
+    batch), else a new one."""
     from xai_mexculture.core import backend
     import bench
-    call, batch = bench.forward_call(model, batch_size, jit)
+    call, batch = call or bench.forward_call(model, batch_size, jit)
     backend.to_numpy(call(batch))
     n_calls = max(1, round(evals / batch_size))
     start = time.perf_counter()
@@ -255,9 +256,11 @@ def end_to_end(args) -> dict:
              "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", args.model] if args.model else [])
             + data)
     limit_images, limit_repeat = args.limit_images, bench.LIMIT_REPEAT
+    forward = bench.forward_call(model, args.batch_size, jit)  # compiled once for every limit measure and replay
 
     def limit():
-        return bench.forward_limit(model, args.batch_size, jit, n_images=limit_images, repeat=limit_repeat)[1]
+        return bench.forward_limit(model, args.batch_size, jit, n_images=limit_images, repeat=limit_repeat,
+                                   call=forward)[1]
     limits = [limit()]
     replays = []  # img/s of the replay after each run
     runs = {}
@@ -274,12 +277,11 @@ def end_to_end(args) -> dict:
                 raise SystemExit(f"the {name} run failed with status {status} (see {out})")
             limits.append(limit())
             evals = evaluations(model, out)
-            replays.append(evals / replay(model, evals, args.batch_size, jit))
+            replays.append(evals / replay(model, evals, args.batch_size, jit, forward))
             # the machine's speed drifts: each run against the faster of the measures just before and after it
             runs.setdefault(name, []).append(Run(out, wall, loop, children, clock, max(limits[-2:]), idle,
                                                  evals, max(replays[-2:])))
-    # per configuration the run of median wall time (the lower middle one of an even count)
-    measured = {name: sorted(r, key=lambda run: run.wall)[(len(r) - 1) // 2] for name, r in runs.items()}
+    measured = {name: median_run(r) for name, r in runs.items()}
     fastest = max(limits)
     rows = {}
     for name, run in measured.items():
@@ -300,6 +302,11 @@ def end_to_end(args) -> dict:
                 batch_size=args.batch_size, limit_images=limit_images, limit_repeat=limit_repeat, repeat=args.repeat,
                 synthetic=args.synthetic, data=data, base=base, tmp=tmp, limits=limits, replays=replays,
                 fastest=fastest, runs=runs, rows=rows)
+
+
+def median_run(runs):
+    """The run of median wall time (the lower middle one of an even count): a configuration's row."""
+    return sorted(runs, key=lambda run: run.wall)[(len(runs) - 1) // 2]
 
 
 def wall_ratio(wall, model_s, host_per_core) -> float:

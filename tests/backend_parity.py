@@ -2,8 +2,8 @@
 map, both orders, three levels), on the demo model, for the backend parity test.
 
     KERAS_BACKEND=jax python tests/backend_parity.py OUT.npz
-computes them on the backend of the process and saves them; tests/core/test_backend.py compares the
-JAX results with TensorFlow's."""
+computes them on the backend of the process and saves them; tests/jax_checks.py does so on JAX, and
+tests/core/test_backend.py compares those results with TensorFlow's."""
 import sys
 from pathlib import Path
 

@@ -155,3 +155,58 @@ def fake(tmp_path_factory):
     import fake_run
     out = tmp_path_factory.mktemp("fake") / "out"
     return out, fake_run.build(out, sanity=True)
+
+
+@pytest.fixture(scope="session")
+def jax_checks(tmp_path_factory):
+    """The one process on JAX (tests/jax_checks.py) of the checks that need one: {"dir": its output
+    folder, "outcomes": {part: "ok" or its traceback}, "stderr": its stderr}. Each test reads its part."""
+    import json
+    import subprocess
+    out = tmp_path_factory.mktemp("jax_checks")
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, str(root / "tests" / "jax_checks.py"), str(out)], cwd=out, env=env,
+                         capture_output=True, text=True, timeout=900)
+    outcomes_file = out / "outcomes.json"
+    outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.is_file() else {}
+    return dict(dir=out, outcomes=outcomes, stderr=res.stderr, returncode=res.returncode)
+
+
+def jax_part(jax_checks, part):
+    """Fails with the part's traceback (or the process's stderr) unless that part of jax_checks went through."""
+    outcome = jax_checks["outcomes"].get(part, f"not run (exit status {jax_checks['returncode']}):\n"
+                                               + jax_checks["stderr"][-3000:])
+    assert outcome == "ok", f"{part} on JAX:\n{outcome}"
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory):
+    """train.py (train.train) with the tiny backbone, one epoch on a 3-per-class demo training split,
+    twice: "nested" (the defaults) and "inline" (--inline --save_optimizer). Per run {"path", "model"
+    (the trained, compiled model), "optimizer" (what save_model was asked), "accuracy", "printed"}.
+    Read only: shared by cli/test_train.py and cli/test_train_save.py."""
+    import contextlib
+    import io
+    from xai_mexculture.cli import make_demo
+    from xai_mexculture.cli import train
+    root = tmp_path_factory.mktemp("trained_tiny")
+    make_demo.generate_split(root, "train", 3, seed=1, with_gaze=False)
+    argv = ["--train_dir", str(root / "images_train"), "--backbone", "tiny", "--weights", "none",
+            "--epochs", "1", "--batch_size", "4", "--image_size", "64", "--verbose", "0", "--val_fraction", "0.34"]
+    runs, real_save = {}, train.save_model
+    for name, extra in (("nested", []), ("inline", ["--inline", "--save_optimizer"])):
+        saved, printed = [], io.StringIO()
+
+        def spy(model, path, optimizer=False):
+            saved.append((model, optimizer))
+            real_save(model, path, optimizer)
+        path = root / f"{name}.keras"
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
+            mp.setattr(train, "save_model", spy)
+            accuracy = train.train(train.parse_args(argv + ["--output", str(path)] + extra))
+        assert len(saved) == 1, saved
+        runs[name] = dict(path=path, model=saved[0][0], optimizer=saved[0][1], accuracy=accuracy,
+                          printed=printed.getvalue())
+    return runs

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import jax_part
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -29,8 +30,9 @@ def test_benchmark_rows(tmp_path, monkeypatch):
     rows = [r for r in rows if r not in memory]
     by_measure = {measure: (evals, seconds, ideal, ratio) for model, measure, evals, seconds, ideal, ratio, _ in rows}
     assert {model for model, *_ in rows} == {"demo"}
-    # --quick: 64 masks, 32 LIME samples, curves at step 4096 (224 x 224: 13 steps + 1), MuFidelity 32 samples
-    expected = {"forward-pass limit (batch 64)": 128, "forward pass of 12 images (one batch)": 12,
+    # --quick: 64 masks, 32 LIME samples, curves at step 4096 (224 x 224: 13 steps + 1), MuFidelity 32 samples,
+    # OCCLUSION's 32 x 32 window at stride 32 (7 x 7 positions + the unoccluded image)
+    expected = {"OCCLUSION (50 evaluations)": 50, "forward-pass limit (batch 64)": 128, "forward pass of 12 images (one batch)": 12,
                 "GRADCAM on 12 images (vs their forward pass)": 12, "FEM on 12 images (vs their forward pass)": 12,
                 "RISE (64 evaluations)": 64, "LIME (32 evaluations)": 32, "LIME model part (32 samples)": 32,
                 "insertion (step 4096)": 14, "deletion (step 4096)": 14,
@@ -62,33 +64,35 @@ def test_bench_command_line():
 
 
 def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
-    """bench_runs.end_to_end in this process: 3 synthetic images, 2 of them run; two rounds of the
-    serial and the pipelined run (alternated) with tiny settings; its numbers, then the table."""
+    """bench_runs.end_to_end in this process: 3 synthetic images, 2 of them run; one round of the
+    serial and the pipelined run with tiny settings; its numbers, then the table (a round's median:
+    test_each_row_is_the_run_of_median_wall_time)."""
     import bench_runs
     from xai_mexculture.run import host_clock
     caplog.set_level("WARNING")
+    medians, real_median = [], bench_runs.median_run
+    monkeypatch.setattr(bench_runs, "median_run", lambda runs: medians.append(runs) or real_median(runs))
     tiny = ["--rise_masks", "64", "--lime_samples", "32", "--step", "4096", "--display_type", "none"]
     res = bench_runs.end_to_end(bench_runs.parse_args(
-        ["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "2", "--limit_images", "128",
+        ["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "1", "--limit_images", "128",
          "--extra"] + tiny))
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]  # each run's own first trace
     assert len(list((res["tmp"] / "synthetic" / "images_test").glob("*.png"))) == 3
     serial, pipelined = "serial (--host_workers 0)", f"pipelined (--host_workers {host_clock.cores()})"
     limits, replays, runs, rows = res["limits"], res["replays"], res["runs"], res["rows"]
-    assert list(rows) == [serial, pipelined] and [len(r) for r in runs.values()] == [2, 2]
-    # the limit before the first run, then after each of the 4; a replay after each
-    assert len(limits) == 5 and len(replays) == 4
+    assert list(rows) == [serial, pipelined] and [len(r) for r in runs.values()] == [1, 1]
+    assert medians == list(runs.values())  # each row: its configuration's median run
+    # the limit before the first run, then after each of the 2; a replay after each
+    assert len(limits) == 3 and len(replays) == 2
     assert all(math.isfinite(x) and x > 0 for x in limits + replays)
     assert res["fastest"] == max(limits) and res["limit_images"] == 128
-    order = [runs[serial][0], runs[pipelined][0], runs[serial][1], runs[pipelined][1]]  # as they ran
+    order = [runs[serial][0], runs[pipelined][0]]  # as they ran
     for name, row in rows.items():
         run = row["run"]
-        assert row["images"] == 2
+        assert row["images"] == 2 and run is runs[name][0]
         # per image: 1 prediction + GRADCAM 1 + FEM 1 + RISE 64 + LIME 32 + 6 maps x 2 curves x (13 + 1)
         # (step 4096 on 224 x 224) + MuFidelity 201
-        assert row["evals"] == 2 * (1 + 1 + 1 + 64 + 32 + 6 * 2 * 14 + 201) and all(r.evals == row["evals"]
-                                                                                   for r in runs[name])
-        assert run is min(runs[name], key=lambda r: r.wall)  # the lower middle of two walls
+        assert row["evals"] == run.evals == 2 * (1 + 1 + 1 + 64 + 32 + 6 * 2 * 14 + 201)
         # each run against the faster of the measures just before and after it, not the fastest of all;
         # likewise the replays (the first run has only the one after it)
         j = next(i for i, r in enumerate(order) if r is run)
@@ -115,19 +119,37 @@ def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
     assert fixed == pytest.approx(rows[pipelined]["wall"] - 2 * per_image, rel=1e-12)
 
     table = bench_runs.end_to_end_table(res)  # the printing: a layer over the numbers
-    assert f"forward-pass limit (batch 64, 128 images, the best of {bench.LIMIT_REPEAT}) measured 5 times" in table
+    assert f"forward-pass limit (batch 64, 128 images, the best of {bench.LIMIT_REPEAT}) measured 3 times" in table
     for name, row in rows.items():
         assert f"| {name} | 2 | {row['evals']:,} | {row['limit']:.0f} | {row['model_s']:.1f} | " in table
         assert f"| {row['ratio']:.2f} | {row['per_model']:.2f} | {row['loop_per_model']:.2f} |" in table
     for text in ("after 'processes'", "a shorter run is mostly its fixed part", "synthetic data, 1 per class",
-                 f"against the fastest of the 5 limit measures ({max(limits):.0f} img/s)",
-                 f"pipelined: {per_image:.2f} s per image against {of_model:.2f} s of model work",
-                 "Each row: the run of median wall time of 2 (walls in s: serial "):
+                 f"against the fastest of the 3 limit measures ({max(limits):.0f} img/s)",
+                 f"pipelined: {per_image:.2f} s per image against {of_model:.2f} s of model work"):
         assert text in table, text
+    assert "Each row: the run of median wall time" not in table  # one round: no median to speak of
+    # with rounds, the walls of every run: these two runs' walls and one second more each
+    walls = {name: [r.wall, r.wall + 1.0] for name, (r,) in runs.items()}
+    rounds = dict(res, repeat=2, runs={name: [r, r._replace(wall=r.wall + 1.0)] for name, (r,) in runs.items()})
+    assert (f"Each row: the run of median wall time of 2 (walls in s: serial {walls[serial][0]:.1f}, "
+            f"{walls[serial][1]:.1f}; pipelined {walls[pipelined][0]:.1f}, {walls[pipelined][1]:.1f}).") in \
+        bench_runs.end_to_end_table(rounds)
     # the command line prints that table and writes it to --output
     monkeypatch.setattr(bench_runs, "end_to_end", lambda args: res)
     assert bench_runs.main(["--end_to_end", "--output", str(tmp_path / "e2e.md")]) == table
     assert (tmp_path / "e2e.md").read_text() == table and table in capsys.readouterr().out
+
+
+def test_each_row_is_the_run_of_median_wall_time():
+    import bench_runs
+
+    def runs(*walls):
+        return [bench_runs.Run(Path(f"r{i}"), wall, wall, 0.0, None, 100.0, None) for i, wall in enumerate(walls)]
+    one, two, three, four = runs(5.0), runs(3.0, 1.0), runs(3.0, 1.0, 2.0), runs(4.0, 1.0, 3.0, 2.0)
+    assert bench_runs.median_run(one) is one[0]
+    assert bench_runs.median_run(two) is two[1]  # the lower middle of an even count
+    assert bench_runs.median_run(three) is three[2]
+    assert bench_runs.median_run(four).wall == 2.0
 
 
 def test_steady_state_of_a_pipelined_run():
@@ -180,16 +202,13 @@ def test_first_image_line_covers_every_run(tmp_path):
     assert bench_runs._first_line({"serial (--host_workers 0)": (tmp_path / "serial",)}) is None
 
 
-def test_gpu_check_dry_run_on_jax(tmp_path):
-    # the script a GPU session runs, with tiny settings, in a process of its own on the JAX backend
-    import subprocess
-    root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")
-    subprocess.run([sys.executable, str(root / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path), "--quick",
-                    "--main_args", "--compile_cache", str(tmp_path / "cache")],
-                   check=True, env=env, cwd=tmp_path, capture_output=True, timeout=600)
-    bench_table = (tmp_path / "bench_jax_gpu.md").read_text()
-    e2e = (tmp_path / "e2e_demo_quick.md").read_text()
+def test_gpu_check_dry_run_on_jax(jax_checks):
+    # the script a GPU session runs, with tiny settings, on the JAX backend (in the process of
+    # tests/jax_checks.py, after its other checks)
+    jax_part(jax_checks, "gpu_check")
+    out = jax_checks["dir"] / "gpu_check"
+    bench_table = (out / "bench_jax_gpu.md").read_text()
+    e2e = (out / "e2e_demo_quick.md").read_text()
     assert "Backend: jax" in bench_table and "| demo | RISE (64 evaluations) |" in bench_table
     assert "Backend: jax" in e2e and "| pipelined (--host_workers " in e2e
     marks = re.search(r"pipelined: start ([0-9.]+), model ([0-9.]+), explainers ([0-9.]+), images ([0-9.]+), "
@@ -197,7 +216,7 @@ def test_gpu_check_dry_run_on_jax(tmp_path):
     assert marks and sorted(map(float, marks.groups())) == list(map(float, marks.groups())), e2e
     # the rest of the line went to main.py: its compile cache holds programs, although the benchmark
     # compiled the forward pass before main.py set the cache (JAX had settled on no cache then)
-    assert f"--compile_cache {tmp_path / 'cache'}" in e2e and len(list((tmp_path / "cache").iterdir())) >= 3
+    assert f"--compile_cache {out / 'cache'}" in e2e and len(list((out / "cache").iterdir())) >= 3
 
 
 def test_load_time_compares_both_loads_in_fresh_processes(tmp_path, monkeypatch, capsys):

@@ -2,8 +2,6 @@
 names, in the release's four folders (Images, Fixations, Density Maps, Scanpaths)."""
 import csv
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -217,24 +215,25 @@ def test_bad_flags_are_usage_errors(release, capsys):
     assert "(default: building)" in text and "(default: 0.15)" in text and "(default: 0.2)" in text
 
 
-def test_prepared_release_trains_and_runs_with_the_human_row(release, tmp_path):
+def test_prepared_release_trains_and_runs_with_the_human_row(release, tmp_path, capsys):
     """The printed next commands, made tiny, on the prepared layout: train.py on images_train
-    validated on images_val, then main.py on images_test with the GFDMs, fixations and scanpaths."""
+    validated on images_val, then main.py on images_test with the GFDMs, fixations and scanpaths
+    (their arguments in this process: the scripts call train.train(parse_args()) and main.main)."""
+    from xai_mexculture.cli import main
+    from xai_mexculture.cli import train
     out, model, run = tmp_path / "prepared", tmp_path / "m.keras", tmp_path / "run"
     assert prepare(release, out) == 0
     train_cmd, main_cmd = prep.next_commands(out, model)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run([sys.executable] + train_cmd[1:] + [
+    assert train_cmd[:2] == ["python", "train.py"] and main_cmd[:2] == ["python", "main.py"]
+    assert (ROOT / "train.py").is_file() and (ROOT / "main.py").is_file()
+    capsys.readouterr()
+    train.train(train.parse_args(train_cmd[2:] + [
         "--backbone", "tiny", "--tiny_widths", "8", "--weights", "none", "--epochs", "1", "--fine_tune_epochs", "0",
-        "--image_size", "32", "--batch_size", "16", "--verbose", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "validation accuracy" in done.stdout and model.is_file()
-    done = subprocess.run([sys.executable] + main_cmd[1:] + [
+        "--image_size", "32", "--batch_size", "16", "--verbose", "0"]))
+    assert "validation accuracy" in capsys.readouterr().out and model.is_file()
+    assert main.main(main_cmd[2:] + [
         "--explanation_method", "GRADCAM", "--n_images", "2", "--references", "none", "--step", "2000",
-        "--display_type", "none", "--host_workers", "0", "--no_progress", "--output_dir", str(run)],
-        cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        "--display_type", "none", "--host_workers", "0", "--no_progress", "--output_dir", str(run)]) == 0
     with (run / "results.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     test_images = sorted(r["image"] for r in _rows(out) if r["split"] == "test")[:2]

@@ -7,16 +7,11 @@ from xai_mexculture.core import model_graph
 from xai_mexculture.core import model_io
 
 
-def test_train_saves_a_model_that_loads_and_predicts(tmp_path, capsys):
-    make_demo.generate_split(tmp_path, "train", 3, seed=1, with_gaze=False)
-    for inline in (False, True):
-        out = tmp_path / f"m_{inline}.keras"
-        argv = ["--train_dir", str(tmp_path / "images_train"), "--backbone", "tiny", "--weights", "none",
-                "--epochs", "1", "--batch_size", "4", "--image_size", "64", "--output", str(out),
-                "--verbose", "0", "--val_fraction", "0.34"]
-        acc = train.train(train.parse_args(argv + (["--inline"] if inline else [])))
-        assert 0.0 <= acc <= 1.0
-        model = model_io.load_model(out)
+def test_train_saves_a_model_that_loads_and_predicts(trained_tiny):
+    for name, inline in (("nested", False), ("inline", True)):  # the default, then --inline
+        run = trained_tiny[name]
+        assert 0.0 <= run["accuracy"] <= 1.0
+        model = model_io.load_model(run["path"])
         names = [l.name for l in model.layers]
         assert ("tiny_backbone" in names) != inline  # nested by default, inlined with --inline
         assert names[1] == "preprocess"  # preprocessing is inside the saved model
@@ -24,7 +19,7 @@ def test_train_saves_a_model_that_loads_and_predicts(tmp_path, capsys):
         assert probs.shape == (2, 3)
         np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
         assert model_graph.get_last_layer_name(model) == "block3_out"
-    assert "validation accuracy" in capsys.readouterr().out
+        assert "validation accuracy" in run["printed"]
 
 
 def test_area_targets_are_a_softmax_of_the_texture_areas(tmp_path):

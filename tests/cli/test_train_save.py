@@ -4,7 +4,6 @@ import zipfile
 
 import numpy as np
 
-from xai_mexculture.cli import make_demo
 from xai_mexculture.cli import train
 from xai_mexculture.core import model_io
 
@@ -20,21 +19,11 @@ def _optimizer_variables(path) -> int:
     return len(found)
 
 
-def test_the_model_is_saved_without_the_optimizer_unless_asked(tmp_path, monkeypatch):
-    make_demo.generate_split(tmp_path, "train", 3, seed=1, with_gaze=False)
-    trained, real_save = [], train.save_model
-
-    def spy(model, path, optimizer=False):
-        trained.append((model, optimizer))
-        real_save(model, path, optimizer)
-    monkeypatch.setattr(train, "save_model", spy)
-    argv = ["--train_dir", str(tmp_path / "images_train"), "--backbone", "tiny", "--weights", "none",
-            "--epochs", "1", "--batch_size", "4", "--image_size", "64", "--verbose", "0", "--val_fraction", "0.34"]
-    plain, kept = tmp_path / "plain.keras", tmp_path / "kept.keras"
-    train.train(train.parse_args(argv + ["--output", str(plain)]))
-    model = trained[0][0]
-    assert model.optimizer is not None and not trained[0][1]  # compiled and trained, saved without
-    real_save(model, kept, optimizer=True)  # the same weights with the optimizer's state
+def test_the_model_is_saved_without_the_optimizer_unless_asked(trained_tiny, tmp_path):
+    plain, model = trained_tiny["nested"]["path"], trained_tiny["nested"]["model"]
+    assert model.optimizer is not None and not trained_tiny["nested"]["optimizer"]  # compiled and trained, saved without
+    kept = tmp_path / "kept.keras"
+    train.save_model(model, kept, optimizer=True)  # the same weights with the optimizer's state
     assert _optimizer_variables(plain) == 0
     assert _optimizer_variables(kept) >= 2 * len(model.trainable_weights)  # Adam: two moments per weight
     assert plain.stat().st_size < 0.6 * kept.stat().st_size
@@ -44,8 +33,8 @@ def test_the_model_is_saved_without_the_optimizer_unless_asked(tmp_path, monkeyp
     np.testing.assert_array_equal(model_io.predict_batched(loaded, x), model_io.predict_batched(with_optimizer, x))
     np.testing.assert_allclose(model_io.predict_batched(loaded, x), model_io.predict_batched(model, x), atol=1e-6)
 
-    train.train(train.parse_args(argv + ["--output", str(tmp_path / "asked.keras"), "--save_optimizer"]))
-    assert trained[1][1] and _optimizer_variables(tmp_path / "asked.keras") >= 2 * len(model.trainable_weights)
+    asked = trained_tiny["inline"]  # trained with --save_optimizer (and --inline)
+    assert asked["optimizer"] and _optimizer_variables(asked["path"]) >= 2 * len(asked["model"].trainable_weights)
     # a loaded model (not compiled: no optimizer attribute) saves as it is
     resaved = tmp_path / "resaved.keras"
     train.save_model(loaded, resaved)

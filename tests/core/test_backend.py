@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import jax_part
 from fake_run import result_rows
 
 from xai_mexculture.core import backend
@@ -14,22 +15,10 @@ from xai_mexculture.core import backend
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_jax(args, env=None, **kwargs):
-    env = dict(os.environ if env is None else env, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    return subprocess.run([sys.executable] + args, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def jax_results(tmp_path_factory):
-    path = tmp_path_factory.mktemp("parity") / "jax.npz"
-    res = _run_jax(["tests/backend_parity.py", str(path)])
-    assert res.returncode == 0, res.stderr[-3000:]
-    return dict(np.load(path))
-
-
-def test_jax_gives_the_tensorflow_maps_and_curves(jax_results):
+def test_jax_gives_the_tensorflow_maps_and_curves(jax_checks):
     import backend_parity
+    jax_part(jax_checks, "parity")  # backend_parity.compute() in the process on JAX
+    jax_results = dict(np.load(jax_checks["dir"] / "parity.npz"))
     tf_results = backend_parity.compute()
     assert str(tf_results["backend"]) == "tensorflow" and str(jax_results["backend"]) == "jax"
     assert set(tf_results) == set(jax_results)
@@ -55,7 +44,7 @@ def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(
     for run in ("first", "second"):
         res = subprocess.run([sys.executable, "main.py", "--backend", "jax", "--n_images", "1",
                               "--explanation_method", "GRADCAM,RISE", "--rise_masks", "64", "--step", "4000",
-                              "--no_progress", "--figures", "none", "--output_dir", str(tmp_path / run)],
+                              "--no_progress", "--display_type", "none", "--output_dir", str(tmp_path / run)],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-3000:]
         entries.append(sorted(p.name for p in cache.iterdir()))
@@ -68,42 +57,22 @@ def test_main_runs_on_jax_with_the_backend_flag_and_keeps_the_compiled_programs(
     assert result_rows(tmp_path / "second" / "results.csv") == result_rows(tmp_path / "first" / "results.csv")
 
 
-@pytest.fixture(scope="module")
-def jax_process(tmp_path_factory):
-    """One process on JAX (KERAS_BACKEND=jax) for the checks below: (its stdout's words, stderr, the
-    folder of its compile caches)."""
-    tmp_path = tmp_path_factory.mktemp("jax_process")
-    # the backend from the variable first; then a compilation before the cache is set (as a
-    # benchmark's forward pass) does not keep it off
-    code = ("import sys; sys.path.insert(0, '.'); from xai_mexculture.core import backend; print(backend.select_backend(None)); import jax; "
-            "print(backend.use_compile_cache('none'), jax.config.jax_compilation_cache_dir); "
-            "jax.jit(lambda x: x + 1)(1.0); "
-            f"print(backend.use_compile_cache({str(tmp_path / 'c')!r}) == jax.config.jax_compilation_cache_dir); "
-            "jax.jit(lambda x: x * 3)(1.0); "
-            "print(backend.use_compile_cache('/proc/no/such/folder')); "
-            # turned off again after a run (in the same process) had it on: nothing more is written
-            f"import os; backend.use_compile_cache({str(tmp_path / 'd')!r}); jax.jit(lambda x: x * 5)(1.0); "
-            f"print(len(os.listdir({str(tmp_path / 'd')!r}))); "
-            f"backend.use_compile_cache('none'); jax.jit(lambda x: x * 7)(1.0); "
-            f"print(len(os.listdir({str(tmp_path / 'd')!r})))")
-    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
-    res = _run_jax(["-c", code], env=env)
-    return res.stdout.split(), res.stderr, tmp_path
-
-
-def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(jax_process, tmp_path):
-    words, stderr, folder = jax_process
-    assert words[1:5] == ["None", "None", "True", "None"], stderr[-2000:]
-    before, after = map(int, words[5:])
-    assert after == before > 0
-    assert "the compile cache /proc/no/such/folder cannot be made" in stderr  # warned, and the run goes on
-    assert len(list((folder / "c").iterdir())) >= 1
+def test_the_compile_cache_can_be_turned_off_and_is_nothing_on_tensorflow(jax_checks, tmp_path):
+    """In the process on JAX (tests/jax_checks.py's compile_cache): turned off, set after a compilation,
+    a folder that cannot be made, and off again after it was on."""
+    jax_part(jax_checks, "compile_cache")
+    found = json.loads((jax_checks["dir"] / "compile_cache.json").read_text())
+    assert found["off"] == [None, None] and found["set"] is True and found["unmakeable"] is None
+    assert found["written_after_off"] == found["written_on"] > 0
+    # warned, and the run goes on
+    assert "the compile cache /proc/no/such/folder cannot be made" in jax_checks["stderr"]
+    assert len(list((jax_checks["dir"] / "c").iterdir())) >= 1
     assert backend.use_compile_cache(tmp_path / "tf") is None and not (tmp_path / "tf").exists()
 
 
-def test_an_existing_keras_backend_variable_is_respected(jax_process):
-    words, stderr, _ = jax_process
-    assert words[:1] == ["jax"], stderr[-2000:]
+def test_an_existing_keras_backend_variable_is_respected(jax_checks):
+    jax_part(jax_checks, "compile_cache")
+    assert json.loads((jax_checks["dir"] / "compile_cache.json").read_text())["backend"] == "jax"
 
 
 def test_switching_backend_after_keras_is_loaded_is_refused(capsys):
@@ -194,12 +163,10 @@ def test_a_compiled_call_puts_numpy_blas_on_one_thread():
         assert blas_threads() == {1}
 
 
-def test_a_compiled_call_sees_weights_assigned_after_its_first_call():
+def test_a_compiled_call_sees_weights_assigned_after_its_first_call(jax_checks):
     """On JAX the values of the variables are reused between calls until one is assigned."""
     check_assigned_weights_are_seen()
-    res = _run_jax(["-c", "import sys; sys.path[:0] = ['tests/core', 'tests', '.']; import test_backend; "
-                          "test_backend.check_assigned_weights_are_seen(); print('jax ok')"])
-    assert res.returncode == 0 and "jax ok" in res.stdout, res.stderr[-3000:]
+    jax_part(jax_checks, "weights")  # the same check in the process on JAX
 
 
 def check_assigned_weights_are_seen():

@@ -2,16 +2,13 @@
 import csv
 import json
 import logging
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from conftest import jax_part
 from keras import layers
 
 import constants
@@ -23,7 +20,6 @@ from xai_mexculture.metrics import sanity
 from xai_mexculture.run import exits
 from xai_mexculture.run import options
 
-ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--rise_masks", "32", "--lime_samples", "16", "--step", "4000", "--no_progress", "--display_type", "none"]
 ORDER = ["out", "fc", "c2", "bn", "c1"]  # the weighted layers, output first
 
@@ -243,27 +239,23 @@ def test_main_sanity_flags_are_checked(tmp_path, capsys):
     assert not out.exists()
 
 
-JAX_CHECK = """
-import sys; sys.path[:0] = ['.', 'tests', 'tests/metrics']
-import numpy as np, test_sanity
-from xai_mexculture import explainers
-from xai_mexculture.metrics import sanity
-model = test_sanity.nested_model()
-before = [np.array(w) for w in model.get_weights()]
-images = np.random.default_rng(5).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
-cascade = sanity.Cascade(model, k=5, seed=0)
-reused = explainers.build("GRADCAM", cascade.model)
-for depth, _, copy in sanity.randomised_copies(model, k=5, seed=0):
-    cascade.set_depth(depth)
-    fresh = explainers.build("GRADCAM", copy).explain(images, [0, 1])
-    np.testing.assert_allclose(reused.explain(images, [0, 1]), fresh, atol=1e-5)
-bn = [w[0] for w in cascade.model.get_layer("backbone").get_layer("bn").get_weights()]
-assert bn == [1, 0, 0, 1], bn
-assert all(np.array_equal(a, np.array(b)) for a, b in zip(before, model.get_weights()))
-print("ok")
-"""
-def test_the_cascade_on_jax():
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    res = subprocess.run([sys.executable, "-c", JAX_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=600)
-    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]
+def check_the_cascade():
+    """An explainer built once on the cascade's model gives, at each depth, the maps of one built on
+    a fresh randomised copy; the batch normalisation back at its initial state; the model untouched
+    (run on JAX by tests/jax_checks.py)."""
+    model = nested_model()
+    before = [np.array(w) for w in model.get_weights()]
+    images = np.random.default_rng(5).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    cascade = sanity.Cascade(model, k=5, seed=0)
+    reused = explainers.build("GRADCAM", cascade.model)
+    for depth, _, copy in sanity.randomised_copies(model, k=5, seed=0):
+        cascade.set_depth(depth)
+        fresh = explainers.build("GRADCAM", copy).explain(images, [0, 1])
+        np.testing.assert_allclose(reused.explain(images, [0, 1]), fresh, atol=1e-5)
+    bn = [w[0] for w in cascade.model.get_layer("backbone").get_layer("bn").get_weights()]
+    assert bn == [1, 0, 0, 1], bn
+    assert all(np.array_equal(a, np.array(b)) for a, b in zip(before, model.get_weights()))
+
+
+def test_the_cascade_on_jax(jax_checks):
+    jax_part(jax_checks, "cascade")  # check_the_cascade in the process on JAX

@@ -60,7 +60,7 @@ def test_report_command_on_a_merged_folder(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- a real run, rebuilt without the model
-FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress", "--n_images", "2",
+FAST = ["--rise_masks", "64", "--lime_samples", "32", "--step", "2000", "--no_progress",
         "--explanation_method", "GRADCAM,RISE"]
 
 
@@ -72,10 +72,16 @@ def _files(out):
             for p in ([out / name] if (out / name).is_file() else sorted((out / name).rglob("*"))) if p.is_file()}
 
 
-@pytest.mark.parametrize("display_type,fmt", [("grid", "png"), ("singles", "pdf")])
-def test_report_command_rebuilds_what_the_run_wrote_without_the_model(tmp_path, display_type, fmt):
+# grid and PNG on two images of the bundled data (its scanpaths: the HUMAN rows and 19 run plots);
+# singles and PDF (a file per panel and per plot, each with its PNG preview) on one demo image
+# without scanpaths (12 run plots)
+@pytest.mark.parametrize("display_type,fmt,n_images", [("grid", "png", 2), ("singles", "pdf", 1)])
+def test_report_command_rebuilds_what_the_run_wrote_without_the_model(tmp_path, display_type, fmt, n_images,
+                                                                      two_demo_images):
     out = tmp_path / "run"
-    args = FAST + ["--output_dir", str(out), "--display_type", display_type, "--figure_format", fmt]
+    data = [] if fmt == "png" else two_demo_images
+    args = FAST + data + ["--n_images", str(n_images), "--output_dir", str(out), "--display_type", display_type,
+                          "--figure_format", fmt]
     assert main.main(args) == 0
     before = _files(out)
     assert any(k.endswith(f".{fmt}") for k in before) and "plots/curves.png" in before

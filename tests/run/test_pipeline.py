@@ -32,12 +32,28 @@ GOOD = ["Colonial_DemoTest001_Synthetic_N_1", "Modern_DemoTest002_Synthetic_N_1"
 @pytest.fixture()
 def folders(tmp_path):
     """Three good demo images with a corrupt one sorted between them (Colonial_X... after Colonial_D...)."""
+    return _folders(tmp_path)
+
+
+def _folders(tmp_path):
     made = fake_run.demo_folders(tmp_path, GOOD)
     imgs, gfdms, fixs = made["imgs"], made["gfdms"], made["fixs"]
     (imgs / "Colonial_XBroken_X_N_1.png").write_bytes(b"\x89PNG not really")
     shutil.copy(constants.DEMO_TEST_GFDM / "Colonial_DemoTest001_Synthetic_GFDM_N_1.png",
                 gfdms / "Colonial_XBroken_X_GFDM_N_1.png")
     return dict(imgs=imgs, gfdms=gfdms, fixs=fixs, root=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def serial_rows(tmp_path_factory):
+    """The result rows of the serial run (--host_workers 0) of GRADCAM and LIME on `folders`' images,
+    without figures: what the pipelined runs below are held to (read only)."""
+    root = tmp_path_factory.mktemp("serial")
+    made = _folders(root)
+    out = root / "serial"
+    assert main.main(_args(made, out, "--explanation_method", "GRADCAM,LIME", "--host_workers", "0",
+                           "--display_type", "none")) == exits.EXIT_PARTIAL
+    return _results(out)
 
 
 def _args(f, out, *extra):
@@ -136,14 +152,13 @@ def test_failures_in_a_host_process_and_killed_host_processes(folders, monkeypat
             [f"{GOOD[0]}_grid.png", f"{GOOD[2]}_grid.png"]
 
 
-def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders):
-    whole, parts = folders["root"] / "whole", folders["root"] / "parts"
+def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders, serial_rows):
+    parts = folders["root"] / "parts"
     methods = ["--explanation_method", "GRADCAM,LIME"]
-    assert main.main(_args(folders, whole, *methods, "--host_workers", "0")) == exits.EXIT_PARTIAL
     assert main.main(_args(folders, parts, *methods, "--n_images", "2")) == exits.EXIT_PARTIAL  # 1 good + broken
     assert len({r["image"] for r in _results(parts)}) == 1
     assert main.main(_args(folders, parts, *methods, "--resume", "--host_workers", "2")) == exits.EXIT_PARTIAL
-    assert _results(parts) == _results(whole)
+    assert _results(parts) == serial_rows  # the numbers of one serial run of them all
     assert len(list((parts / "figures").glob("*_grid.png"))) == 3
 
 
@@ -371,7 +386,8 @@ def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
     import subprocess
     import sys
     script = tmp_path / "unguarded.py"
-    argv = _args(folders, tmp_path / "out", "--explanation_method", "GRADCAM,LIME", "--host_workers", "2")
+    argv = _args(folders, tmp_path / "out", "--explanation_method", "GRADCAM,LIME", "--host_workers", "2",
+                 "--display_type", "none")  # the host processes segment for LIME
     script.write_text(f"import sys\nsys.path.insert(0, {str(constants.ROOT)!r})\nimport main\n"
                       f"print('run', main.main({argv!r}))\n")
     res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
@@ -404,12 +420,13 @@ def test_the_model_stage_waits_for_the_host_processes_only_when_it_needs_them(fo
     monkeypatch.setattr(image_stage, "model_stage", stage)
     monkeypatch.setattr(image_stage, "explain", explain)
     out = folders["root"] / "lazy"
-    assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME")) == exits.EXIT_PARTIAL
+    assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME",
+                           "--display_type", "none")) == exits.EXIT_PARTIAL
     assert order[:5] == ["stage", "GRADCAM", "segments", "LIME", "portable"]
     assert order.count("segments") == len(GOOD) and order.count("portable") == 1
 
 
-def test_a_segmentation_no_host_process_has_started_is_made_by_the_model_stage(folders, monkeypatch):
+def test_a_segmentation_no_host_process_has_started_is_made_by_the_model_stage(folders, monkeypatch, serial_rows):
     """The host processes run in the idle class: on a machine whose cores other work keeps busy they
     may not run for a long time. When LIME's turn comes and no host process has started the image's
     segmentation, the model stage makes it (the same numbers) instead of waiting for it."""
@@ -429,14 +446,13 @@ def test_a_segmentation_no_host_process_has_started_is_made_by_the_model_stage(f
         return real_result(self, task)
     monkeypatch.setattr(pipeline.HostPool, "submit", submit)
     monkeypatch.setattr(pipeline.HostPool, "result", result)
-    idle, serial = folders["root"] / "idle", folders["root"] / "serial"
-    methods = ["--explanation_method", "GRADCAM,LIME"]
+    idle = folders["root"] / "idle"
+    methods = ["--explanation_method", "GRADCAM,LIME", "--display_type", "none"]
     assert main.main(_args(folders, idle, "--host_workers", "1", *methods)) == exits.EXIT_PARTIAL
-    assert main.main(_args(folders, serial, "--host_workers", "0", *methods)) == exits.EXIT_PARTIAL
     assert len(never_started) == len(GOOD) + 1  # the unreadable image fails before LIME's turn
     assert sum(t.future.cancelled() for t in never_started) == len(GOOD)
     assert set(_errors(idle)) == {"Colonial_XBroken_X_N_1.png"}, _errors(idle)
-    assert _results(idle) == _results(serial)
+    assert _results(idle) == serial_rows
 
 
 def _print_and_register_a_teardown(text, path):

@@ -273,8 +273,7 @@ def test_killed_runs_resume_to_the_same_numbers(tmp_path):
     base = _args(s, out, "--explanation_method", "GRADCAM,RISE", "--rise_masks", "16")
     for moment in (None, 6, 30):  # killed before the first image, after 3 images, after 15
         _kill_when(_start(base + (["--resume"] if out.exists() else [])), out, moment)
-    done = subprocess.run([sys.executable, "main.py"] + base + ["--resume"], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert main.main(base + ["--resume"]) == 0  # the rest, in this process
     rows = _rows(out)
     assert sorted((r["image"], r["method"]) for r in rows) == sorted((n, m) for n in names for m in ("GRADCAM", "RISE"))
     assert _metrics(rows) == _metrics(_rows(reference))

@@ -52,7 +52,8 @@ def folders(tmp_path):
 
 def _args(f, *extra):
     return ["--test_images_folder_path", str(f["imgs"]), "--test_gdfm_folder_path", str(f["gfdms"]),
-            "--fixations_folder_path", str(f["fixs"]), "--output_dir", str(f["out"])] + FAST + list(extra)
+            "--fixations_folder_path", str(f["fixs"]), "--output_dir", str(f["out"])] + FAST + f.get("display", []) \
+        + list(extra)
 
 
 def _errors(out):
@@ -141,7 +142,7 @@ def test_resume_redoes_an_image_whose_reference_rows_are_torn_or_missing(folders
     """The reference rows come last in an image's rows: a kill while writing them tore the HUMAN
     row (or left it out) and --resume took the image as done, so HUMAN lost that image."""
     with_refs = ("--explanation_method", "GRADCAM", "--references", "CENTER,RANDOM",
-                 "--scanpaths_folder_path", str(constants.DEMO_TEST_SCANPATHS))
+                 "--scanpaths_folder_path", str(constants.DEMO_TEST_SCANPATHS), "--display_type", "none")
     assert main.main(_args(folders, *with_refs)) == 3  # the fixture's broken images
     path = folders["out"] / "results.csv"
     whole = path.read_text()
@@ -193,6 +194,7 @@ def test_a_gfdm_of_another_size_gets_the_fixations_on_its_grid(tmp_path):
 
 
 def test_resume_refuses_changed_numbers(folders, capsys):
+    folders = dict(folders, display=["--display_type", "none"])  # the rows and the tables: no figure needed
     main.main(_args(folders, "--explanation_method", "RISE,LIME"))
     capsys.readouterr()
     assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
@@ -214,7 +216,7 @@ def test_resume_refuses_changed_numbers(folders, capsys):
 
 
 def test_target_predicted_explains_images_of_unknown_class(folders):
-    main.main(_args(folders, "--explanation_method", "GRADCAM", "--target", "predicted"))
+    main.main(_args(folders, "--explanation_method", "GRADCAM", "--target", "predicted", "--display_type", "none"))
     rows = tables.read_rows(folders["out"] / "results.csv")
     gothic = [r for r in rows if r["image"] == "Gothic_Cathedral_X_N_1.png"]
     assert len(gothic) == 1 and gothic[0]["true_class"] == ""
@@ -283,8 +285,8 @@ def test_an_unusable_place_or_environment_is_a_usage_error(folders, tmp_path, ca
 
 def test_command_line_default_data_and_model(tmp_path):
     """`python main.py` on the bundled demo data and model (parameters shrunk to keep tests fast)."""
-    res = subprocess.run([sys.executable, "main.py", "--n_images", "3", "--output_dir", str(tmp_path)] + FAST,
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    res = subprocess.run([sys.executable, "main.py", "--n_images", "3", "--output_dir", str(tmp_path),
+                          "--display_type", "none"] + FAST, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "accuracy: 3/3" in res.stdout
     rows = tables.read_rows(tmp_path / "results.csv")

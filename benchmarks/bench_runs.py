@@ -223,6 +223,15 @@ def write_profile(profiler, clock, start, wall, path, top=45):
     Path(path).write_text(text.getvalue())
 
 
+def warm_up(out, model=None, data=()):
+    """A small run before the measured ones (one image, 64 masks, 32 LIME samples, figures and plots
+    drawn), in this process: the one-time costs of the process (imports, the first traces, the
+    figures' fonts) are not any measured run's."""
+    from xai_mexculture.core import backend
+    one_run(["--n_images", "1", "--output_dir", str(out), "--no_progress", "--rise_masks", "64",
+             "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", model] if model else []) + list(data))
+
+
 def end_to_end(args) -> dict:
     """The measures of the end-to-end benchmark as data (`end_to_end_table` writes them): the
     settings, every limit measure and replay in the order taken, every run per configuration, and per
@@ -252,9 +261,7 @@ def end_to_end(args) -> dict:
     base = ["--n_images", str(args.n_images), "--no_progress", "--batch_size", str(args.batch_size), "--jit", args.jit,
             "--backend", backend.name()] + (["--model_path", args.model] if args.model else []) + \
         data + (QUICK if args.quick else []) + args.extra
-    one_run(["--n_images", "1", "--output_dir", str(tmp / "warm-up"), "--no_progress", "--rise_masks", "64",
-             "--lime_samples", "32", "--backend", backend.name()] + (["--model_path", args.model] if args.model else [])
-            + data)
+    warm_up(tmp / "warm-up", args.model, data)
     limit_images, limit_repeat = args.limit_images, bench.LIMIT_REPEAT
     forward = bench.forward_call(model, args.batch_size, jit)  # compiled once for every limit measure and replay
 

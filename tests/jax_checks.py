@@ -11,9 +11,9 @@ this order, each in OUT:
   weights        core/test_backend.check_assigned_weights_are_seen on JAX
   cascade        metrics/test_sanity.check_the_cascade on JAX
   parity         backend_parity.compute() -> parity.npz
-  gpu_check      benchmarks/gpu_check.py --quick with main.py's compile cache in gpu_check/cache
-                 (last: its benchmark compiles before main.py sets the cache, which the steps
-                 before left off) -> gpu_check/
+  gpu_check      benchmarks/gpu_check.py --quick, main.py's compile cache in gpu_check/cache and
+                 --display_type none (last: its benchmark compiles before main.py sets the cache,
+                 which the steps before left off) -> gpu_check/
 OUT/outcomes.json: each part's "ok" or its traceback, written after each part.
 """
 import json
@@ -67,7 +67,9 @@ def parity(out):
 def gpu_check(out):
     import gpu_check as script
     folder = out / "gpu_check"
-    script.main(["--out", str(folder), "--quick", "--main_args", "--compile_cache", str(folder / "cache")])
+    # the measured runs without figures or plots (the warm-up run draws them, on JAX)
+    script.main(["--out", str(folder), "--quick", "--main_args", "--compile_cache", str(folder / "cache"),
+                 "--display_type", "none"])
 
 
 PARTS = (compile_cache, weights, cascade, parity, gpu_check)

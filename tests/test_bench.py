@@ -66,18 +66,23 @@ def test_bench_command_line():
 def test_end_to_end_numbers(tmp_path, caplog, monkeypatch, capsys):
     """bench_runs.end_to_end in this process: 3 synthetic images, 2 of them run; one round of the
     serial and the pipelined run with tiny settings; its numbers, then the table (a round's median:
-    test_each_row_is_the_run_of_median_wall_time)."""
+    test_each_row_is_the_run_of_median_wall_time; the warm-up run, on the same data, is the gpu_check
+    dry run's: test_gpu_check_dry_run_on_jax)."""
     import bench_runs
     from xai_mexculture.run import host_clock
     caplog.set_level("WARNING")
     medians, real_median = [], bench_runs.median_run
     monkeypatch.setattr(bench_runs, "median_run", lambda runs: medians.append(runs) or real_median(runs))
+    warmed = []
+    monkeypatch.setattr(bench_runs, "warm_up", lambda out, model, data: warmed.append((out.name, model, data)))
     tiny = ["--rise_masks", "64", "--lime_samples", "32", "--step", "4096", "--display_type", "none"]
     res = bench_runs.end_to_end(bench_runs.parse_args(
         ["--end_to_end", "--synthetic", "1", "--n_images", "2", "--quick", "--repeat", "1", "--limit_images", "128",
          "--extra"] + tiny))
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]  # each run's own first trace
     assert len(list((res["tmp"] / "synthetic" / "images_test").glob("*.png"))) == 3
+    assert warmed == [("warm-up", None, res["data"])] and res["data"][:2] == [
+        "--test_images_folder_path", str(res["tmp"] / "synthetic" / "images_test")]  # once, on the runs' data
     serial, pipelined = "serial (--host_workers 0)", f"pipelined (--host_workers {host_clock.cores()})"
     limits, replays, runs, rows = res["limits"], res["replays"], res["runs"], res["rows"]
     assert list(rows) == [serial, pipelined] and [len(r) for r in runs.values()] == [1, 1]
@@ -216,7 +221,8 @@ def test_gpu_check_dry_run_on_jax(jax_checks):
     assert marks and sorted(map(float, marks.groups())) == list(map(float, marks.groups())), e2e
     # the rest of the line went to main.py: its compile cache holds programs, although the benchmark
     # compiled the forward pass before main.py set the cache (JAX had settled on no cache then)
-    assert f"--compile_cache {out / 'cache'}" in e2e and len(list((out / "cache").iterdir())) >= 3
+    assert f"--compile_cache {out / 'cache'} --display_type none" in e2e
+    assert len(list((out / "cache").iterdir())) >= 3
 
 
 def test_load_time_compares_both_loads_in_fresh_processes(tmp_path, monkeypatch, capsys):

@@ -74,7 +74,9 @@ def test_smoothgrad_is_the_abs_mean_of_noisy_gradients(random_cnn, img):
 def test_integrated_gradients_is_complete(demo_model):
     import constants
     from xai_mexculture.core import data
-    ig = explainers.get("INTEGRATED_GRADIENTS")(demo_model, steps=300)
+    # the Riemann sum's error on these three images: 0.4% of p(x) - p(black) at most with 64 steps (0.1%
+    # with 300; float32 round-off is ~1e-6 of it), against the 5% allowed
+    ig = explainers.get("INTEGRATED_GRADIENTS")(demo_model, steps=64)
     checked = 0
     for path in data.list_images(constants.DEMO_TEST_IMAGES):
         img, cls = image_io.load_image(path), data.class_index(path.name)

@@ -1,6 +1,7 @@
 """The causal metrics' baselines as run options: recorded in results.csv and the manifest, with the
 class probabilities of the full image, the insertion start and the fully deleted image."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +11,22 @@ from xai_mexculture.cli import main
 from xai_mexculture.results import tables
 
 
-def test_baselines_are_recorded_with_their_probabilities(small, tmp_path):  # noqa: F811
-    black, mean = tmp_path / "black", tmp_path / "mean"
-    assert main.main(_args(small, black)) == 0
+@pytest.fixture(scope="module")
+def plain_run(small, tmp_path_factory):  # noqa: F811
+    """A run with the default baselines (deletion black, insertion from the blur) of the four images:
+    read by the tests below, or copied where one changes it."""
+    out = tmp_path_factory.mktemp("plain") / "black"
+    assert main.main(_args(small, out)) == 0
+    return out
+
+
+def _copy(run, tmp_path):
+    import shutil
+    return Path(shutil.copytree(run, tmp_path / run.name))
+
+
+def test_baselines_are_recorded_with_their_probabilities(small, plain_run, tmp_path):  # noqa: F811
+    black, mean = plain_run, tmp_path / "mean"
     assert main.main(_args(small, mean, "--deletion_baseline", "mean", "--insertion_start", "black")) == 0
     rows_b, rows_m = tables.read_rows(black / "results.csv"), tables.read_rows(mean / "results.csv")
     assert {r["deletion_baseline"] for r in rows_b} == {"black"} and {r["insertion_start"] for r in rows_b} == {"blur"}
@@ -39,16 +53,14 @@ def test_a_number_baseline_and_bad_values(small, tmp_path, capsys):  # noqa: F81
         assert bad[0] in err and "expected one of" in err
 
 
-def test_resume_refuses_another_baseline(small, tmp_path, capsys):  # noqa: F811
-    out = tmp_path / "run"
-    assert main.main(_args(small, out, "--n_images", "2")) == 0
+def test_resume_refuses_another_baseline(small, plain_run, tmp_path, capsys):  # noqa: F811
+    out = _copy(plain_run, tmp_path)
     assert main.main(_args(small, out, "--resume", "--deletion_baseline", "blur")) == 2
     assert "--deletion_baseline 'black' -> 'blur'" in capsys.readouterr().err
 
 
-def test_resume_refuses_results_of_other_columns(small, tmp_path, capsys):  # noqa: F811
-    out = tmp_path / "old"
-    assert main.main(_args(small, out, "--n_images", "2")) == 0
+def test_resume_refuses_results_of_other_columns(small, plain_run, tmp_path, capsys):  # noqa: F811
+    out = _copy(plain_run, tmp_path)
     path = out / "results.csv"
     lines = path.read_text().splitlines()
     header = lines[0].split(",")
@@ -60,9 +72,8 @@ def test_resume_refuses_results_of_other_columns(small, tmp_path, capsys):  # no
     assert len(path.read_text().splitlines()) == len(lines)  # untouched
 
 
-def test_summary_flags_images_a_baseline_alone_keeps_above_half(small, tmp_path):  # noqa: F811
-    out = tmp_path / "flags"
-    assert main.main(_args(small, out)) == 0
+def test_summary_flags_images_a_baseline_alone_keeps_above_half(plain_run):
+    out = plain_run
     rows = tables.read_rows(out / "results.csv")
     flagged = sorted({r["image"] for r in rows if r["p_start"] > 0.5 or r["p_end"] > 0.5})
     text = (out / "summary.md").read_text()

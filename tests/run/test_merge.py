@@ -18,6 +18,15 @@ def five(tmp_path_factory):
     return dict(root=root, imgs=imgs, gfdms=gfdms, names=names, model=tiny_model(root / "tiny.keras"))
 
 
+@pytest.fixture(scope="module")
+def halves(five, tmp_path_factory):
+    """Shards 0/2 and 1/2 of `five` (the default flags), read by the tests below (merge only reads its shards)."""
+    root = tmp_path_factory.mktemp("halves")
+    for i in range(2):
+        assert main.main(_args(five, root / "ab"[i], "--shard", f"{i}/2")) == 0
+    return root / "a", root / "b"
+
+
 def _table(path, drop=("seconds", "seconds_per_image")):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -56,9 +65,8 @@ def test_merged_shards_equal_the_single_run(five, tmp_path):
     assert all(name in page for name in five["names"])
 
 
-def test_merge_refuses_shards_that_differ_or_are_missing(five, tmp_path, capsys):
-    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    assert main.main(_args(five, a, "--shard", "0/2")) == 0
+def test_merge_refuses_shards_that_differ_or_are_missing(five, halves, tmp_path, capsys):
+    a, b, c = halves[0], tmp_path / "b", tmp_path / "c"
     assert main.main(_args(five, b, "--shard", "1/2", "--step", "128")) == 0
     assert main.main(_args(five, c, "--shard", "1/3")) == 0
     out = tmp_path / "out"
@@ -83,11 +91,9 @@ def test_an_empty_shard_is_a_clear_error(five, tmp_path, capsys):
     assert "no image in this shard (5 images in all" in capsys.readouterr().err
 
 
-def test_merge_refuses_unfinished_or_damaged_shards_and_marks_an_incomplete_merge(five, tmp_path, capsys):
+def test_merge_refuses_unfinished_or_damaged_shards_and_marks_an_incomplete_merge(five, halves, tmp_path, capsys):
     import shutil
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert main.main(_args(five, a, "--shard", "0/2")) == 0
-    assert main.main(_args(five, b, "--shard", "1/2")) == 0
+    a, b = halves
     shard_b = json.loads((b / "manifest.json").read_text())["images"]
     assert shard_b == sorted(five["names"])[1::2]  # the run's images (after --n_images and --shard)
     capsys.readouterr()

@@ -51,8 +51,8 @@ def serial_rows(tmp_path_factory):
     root = tmp_path_factory.mktemp("serial")
     made = _folders(root)
     out = root / "serial"
-    assert main.main(_args(made, out, "--explanation_method", "GRADCAM,LIME", "--host_workers", "0",
-                           "--display_type", "none")) == exits.EXIT_PARTIAL
+    assert main.main(_args(made, out, "--explanation_method", "GRADCAM,LIME", "--references", "none",
+                           "--host_workers", "0", "--display_type", "none")) == exits.EXIT_PARTIAL
     return _results(out)
 
 
@@ -123,7 +123,7 @@ def test_failures_in_a_host_process_and_killed_host_processes(folders, monkeypat
     """An image whose host work fails (its figure cannot be written: a folder stands at its path) is
     reported and the others go on, as in a serial run; host processes killed during the run: their
     work is redone in the main process, with the same results; the progress bar reaches its end."""
-    methods = ["--explanation_method", "GRADCAM,LIME"]
+    methods = ["--explanation_method", "GRADCAM,LIME", "--references", "none"]
     outs = {w: folders["root"] / w for w in ("serial", "piped", "killed")}
     for out in outs.values():
         (out / "figures" / f"{GOOD[1]}_grid.png").mkdir(parents=True)  # GOOD[1]'s figure cannot be saved
@@ -154,7 +154,7 @@ def test_failures_in_a_host_process_and_killed_host_processes(folders, monkeypat
 
 def test_resume_with_the_pipeline_gives_the_numbers_of_one_run(folders, serial_rows):
     parts = folders["root"] / "parts"
-    methods = ["--explanation_method", "GRADCAM,LIME"]
+    methods = ["--explanation_method", "GRADCAM,LIME", "--references", "none"]
     assert main.main(_args(folders, parts, *methods, "--n_images", "2")) == exits.EXIT_PARTIAL  # 1 good + broken
     assert len({r["image"] for r in _results(parts)}) == 1
     assert main.main(_args(folders, parts, *methods, "--resume", "--host_workers", "2")) == exits.EXIT_PARTIAL
@@ -191,7 +191,8 @@ def test_an_image_is_written_while_the_model_works_on_the_next(folders, monkeypa
                 time.sleep(0.05)
             seen.append(_images_written(out))
     _on_model_stage(monkeypatch, wait_for_the_first)
-    assert main.main(_args(folders, out, "--explanation_method", "GRADCAM", "--host_workers", "2")) == exits.EXIT_PARTIAL
+    assert main.main(_args(folders, out, "--explanation_method", "GRADCAM", "--references", "none",
+                           "--host_workers", "2")) == exits.EXIT_PARTIAL
     assert seen == [[GOOD[0] + ".png"]]
     assert _images_written(out) == [g + ".png" for g in GOOD]
 
@@ -230,14 +231,14 @@ def test_an_interrupted_run_writes_its_finished_images_and_resume_finishes_it(fo
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_figures_first_n_and_none(folders, workers):
     first, none = folders["root"] / "first", folders["root"] / "none"
-    assert main.main(_args(folders, first, "--explanation_method", "GRADCAM", "--figures", "first:1",
-                           "--host_workers", workers)) == 3
+    assert main.main(_args(folders, first, "--explanation_method", "GRADCAM", "--references", "none",
+                           "--figures", "first:1", "--host_workers", workers)) == 3
     assert [p.name for p in (first / "figures").glob("*.png")] == [f"{GOOD[0]}_grid.png"]
     assert (first / "plots" / "box_PCC.png").is_file()
     page = (first / "report.html").read_text()
     assert f"figures/{GOOD[0]}_grid.png" in page and "without a per-image figure" in page
-    assert main.main(_args(folders, none, "--explanation_method", "GRADCAM", "--figures", "none",
-                           "--host_workers", workers)) == 3
+    assert main.main(_args(folders, none, "--explanation_method", "GRADCAM", "--references", "none",
+                           "--figures", "none", "--host_workers", workers)) == 3
     assert not list((none / "figures").glob("*.png"))
     assert (none / "plots" / "box_PCC.png").is_file() and (none / "report.html").is_file()
     assert (none / "inputs" / f"{GOOD[0]}.png").is_file()  # report.py can still draw them
@@ -386,8 +387,8 @@ def test_a_script_without_a_main_guard_runs_once(folders, tmp_path):
     import subprocess
     import sys
     script = tmp_path / "unguarded.py"
-    argv = _args(folders, tmp_path / "out", "--explanation_method", "GRADCAM,LIME", "--host_workers", "2",
-                 "--display_type", "none")  # the host processes segment for LIME
+    argv = _args(folders, tmp_path / "out", "--explanation_method", "GRADCAM,LIME", "--references", "none",
+                 "--host_workers", "2", "--display_type", "none")  # the host processes segment for LIME
     script.write_text(f"import sys\nsys.path.insert(0, {str(constants.ROOT)!r})\nimport main\n"
                       f"print('run', main.main({argv!r}))\n")
     res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
@@ -421,7 +422,7 @@ def test_the_model_stage_waits_for_the_host_processes_only_when_it_needs_them(fo
     monkeypatch.setattr(image_stage, "explain", explain)
     out = folders["root"] / "lazy"
     assert main.main(_args(folders, out, "--host_workers", "1", "--explanation_method", "GRADCAM,LIME",
-                           "--display_type", "none")) == exits.EXIT_PARTIAL
+                           "--references", "none", "--display_type", "none")) == exits.EXIT_PARTIAL
     assert order[:5] == ["stage", "GRADCAM", "segments", "LIME", "portable"]
     assert order.count("segments") == len(GOOD) and order.count("portable") == 1
 
@@ -447,7 +448,7 @@ def test_a_segmentation_no_host_process_has_started_is_made_by_the_model_stage(f
     monkeypatch.setattr(pipeline.HostPool, "submit", submit)
     monkeypatch.setattr(pipeline.HostPool, "result", result)
     idle = folders["root"] / "idle"
-    methods = ["--explanation_method", "GRADCAM,LIME", "--display_type", "none"]
+    methods = ["--explanation_method", "GRADCAM,LIME", "--references", "none", "--display_type", "none"]
     assert main.main(_args(folders, idle, "--host_workers", "1", *methods)) == exits.EXIT_PARTIAL
     assert len(never_started) == len(GOOD) + 1  # the unreadable image fails before LIME's turn
     assert sum(t.future.cancelled() for t in never_started) == len(GOOD)

@@ -157,21 +157,87 @@ def fake(tmp_path_factory):
     return out, fake_run.build(out, sanity=True)
 
 
-@pytest.fixture(scope="session")
-def jax_checks(tmp_path_factory):
-    """The one process on JAX (tests/jax_checks.py) of the checks that need one: {"dir": its output
-    folder, "outcomes": {part: "ok" or its traceback}, "stderr": its stderr}. Each test reads its part."""
-    import json
+# The checks that need a process of their own and take long: each runs beside the suite, started at
+# collection when a collected test reads its fixture, in Linux's idle class (the script puts itself
+# there, as a host process: it takes no time slice from the tests). Fixture -> (script in tests/, the
+# process's environment variables).
+BACKGROUND = {"jax_checks": ("jax_checks.py", {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}),
+              "demo_measured": ("demo_measure.py", {})}
+STARTED = {}  # fixture -> {"proc", "dir", "log"} of the processes started
+
+
+def start_background(name):
+    """Starts BACKGROUND[name]'s script (once) with a new temporary folder as its argument and working
+    folder; its stderr goes to stderr.txt there."""
     import subprocess
-    out = tmp_path_factory.mktemp("jax_checks")
-    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
-    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
-    root = Path(__file__).resolve().parents[1]
-    res = subprocess.run([sys.executable, str(root / "tests" / "jax_checks.py"), str(out)], cwd=out, env=env,
-                         capture_output=True, text=True, timeout=900)
-    outcomes_file = out / "outcomes.json"
-    outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.is_file() else {}
-    return dict(dir=out, outcomes=outcomes, stderr=res.stderr, returncode=res.returncode)
+    import tempfile
+    if name not in STARTED:
+        script, variables = BACKGROUND[name]
+        out = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+        env.update(variables, MPLBACKEND="Agg")
+        log = (out / "stderr.txt").open("w")
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / script), str(out)], cwd=out,
+                                env=env, stdout=subprocess.DEVNULL, stderr=log)
+        STARTED[name] = dict(proc=proc, dir=out, log=log)
+    return STARTED[name]
+
+
+def finish_background(name):
+    """Waits for BACKGROUND[name]'s process (started now if it was not): {"dir", "stderr", "returncode"}."""
+    import subprocess
+    started = start_background(name)
+    try:
+        returncode = started["proc"].wait(timeout=900)
+    except subprocess.TimeoutExpired:
+        started["proc"].kill()
+        returncode = started["proc"].wait()
+    started["log"].flush()
+    return dict(dir=started["dir"], stderr=(started["dir"] / "stderr.txt").read_text(), returncode=returncode)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(session, config, items):
+    """The background processes that a collected test reads start now; the tests that read them move to
+    the end of the run (in their order), so that the processes run beside the others, not before them."""
+    reading = []
+    for name in BACKGROUND:
+        readers = [item for item in items if name in getattr(item, "fixturenames", ())]
+        if readers:
+            start_background(name)
+            reading += [item for item in readers if item not in reading]
+    items[:] = [item for item in items if item not in reading] + [item for item in items if item in reading]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+    for started in STARTED.values():
+        if started["proc"].poll() is None:  # the run was cut short
+            started["proc"].kill()
+            started["proc"].wait()
+        started["log"].close()
+        shutil.rmtree(started["dir"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def jax_checks():
+    """The one process on JAX (tests/jax_checks.py) of the checks that need one: {"dir": its output
+    folder, "outcomes": {part: "ok" or its traceback}, "stderr": its stderr, "returncode"}. Each test
+    reads its part."""
+    import json
+    found = finish_background("jax_checks")
+    outcomes_file = found["dir"] / "outcomes.json"
+    return dict(found, outcomes=json.loads(outcomes_file.read_text()) if outcomes_file.is_file() else {})
+
+
+@pytest.fixture(scope="session")
+def demo_measured():
+    """demo_checks.measure of the demo model on the bundled split, computed by tests/demo_measure.py
+    (RISE at the defaults on its 12 images: 48,000 evaluations): {name: array}."""
+    found = finish_background("demo_measured")
+    assert found["returncode"] == 0, found["stderr"][-3000:]
+    with np.load(found["dir"] / "measured.npz") as saved:
+        return {k: saved[k] for k in saved.files}
 
 
 def jax_part(jax_checks, part):

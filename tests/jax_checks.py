@@ -14,7 +14,8 @@ this order, each in OUT:
   gpu_check      benchmarks/gpu_check.py --quick, main.py's compile cache in gpu_check/cache and
                  --display_type none (last: its benchmark compiles before main.py sets the cache,
                  which the steps before left off) -> gpu_check/
-OUT/outcomes.json: each part's "ok" or its traceback, written after each part.
+OUT/outcomes.json: each part's "ok" or its traceback, written after each part. The process runs
+beside the other tests, in Linux's idle scheduling class: it takes no time slice from them.
 """
 import json
 import os
@@ -76,6 +77,8 @@ PARTS = (compile_cache, weights, cascade, parity, gpu_check)
 
 
 def main(out):
+    from xai_mexculture.run import pipeline  # imports neither Keras nor JAX
+    pipeline.lowest_priority()  # as a host process (its threads, made later, inherit the class)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     outcomes = {}

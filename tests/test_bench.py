@@ -15,12 +15,16 @@ import bench  # noqa: E402
 def test_benchmark_rows(tmp_path, monkeypatch):
     """bench.py on the demo model with tiny settings, in this process: a row per measure and per
     registered method, the counts of evaluations exact, every ratio finite and positive (the RISE
-    memory measure's fresh processes stubbed here: test_rise_peak_memory_in_a_fresh_process)."""
+    memory measure's fresh processes stubbed here: test_rise_peak_memory_in_a_fresh_process), without
+    XLA."""
     from xai_mexculture import explainers
     out = tmp_path / "bench.md"
     peaks = []
     monkeypatch.setattr(bench, "rise_peak_rss", lambda model, n, bs: peaks.append((model, n, bs)) or (500.0, 600.0 + n))
-    rows = bench.main(["--models", "demo", "--quick", "--memory", "--min_seconds", "0", "--output", str(out)])
+    # --jit off: the XLA compilations of every measure are most of the time (about 8 of 24 s), and the
+    # compiled calls are the JAX dry run's (test_gpu_check_dry_run_on_jax)
+    rows = bench.main(["--models", "demo", "--quick", "--memory", "--min_seconds", "0", "--jit", "off",
+                       "--output", str(out)])
     text = out.read_text()
     assert text.startswith("Backend: tensorflow") and all(bench.row_text(r) in text for r in rows)
     assert peaks == [("demo", 64, 64), ("demo", 128, 64)]

@@ -14,23 +14,18 @@ from xai_mexculture.core import image_io
 N = 3 * constants.DEMO_N_TEST_PER_CLASS
 
 
-@pytest.fixture(scope="module")
-def measured(demo_model):
-    return demo_checks.measure(demo_model, demo_checks.load_split())
+def test_the_model_is_right_on_the_bundled_split(demo_measured):
+    assert len(demo_measured["names"]) == N
+    assert demo_measured["accuracy"] >= 0.9
 
 
-def test_the_model_is_right_on_the_bundled_split(measured):
-    assert len(measured["names"]) == N
-    assert measured["accuracy"] >= 0.9
-
-
-def test_blurred_images_lose_the_class(measured):
+def test_blurred_images_lose_the_class(demo_measured):
     # the insertion start keeps too little of the evidence to keep the class
-    assert np.sum(measured["p_blur"] < 0.5) >= 9
+    assert np.sum(demo_measured["p_blur"] < 0.5) >= 9
 
 
-def test_rise_maps_have_contrast_on_the_labelled_building(measured):
-    contrast, inside = measured["contrast"], measured["top_inside"]
+def test_rise_maps_have_contrast_on_the_labelled_building(demo_measured):
+    contrast, inside = demo_measured["contrast"], demo_measured["top_inside"]
     assert np.all((contrast > 0) & (contrast <= 1))
     assert np.sum(inside >= 0.6) >= 9, inside.round(2)  # RISE finds the labelled building
     # an earlier demo's RISE maps spanned [0.94, 1]: the minimum is at most 0.7 of the maximum,
@@ -38,9 +33,9 @@ def test_rise_maps_have_contrast_on_the_labelled_building(measured):
     assert np.sum((contrast <= 0.7) & (inside >= 0.6)) >= 9, (contrast.round(3), inside.round(2))
 
 
-def test_readme_reports_the_black_image_probabilities(measured):
+def test_readme_reports_the_black_image_probabilities(demo_measured):
     text = (constants.ROOT / "docs" / "development.md").read_text()  # "The demo data" moved there from the README
-    line = ", ".join(f"{c} {p:.3f}" for c, p in zip(constants.CLASS_NAMES, measured["p_black"]))
+    line = ", ".join(f"{c} {p:.3f}" for c, p in zip(constants.CLASS_NAMES, demo_measured["p_black"]))
     assert f"all-black image: {line}" in text
 
 

@@ -22,7 +22,6 @@ to --output.
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -72,11 +71,11 @@ def forward_call(model, batch_size, jit=True):
     return model_io.forward(model, jit), batch
 
 
-def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIMIT_REPEAT, call=None):
+def forward_limit(model, batch_size, jit=True, n_images=LIMIT_IMAGES, repeat=LIMIT_REPEAT, forward=None):
     """(seconds, images/s) of the compiled forward call on n_images in batches of batch_size already
     in memory: the limit every model evaluation is compared with (best of `repeat` after a warm-up).
-    call: forward_call's (call, batch) to time again (its compilation paid once), else a new one."""
-    call, batch = call or forward_call(model, batch_size, jit)
+    forward: forward_call's (call, batch) to time again (its compilation paid once), else a new one."""
+    call, batch = forward or forward_call(model, batch_size, jit)
     n_calls = max(1, n_images // batch_size)
     t, _ = timed(lambda: [backend.to_numpy(call(batch)) for _ in range(n_calls)], repeat=repeat)
     return t, n_calls * batch_size / t

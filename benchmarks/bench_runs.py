@@ -110,9 +110,7 @@ def evaluations(model, out_dir) -> int:
     n1 = causal.n_steps(shape, params["step"]) + 1
     per_method = {}
     for method in dict.fromkeys(r["method"] for r in rows):
-        try:
-            cls = explainers.get(method)
-        except ValueError:  # a reference row: no explanation
+        if method not in explainers.names():  # a reference row: no explanation
             continue
         explainer = explainers.build(method, model, batch_size=params["batch_size"], options=params)
         per_method[method] = explainer.evaluations_per_image() or 1
@@ -156,15 +154,15 @@ def idle_core_seconds():
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
-def replay(model, evals, batch_size, jit, call=None) -> float:
+def replay(model, evals, batch_size, jit, forward=None) -> float:
     """Seconds that `evals` images take through the compiled forward call of bench.py's limit (one
     fixed batch of batch_size, back to back, each result read as a run reads them), after one call:
     a run's model work done alone, at the speed the machine has just then (the short limit measure
-    samples a second or two of a machine whose speed drifts). call: bench.forward_call's (call,
+    samples a second or two of a machine whose speed drifts). forward: bench.forward_call's (call,
     batch), else a new one."""
     from xai_mexculture.core import backend
     import bench
-    call, batch = call or bench.forward_call(model, batch_size, jit)
+    call, batch = forward or bench.forward_call(model, batch_size, jit)
     backend.to_numpy(call(batch))
     n_calls = max(1, round(evals / batch_size))
     start = time.perf_counter()
@@ -267,7 +265,7 @@ def end_to_end(args) -> dict:
 
     def limit():
         return bench.forward_limit(model, args.batch_size, jit, n_images=limit_images, repeat=limit_repeat,
-                                   call=forward)[1]
+                                   forward=forward)[1]
     limits = [limit()]
     replays = []  # img/s of the replay after each run
     runs = {}

@@ -163,7 +163,7 @@ def fake(tmp_path_factory):
 # process's environment variables).
 BACKGROUND = {"jax_checks": ("jax_checks.py", {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}),
               "demo_measured": ("demo_measure.py", {})}
-STARTED = {}  # fixture -> {"proc", "dir", "log"} of the processes started
+STARTED = {}  # fixture -> {"proc", "dir"} of the processes started
 
 
 def start_background(name):
@@ -176,10 +176,10 @@ def start_background(name):
         out = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
         env.update(variables, MPLBACKEND="Agg")
-        log = (out / "stderr.txt").open("w")
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / script), str(out)], cwd=out,
-                                env=env, stdout=subprocess.DEVNULL, stderr=log)
-        STARTED[name] = dict(proc=proc, dir=out, log=log)
+        with (out / "stderr.txt").open("w") as log:  # the process writes to its own copy
+            proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / script), str(out)],
+                                    cwd=out, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        STARTED[name] = dict(proc=proc, dir=out)
     return STARTED[name]
 
 
@@ -192,7 +192,6 @@ def finish_background(name):
     except subprocess.TimeoutExpired:
         started["proc"].kill()
         returncode = started["proc"].wait()
-    started["log"].flush()
     return dict(dir=started["dir"], stderr=(started["dir"] / "stderr.txt").read_text(), returncode=returncode)
 
 
@@ -200,13 +199,12 @@ def finish_background(name):
 def pytest_collection_modifyitems(session, config, items):
     """The background processes that a collected test reads start now; the tests that read them move to
     the end of the run (in their order), so that the processes run beside the others, not before them."""
-    reading = []
-    for name in BACKGROUND:
-        readers = [item for item in items if name in getattr(item, "fixturenames", ())]
-        if readers:
-            start_background(name)
-            reading += [item for item in readers if item not in reading]
-    items[:] = [item for item in items if item not in reading] + [item for item in items if item in reading]
+    if config.option.collectonly:
+        return
+    read = [name for name in BACKGROUND if any(name in getattr(item, "fixturenames", ()) for item in items)]
+    for name in read:
+        start_background(name)
+    items.sort(key=lambda item: any(name in getattr(item, "fixturenames", ()) for name in read))  # stable
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -215,7 +213,6 @@ def pytest_sessionfinish(session, exitstatus):
         if started["proc"].poll() is None:  # the run was cut short
             started["proc"].kill()
             started["proc"].wait()
-        started["log"].close()
         shutil.rmtree(started["dir"], ignore_errors=True)
 
 

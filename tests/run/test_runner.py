@@ -52,8 +52,7 @@ def folders(tmp_path):
 
 def _args(f, *extra):
     return ["--test_images_folder_path", str(f["imgs"]), "--test_gdfm_folder_path", str(f["gfdms"]),
-            "--fixations_folder_path", str(f["fixs"]), "--output_dir", str(f["out"])] + FAST + f.get("display", []) \
-        + list(extra)
+            "--fixations_folder_path", str(f["fixs"]), "--output_dir", str(f["out"])] + FAST + list(extra)
 
 
 def _errors(out):
@@ -194,23 +193,24 @@ def test_a_gfdm_of_another_size_gets_the_fixations_on_its_grid(tmp_path):
 
 
 def test_resume_refuses_changed_numbers(folders, capsys):
-    folders = dict(folders, display=["--display_type", "none"])  # the rows and the tables: no figure needed
-    main.main(_args(folders, "--explanation_method", "RISE,LIME"))
+    def args(*extra):  # the rows and the tables: no figure needed
+        return _args(folders, "--display_type", "none", *extra)
+    main.main(args("--explanation_method", "RISE,LIME"))
     capsys.readouterr()
-    assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
+    assert main.main(args("--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
     assert "--rise_masks 64 -> 128" in capsys.readouterr().err
-    assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--step", "1000")) == 2
+    assert main.main(args("--explanation_method", "RISE,LIME", "--resume", "--step", "1000")) == 2
     assert "--step 2000 -> 1000" in capsys.readouterr().err
     before = (folders["out"] / "results.csv").read_text()
     # --lime_features does not change the numbers, --batch_size neither: resuming is fine
-    main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--lime_features", "3",
+    main.main(args("--explanation_method", "RISE,LIME", "--resume", "--lime_features", "3",
                     "--batch_size", "16"))
     assert (folders["out"] / "results.csv").read_text() == before
     # a method left out is no change of its parameters; they stay recorded for when it comes back
-    assert main.main(_args(folders, "--explanation_method", "LIME", "--resume")) == exits.EXIT_PARTIAL
+    assert main.main(args("--explanation_method", "LIME", "--resume")) == exits.EXIT_PARTIAL
     assert "differ" not in capsys.readouterr().err
     assert "| RISE | 2 |" in (folders["out"] / "summary.md").read_text()  # still in the tables
-    assert main.main(_args(folders, "--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
+    assert main.main(args("--explanation_method", "RISE,LIME", "--resume", "--rise_masks", "128")) == 2
     assert "these parameters differ from the earlier run, so its rows cannot be mixed with new ones: " \
            "--rise_masks 64 -> 128" in capsys.readouterr().err
 
